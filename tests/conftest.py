@@ -1,0 +1,89 @@
+"""Shared fixtures: a real IPython shell with torchmagic loaded, and case files."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+CELLS = Path(__file__).resolve().parent / "cells"
+CLEAN_CELLS = Path(__file__).resolve().parent / "clean_cells"
+CORPUS = ROOT.parent / "shared" / "corpus"
+
+
+def pytest_collection_modifyitems(config, items):
+    try:
+        import torch
+
+        has_cuda = torch.cuda.is_available()
+    except Exception:
+        has_cuda = False
+    if has_cuda:
+        return
+    skip = pytest.mark.skip(reason="needs a CUDA GPU")
+    for item in items:
+        if "cuda" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture
+def shell():
+    """A fresh InteractiveShell with torchmagic loaded, torn down afterwards."""
+    from IPython.core.interactiveshell import InteractiveShell
+
+    InteractiveShell.clear_instance()
+    ip = InteractiveShell.instance()
+    ip.run_line_magic("load_ext", "torchmagic")
+    ip.run_line_magic("config", "TorchMagic.language = 'en'")
+    yield ip
+    ip.run_line_magic("unload_ext", "torchmagic")
+    InteractiveShell.clear_instance()
+
+
+@dataclass
+class Case:
+    """A cell file: expected pitfall and lines, setup cells and the cell to run."""
+
+    path: Path
+    pitfall: str
+    kind: str
+    lines: list[int]
+    requires: str = ""
+    setup: list[str] = field(default_factory=list)
+    cell: str = ""
+
+    @property
+    def id(self) -> str:
+        return self.path.stem
+
+
+def parse_case(path: Path) -> Case:
+    """Read a case file in the acceptance-corpus format."""
+    meta: dict[str, str] = {}
+    sections: list[tuple[str, list[str]]] = []
+    for raw in path.read_text().splitlines():
+        m = re.match(r"#\s*%%\s*(setup|cell)\s*$", raw)
+        if m:
+            sections.append((m.group(1), []))
+        elif not sections:
+            hm = re.match(r"#\s*(\w+):\s*(.*)$", raw)
+            if hm:
+                meta[hm.group(1).lower()] = hm.group(2).strip()
+        else:
+            sections[-1][1].append(raw)
+    bodies = [(name, "\n".join(body).strip("\n") + "\n") for name, body in sections]
+    return Case(
+        path=path,
+        pitfall=meta.get("pitfall", "none"),
+        kind=meta.get("kind", "error"),
+        lines=[int(x) for x in re.split(r"[,\s]+", meta.get("line", "")) if x],
+        requires=meta.get("requires", ""),
+        setup=[b for n, b in bodies if n == "setup"],
+        cell=next((b for n, b in bodies if n == "cell"), ""),
+    )
+
+
+def cases_in(folder: Path) -> list[Case]:
+    return [parse_case(p) for p in sorted(folder.glob("*.py"))] if folder.is_dir() else []

@@ -1,0 +1,189 @@
+"""The engine on real cells: the failing line, the line to change, global state restored."""
+from __future__ import annotations
+
+import sys
+import warnings
+
+import pytest
+import torch
+
+from torchmagic import engine
+from torchmagic.engine import Options, debug_cell
+
+
+def run(shell, cell: str, **opts):
+    return debug_cell(shell, cell, Options(**opts))
+
+
+def test_success_returns_ok_and_no_exception(shell):
+    out = run(shell, "import torch\nx = torch.ones(3)\ny = x * 2\n")
+    assert out.exception is None
+    assert out.diagnosis.ok and out.diagnosis.error is None
+    assert shell.user_ns["y"].tolist() == [2.0, 2.0, 2.0]
+
+
+def test_error_keeps_the_users_exception_and_points_at_the_cell_line(shell):
+    cell = "import torch\na = torch.ones(2, 3)\nb = torch.ones(4, 5)\nc = a @ b\n"
+    out = run(shell, cell)
+    assert isinstance(out.exception, RuntimeError)
+    d = out.diagnosis
+    assert d.ok is False and d.error.type == "RuntimeError"
+    assert d.line == 4
+    assert "shape-mismatch" in d.pitfalls
+
+
+def test_error_inside_a_cell_function_points_into_the_function(shell):
+    cell = (
+        "import torch\n"
+        "def f(t):\n"
+        "    return t.view(-1, 7)\n"
+        "f(torch.ones(10))\n"
+    )
+    d = run(shell, cell).diagnosis
+    assert d.line == 3
+    assert d.related_lines == [] or 4 not in d.related_lines or d.line == 3
+
+
+def test_inplace_error_points_at_the_inplace_op_not_backward(shell):
+    cell = (
+        "import torch\n"
+        "x = torch.randn(5, requires_grad=True)\n"
+        "y = torch.sigmoid(x)\n"
+        "y.mul_(2)\n"
+        "y.sum().backward()\n"
+    )
+    d = run(shell, cell).diagnosis
+    assert d.pitfalls[0] == "inplace-autograd"
+    assert d.line == 4
+    assert 3 in d.related_lines
+
+
+def test_inplace_error_without_anomaly_still_finds_the_op(shell):
+    cell = (
+        "import torch\n"
+        "x = torch.randn(5, requires_grad=True)\n"
+        "y = x.exp()\n"
+        "y[0] = 0\n"
+        "y.sum().backward()\n"
+    )
+    d = run(shell, cell, anomaly=False).diagnosis
+    assert d.pitfalls[0] == "inplace-autograd"
+    assert d.line == 4
+
+
+def test_nan_in_backward_points_at_the_forward_op(shell):
+    cell = (
+        "import torch\n"
+        "x = torch.zeros(3, requires_grad=True)\n"
+        "y = x.sqrt()\n"
+        "z = (y * 0).sum()\n"
+        "z.backward()\n"
+    )
+    d = run(shell, cell).diagnosis
+    assert d.pitfalls[0] == "nan-in-backward"
+    assert d.line == 3
+
+
+def test_global_state_is_restored_after_success_and_failure(shell):
+    filters = list(warnings.filters)
+    show = warnings.showwarning
+    assert not torch.is_anomaly_enabled()
+    run(shell, "import torch\nx = torch.ones(1)\n")
+    run(shell, "import torch\nraise ValueError('boom')\n")
+    assert not torch.is_anomaly_enabled()
+    assert warnings.filters == filters
+    assert warnings.showwarning is show
+
+
+def test_users_anomaly_setting_survives(shell):
+    torch.autograd.set_detect_anomaly(True)
+    try:
+        run(shell, "x = 1\n")
+        assert torch.is_anomaly_enabled()
+    finally:
+        torch.autograd.set_detect_anomaly(False)
+
+
+def test_keyboard_interrupt_propagates_and_restores_state(shell):
+    filters = list(warnings.filters)
+    with pytest.raises(KeyboardInterrupt):
+        run(shell, "raise KeyboardInterrupt\n")
+    assert not torch.is_anomaly_enabled()
+    assert warnings.filters == filters
+
+
+def test_anomaly_forward_trace_is_not_printed(shell, capsys):
+    cell = (
+        "import torch\n"
+        "x = torch.randn(4, requires_grad=True)\n"
+        "y = x.sigmoid()\n"
+        "y += 1\n"
+        "y.sum().backward()\n"
+    )
+    run(shell, cell)
+    captured = capsys.readouterr()
+    assert "Traceback of forward call" not in captured.err + captured.out
+
+
+def test_user_warnings_still_reach_the_user(shell):
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        run(shell, "import warnings\nwarnings.warn('mine, from the cell')\n")
+    assert any("mine, from the cell" in str(w.message) for w in seen)
+
+
+def test_last_expression_is_displayed_like_a_normal_cell(shell, capsys):
+    run(shell, "a = 20\na + 22\n")
+    assert "42" in capsys.readouterr().out
+
+
+def test_last_diagnosis_is_kept(shell):
+    run(shell, "raise ValueError('x')\n")
+    assert engine.last_diagnosis().error.type == "ValueError"
+
+
+def test_to_dict_has_exactly_the_public_keys(shell):
+    d = run(shell, "import torch\ntorch.ones(2).view(3)\n").diagnosis.to_dict()
+    assert set(d) == {"ok", "error", "line", "related_lines", "pitfalls", "findings", "rerun"}
+    assert d["ok"] is False and d["line"] == 2 and isinstance(d["pitfalls"], list)
+
+
+def test_tensors_on_the_failing_line_are_described(shell):
+    cell = "import torch\nimport torch.nn as nn\nfc = nn.Linear(320, 10)\nx = torch.randn(64, 500)\nfc(x)\n"
+    d = run(shell, cell).diagnosis
+    names = {t.name: t for t in d.tensors}
+    assert names["x"].shape == "(64, 500)" and names["x"].dtype == "float32"
+    assert names["fc"].kind == "module"
+
+
+def test_cell_source_is_in_the_line_cache(shell):
+    import linecache
+
+    d = run(shell, "import torch\ntorch.ones(2).view(3)\n").diagnosis
+    assert linecache.getline(d.filename, 2).strip() == "torch.ones(2).view(3)"
+
+
+def test_a_crashing_user_matcher_is_isolated(shell):
+    from torchmagic.knowledge import register_pitfall, unregister_pitfall
+
+    def broken(ctx):
+        raise RuntimeError("matcher bug")
+
+    register_pitfall("my-broken", title="t", what="w", fix="f", matcher=broken)
+    try:
+        d = run(shell, "import torch\ntorch.ones(2).view(3)\n").diagnosis
+        assert d.internal_error is None
+        assert d.line == 2
+    finally:
+        unregister_pitfall("my-broken")
+
+
+def test_user_pitfalls_rank_ahead_of_builtin_ones(shell):
+    from torchmagic.knowledge import register_pitfall, unregister_pitfall
+
+    register_pitfall("team-view", title="Our view rule", what="w", fix="f", patterns=[r"view size|shape '\["])
+    try:
+        d = run(shell, "import torch\ntorch.ones(2).view(3)\n").diagnosis
+        assert d.pitfalls[0] == "team-view"
+    finally:
+        unregister_pitfall("team-view")

@@ -1,0 +1,300 @@
+"""Reading a cell's code: statements by line, where names are assigned, loops, in-place ops.
+
+Matchers use this to move from "where it failed" to "where to change it": the assignment
+that produced a bad tensor, the in-place op that clobbered a saved one, a loop-carried graph.
+"""
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass
+from functools import cached_property
+
+# Tensor methods that modify their tensor in place and matter to autograd.
+_NOT_INPLACE = {"requires_grad_", "share_memory_", "retain_grad_", "manual_seed_"}
+_LOOPS = (ast.For, ast.AsyncFor, ast.While)
+_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
+
+
+@dataclass(frozen=True)
+class Binding:
+    """A place where a name gets a new value."""
+
+    name: str
+    line: int
+    node: ast.AST
+
+
+@dataclass(frozen=True)
+class InplaceOp:
+    """A statement that modifies a tensor in place."""
+
+    name: str  # dotted name of the modified object, e.g. "out" or "self.h"
+    line: int
+    how: str  # "augassign", "setitem", "method", "inplace=True", "module"
+
+
+def dotted(node: ast.AST) -> str | None:
+    """'a', 'a.b.c' for Name/Attribute chains, else None."""
+    parts = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if isinstance(node, ast.Name):
+        parts.append(node.id)
+        return ".".join(reversed(parts))
+    return None
+
+
+def base_name(node: ast.AST) -> str | None:
+    """The variable an expression is built on: `labels` for `labels.long().to(d)`, `x` for `x[0]`."""
+    while True:
+        if isinstance(node, ast.Name):
+            return node.id
+        if isinstance(node, (ast.Attribute, ast.Subscript, ast.Starred)):
+            node = node.value
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            node = node.func.value
+        else:
+            return None
+
+
+def call_name(call: ast.Call) -> str:
+    """The called name's last part: 'cross_entropy' for F.cross_entropy(...)."""
+    func = call.func
+    if isinstance(func, ast.Attribute):
+        return func.attr
+    if isinstance(func, ast.Name):
+        return func.id
+    return ""
+
+
+def target_names(target: ast.AST) -> list[str]:
+    """Dotted names bound by an assignment target (tuples unpacked)."""
+    if isinstance(target, (ast.Tuple, ast.List)):
+        return [n for elt in target.elts for n in target_names(elt)]
+    if isinstance(target, ast.Starred):
+        return target_names(target.value)
+    name = dotted(target)
+    return [name] if name else []
+
+
+def loaded_names(node: ast.AST) -> list[str]:
+    """Dotted names read in an expression or statement, in source order (no duplicates)."""
+    seen: dict[str, None] = {}
+    for sub in ast.walk(node):
+        if isinstance(sub, ast.Attribute) and isinstance(sub.ctx, ast.Load):
+            name = dotted(sub)
+            if name:
+                seen.setdefault(name, None)
+        elif isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Load):
+            seen.setdefault(sub.id, None)
+    return list(seen)
+
+
+class CellCode:
+    """A parsed cell with the queries matchers need. Lines are 1-based in the cell."""
+
+    def __init__(self, source: str):
+        self.source = source
+        self.lines = source.splitlines()
+        try:
+            self.tree: ast.Module | None = ast.parse(source)
+        except SyntaxError:
+            self.tree = None
+        self._parents: dict[ast.AST, ast.AST] = {}
+        if self.tree is not None:
+            for parent in ast.walk(self.tree):
+                for child in ast.iter_child_nodes(parent):
+                    self._parents[child] = parent
+
+    # ---------------------------------------------------------------- structure
+    def line_text(self, line: int | None) -> str:
+        if line is None or not 1 <= line <= len(self.lines):
+            return ""
+        return self.lines[line - 1]
+
+    def parent(self, node: ast.AST) -> ast.AST | None:
+        return self._parents.get(node)
+
+    def ancestors(self, node: ast.AST) -> list[ast.AST]:
+        out = []
+        while node in self._parents:
+            node = self._parents[node]
+            out.append(node)
+        return out
+
+    @cached_property
+    def statements(self) -> list[ast.stmt]:
+        if self.tree is None:
+            return []
+        return [n for n in ast.walk(self.tree) if isinstance(n, ast.stmt)]
+
+    def statement_at(self, line: int | None) -> ast.stmt | None:
+        """The innermost statement that spans `line`."""
+        if line is None:
+            return None
+        best = None
+        for stmt in self.statements:
+            end = getattr(stmt, "end_lineno", stmt.lineno) or stmt.lineno
+            if stmt.lineno <= line <= end:
+                if isinstance(stmt, (*_LOOPS, ast.If, ast.With, ast.Try, *_SCOPES, ast.ClassDef)):
+                    # compound statements span their bodies; only their header counts here
+                    header_end = stmt.body[0].lineno - 1 if getattr(stmt, "body", None) else end
+                    if not stmt.lineno <= line <= max(stmt.lineno, header_end):
+                        continue
+                if best is None or stmt.lineno >= best.lineno:
+                    best = stmt
+        return best
+
+    def scope_of(self, node: ast.AST | None) -> ast.AST | None:
+        """The function (or the module) whose body holds `node`."""
+        if node is None:
+            return self.tree
+        for anc in self.ancestors(node):
+            if isinstance(anc, _SCOPES):
+                return anc
+        return self.tree
+
+    def loops_around(self, node: ast.AST) -> list[ast.AST]:
+        """Loops enclosing `node` within its scope, innermost first."""
+        out = []
+        for anc in self.ancestors(node):
+            if isinstance(anc, _SCOPES):
+                break
+            if isinstance(anc, _LOOPS):
+                out.append(anc)
+        return out
+
+    def calls_on_line(self, line: int | None) -> list[ast.Call]:
+        stmt = self.statement_at(line)
+        if stmt is None:
+            return []
+        return [n for n in ast.walk(stmt) if isinstance(n, ast.Call)]
+
+    def classes(self) -> list[ast.ClassDef]:
+        return [n for n in self.statements if isinstance(n, ast.ClassDef)]
+
+    # ---------------------------------------------------------------- names
+    def bindings(self, scope: ast.AST | None = None) -> list[Binding]:
+        """Assignments (incl. for-targets, with-as, aug-assign) in `scope`, in line order."""
+        scope = scope or self.tree
+        if scope is None:
+            return []
+        out = []
+        for node in ast.walk(scope):
+            if node is not scope and isinstance(node, _SCOPES):
+                continue
+            if self.scope_of(node) is not scope and node is not scope:
+                continue
+            targets: list[ast.AST] = []
+            if isinstance(node, ast.Assign):
+                targets = node.targets
+            elif isinstance(node, (ast.AugAssign, ast.AnnAssign)) and node.value is not None:
+                targets = [node.target]
+            elif isinstance(node, (ast.For, ast.AsyncFor)):
+                targets = [node.target]
+            elif isinstance(node, ast.withitem) and node.optional_vars is not None:
+                targets = [node.optional_vars]
+            elif isinstance(node, ast.NamedExpr):
+                targets = [node.target]
+            line = getattr(node, "lineno", None) or getattr(self.parent(node), "lineno", 0)
+            for t in targets:
+                for name in target_names(t):
+                    out.append(Binding(name, line, node))
+        return sorted(out, key=lambda b: b.line)
+
+    def origin(self, name: str, line: int, scope: ast.AST | None = None) -> Binding | None:
+        """Where `name`, as read on `line`, got its value: the last plain assignment before it.
+
+        In a loop, a later assignment in the same loop body also counts (loop-carried value)
+        when there is none before. Aug-assignments are skipped: they change, not create, a value.
+        """
+        scope = scope or self.scope_of(self.statement_at(line))
+        candidates = [
+            b for b in self.bindings(scope) if b.name == name and not isinstance(b.node, ast.AugAssign)
+        ]
+        before = [b for b in candidates if b.line < line]
+        if before:
+            return before[-1]
+        stmt = self.statement_at(line)
+        loops = self.loops_around(stmt) if stmt is not None else []
+        for loop in loops:
+            inside = [b for b in candidates if loop.lineno <= b.line <= (loop.end_lineno or b.line)]
+            if inside:
+                return inside[-1]
+        if scope is not self.tree and self.tree is not None:
+            return self.origin(name, line, self.tree) if name.split(".")[0] != "self" else None
+        return None
+
+    def assigned_at(self, line: int) -> list[str]:
+        stmt = self.statement_at(line)
+        if isinstance(stmt, ast.Assign):
+            return [n for t in stmt.targets for n in target_names(t)]
+        if isinstance(stmt, (ast.AugAssign, ast.AnnAssign)):
+            return target_names(stmt.target)
+        return []
+
+    def read_at(self, line: int) -> list[str]:
+        stmt = self.statement_at(line)
+        if stmt is None:
+            return []
+        value = getattr(stmt, "value", None)
+        if isinstance(stmt, (ast.Assign, ast.AugAssign, ast.AnnAssign)) and value is not None:
+            return loaded_names(value)
+        return loaded_names(stmt)
+
+    # ---------------------------------------------------------------- in-place ops
+    @cached_property
+    def inplace_module_attrs(self) -> set[str]:
+        """Attributes bound to modules built with inplace=True, e.g. {'self.relu'}."""
+        out = set()
+        for stmt in self.statements:
+            if isinstance(stmt, ast.Assign) and isinstance(stmt.value, ast.Call):
+                if any(k.arg == "inplace" and _is_true(k.value) for k in stmt.value.keywords):
+                    for t in stmt.targets:
+                        out.update(target_names(t))
+        return out
+
+    def inplace_ops(self) -> list[InplaceOp]:
+        """Every statement that modifies a named tensor in place, in line order."""
+        ops: list[InplaceOp] = []
+        for node in ast.walk(self.tree) if self.tree is not None else ():
+            if isinstance(node, ast.AugAssign):
+                name = dotted(node.target)
+                if name:
+                    ops.append(InplaceOp(name, node.lineno, "augassign"))
+            elif isinstance(node, ast.Assign):
+                for t in node.targets:
+                    if isinstance(t, ast.Subscript):
+                        name = dotted(t.value)
+                        if name:
+                            ops.append(InplaceOp(name, node.lineno, "setitem"))
+            elif isinstance(node, ast.Call):
+                fname = call_name(node)
+                if (
+                    isinstance(node.func, ast.Attribute)
+                    and fname.endswith("_")
+                    and not fname.startswith("_")
+                    and fname not in _NOT_INPLACE
+                ):
+                    owner = dotted(node.func.value)
+                    if owner in ("torch", "nn.init", "torch.nn.init", "init") and node.args:
+                        owner = dotted(node.args[0])
+                    if owner:
+                        ops.append(InplaceOp(owner, node.lineno, "method"))
+                elif any(k.arg == "inplace" and _is_true(k.value) for k in node.keywords) and node.args:
+                    name = dotted(node.args[0])
+                    if name:
+                        ops.append(InplaceOp(name, node.lineno, "inplace=True"))
+                elif dotted(node.func) in self.inplace_module_attrs and node.args:
+                    name = dotted(node.args[0])
+                    if name:
+                        ops.append(InplaceOp(name, node.lineno, "module"))
+        return sorted(ops, key=lambda op: op.line)
+
+    def same_scope(self, line_a: int, line_b: int) -> bool:
+        return self.scope_of(self.statement_at(line_a)) is self.scope_of(self.statement_at(line_b))
+
+
+def _is_true(node: ast.AST) -> bool:
+    return isinstance(node, ast.Constant) and node.value is True

@@ -1,0 +1,123 @@
+"""Plain data that a `%%torchdebug` run produces: what failed, where, and why.
+
+The engine fills these; the renderers read them. `Diagnosis.to_dict()` is the stable,
+public shape of a diagnosis (the acceptance scorer and users' scripts read it).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class ErrorInfo:
+    """The exception a cell raised, as type name and message."""
+
+    type: str
+    message: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"type": self.type, "message": self.message}
+
+    @classmethod
+    def from_exception(cls, exc: BaseException) -> "ErrorInfo":
+        return cls(type=type(exc).__name__, message=str(exc))
+
+
+@dataclass
+class Finding:
+    """A silent pitfall seen in a cell that ran: which one, on which line, and why."""
+
+    pitfall: str
+    line: int
+    message: str
+    source: str = "lint"  # "lint" (read from the code) or "audit" (seen at run time)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"pitfall": self.pitfall, "line": self.line, "message": self.message}
+
+
+@dataclass
+class Match:
+    """One pitfall that a matcher recognised in a failure, with its confidence."""
+
+    pitfall: str
+    score: float
+    line: int | None = None  # the line to change, when the matcher knows better than the traceback
+    related_lines: list[int] = field(default_factory=list)
+    facts: dict[str, Any] = field(default_factory=dict)  # fills the entry's detail templates
+    detail: str = ""  # which of the entry's detail templates to use, if any
+
+
+@dataclass
+class TensorInfo:
+    """Shape, dtype and device of one tensor (or module) named on the failing line."""
+
+    name: str
+    kind: str  # "tensor", "module", "array"
+    shape: str = ""
+    dtype: str = ""
+    device: str = ""
+    requires_grad: bool = False
+    grad_fn: str = ""
+    note: str = ""
+
+
+@dataclass
+class Rerun:
+    """The result of re-running a failed cell elsewhere (on the CPU) to find the real cause."""
+
+    device: str
+    ok: bool
+    error: ErrorInfo | None = None
+    line: int | None = None
+    pitfalls: list[str] = field(default_factory=list)
+    note: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "device": self.device,
+            "ok": self.ok,
+            "error": self.error.to_dict() if self.error else None,
+            "line": self.line,
+        }
+
+
+@dataclass
+class Diagnosis:
+    """Everything `%%torchdebug` learned about one cell run."""
+
+    ok: bool
+    cell: str = ""
+    filename: str = ""
+    error: ErrorInfo | None = None
+    line: int | None = None
+    related_lines: list[int] = field(default_factory=list)
+    matches: list[Match] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    rerun: Rerun | None = None
+    tensors: list[TensorInfo] = field(default_factory=list)
+    traceback: str = ""  # the original traceback, plain text
+    notes: list[str] = field(default_factory=list)  # e.g. where the location came from
+    language: str = "en"
+    internal_error: str | None = None  # set when torchmagic's own diagnosis failed
+
+    @property
+    def pitfalls(self) -> list[str]:
+        """Pitfall ids, best first."""
+        return [m.pitfall for m in self.matches]
+
+    @property
+    def top(self) -> Match | None:
+        return self.matches[0] if self.matches else None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "error": self.error.to_dict() if self.error else None,
+            "line": self.line,
+            "related_lines": list(self.related_lines),
+            "pitfalls": self.pitfalls,
+            "findings": [f.to_dict() for f in self.findings],
+            "rerun": self.rerun.to_dict() if self.rerun else None,
+        }

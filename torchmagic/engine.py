@@ -1,0 +1,205 @@
+"""The `%%torchdebug` engine: run a cell under instrumentation and diagnose what happened.
+
+`debug_cell` compiles the cell under a filename of its own (registered with IPython's
+line cache, so tracebacks, `%tb` and `%debug` show its source), runs it with anomaly
+detection and warnings capture, and returns an :class:`Outcome`: the :class:`Diagnosis`
+and the user's exception, untouched, for the caller to re-raise. Nothing is printed here.
+"""
+from __future__ import annotations
+
+import ast
+import sys
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+from . import guards
+from .cellcode import CellCode
+from .diagnosis import Diagnosis, ErrorInfo, Finding, TensorInfo
+from .knowledge import catalog
+from .locate import cell_frames, error_line, format_user_traceback, forward_trace
+from .matchers import Context, is_module, is_tensor, rank
+
+_last: Diagnosis | None = None
+
+
+@dataclass
+class Options:
+    """Per-run settings, from the magic's traits and flags."""
+
+    anomaly: bool = True
+    lint: bool = True
+    language: str = "en"
+    rerun: str = "auto"  # "auto" | "cpu" | "off"
+    snapshot_limit: int = 1 << 30
+    rerun_timeout: float = 60.0
+
+
+@dataclass
+class Outcome:
+    """A diagnosed run: the diagnosis, and the cell's own exception (None if it succeeded)."""
+
+    diagnosis: Diagnosis
+    exception: BaseException | None = None
+    value: Any = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def last_diagnosis() -> Diagnosis | None:
+    """The diagnosis of the most recent `%%torchdebug` run."""
+    return _last
+
+
+def debug_cell(shell: Any, cell: str, options: Options | None = None) -> Outcome:
+    """Run `cell` in the shell's namespace under diagnosis; never raises the cell's error."""
+    __tracebackhide__ = True
+    global _last
+    options = options or Options()
+    source = shell.transform_cell(cell) if shell is not None else cell
+    number = getattr(shell, "execution_count", 0)
+    filename = _register_source(shell, source, cell, number)
+    namespace = shell.user_ns if shell is not None else {}
+    diagnosis = Diagnosis(ok=True, cell=source, filename=filename, language=options.language)
+    exc: BaseException | None = None
+    log = guards.WarningLog()
+    with ExitStack() as stack:
+        log = stack.enter_context(guards.captured_warnings(filename, always=_warning_patterns()))
+        stack.enter_context(guards.anomaly_mode(options.anomaly))
+        try:
+            run_source(source, filename, namespace, shell)
+        except Exception as error:  # KeyboardInterrupt and SystemExit go straight to the user
+            exc = error
+    try:
+        if exc is not None:
+            diagnose_error(diagnosis, exc, namespace, log, options)
+        if options.lint:
+            diagnosis.findings = collect_findings(source, namespace, log, options.language)
+    except Exception as internal:  # torchmagic's own failure: the user's error still shows
+        diagnosis.internal_error = f"{type(internal).__name__}: {internal}"
+    _last = diagnosis
+    return Outcome(diagnosis, exc)
+
+
+def _register_source(shell: Any, source: str, raw: str, number: int) -> str:
+    """Give the cell body a filename of its own in IPython's line cache."""
+    if shell is not None and hasattr(shell, "compile"):
+        return shell.compile.cache(source, number, raw_code=raw)
+    import linecache
+
+    name = f"<torchdebug-{number}-{abs(hash(source))}>"
+    linecache.cache[name] = (len(source), None, source.splitlines(True), name)
+    return name
+
+
+def run_source(source: str, filename: str, namespace: dict, shell: Any = None) -> None:
+    """Execute the cell; a trailing expression is shown like in a normal cell."""
+    __tracebackhide__ = True
+    flags = getattr(getattr(shell, "compile", None), "flags", 0)
+    tree = ast.parse(source, filename=filename)
+    last = None
+    if tree.body and isinstance(tree.body[-1], ast.Expr):
+        last = ast.Interactive(body=[tree.body.pop()])
+    exec(compile(tree, filename, "exec", flags=flags, dont_inherit=True), namespace)
+    if last is not None:
+        exec(compile(last, filename, "single", flags=flags, dont_inherit=True), namespace)
+
+
+def diagnose_error(diagnosis: Diagnosis, exc: BaseException, namespace: Mapping[str, Any],
+                   log: guards.WarningLog, options: Options) -> None:
+    """Fill the diagnosis of a failed run: error, line to change, ranked pitfalls, tensors."""
+    diagnosis.ok = False
+    diagnosis.error = ErrorInfo.from_exception(exc)
+    diagnosis.traceback = format_user_traceback(exc)
+    code = CellCode(diagnosis.cell)
+    frames = cell_frames(exc.__traceback__, diagnosis.filename)
+    line = error_line(exc, diagnosis.filename)
+    forward = forward_trace(log.anomaly_traces, diagnosis.filename)
+    if forward and forward.line:
+        diagnosis.notes.append("forward-trace")
+    ctx = Context(exc=exc, code=code, line=line, frames=frames, namespace=namespace, forward=forward)
+    diagnosis.matches = rank(ctx)
+    top = diagnosis.top
+    diagnosis.line = top.line if top and top.line is not None else line
+    related = list(top.related_lines) if top else []
+    if line is not None and line != diagnosis.line and line not in related:
+        related.append(line)
+    diagnosis.related_lines = sorted(r for r in related if r != diagnosis.line)
+    diagnosis.tensors = tensors_on_line(ctx, line)
+
+
+def tensors_on_line(ctx: Context, line: int | None) -> list[TensorInfo]:
+    """Shapes, dtypes and devices of the tensors and modules named on the failing line."""
+    frame = ctx.frame_at(line)
+    out: list[TensorInfo] = []
+    for name in ctx.code.read_at(line) if line else []:
+        value = ctx.value(name, frame)
+        if is_tensor(value):
+            out.append(TensorInfo(
+                name=name, kind="tensor", shape=str(tuple(value.shape)),
+                dtype=str(value.dtype).replace("torch.", ""), device=str(value.device),
+                requires_grad=bool(value.requires_grad),
+                grad_fn=type(value.grad_fn).__name__ if value.grad_fn is not None else "",
+            ))
+        elif is_module(value):
+            params = list(value.parameters())
+            out.append(TensorInfo(
+                name=name, kind="module", shape=type(value).__name__,
+                dtype=", ".join(sorted({str(p.dtype).replace("torch.", "") for p in params})),
+                device=", ".join(sorted({str(p.device) for p in params})),
+                requires_grad=any(p.requires_grad for p in params),
+                note="train" if value.training else "eval",
+            ))
+        elif type(value).__module__ == "numpy" and hasattr(value, "dtype") and hasattr(value, "shape"):
+            out.append(TensorInfo(name=name, kind="array", shape=str(tuple(value.shape)),
+                                  dtype=str(value.dtype), device="numpy"))
+        if len(out) >= 8:
+            break
+    return out
+
+
+def _warning_patterns() -> tuple[str, ...]:
+    """Message regexes of silent pitfalls that show as warnings (to be seen even if filtered)."""
+    out = []
+    for entry in catalog().values():
+        if entry.kind == "silent":
+            out.extend(p.pattern for p in entry.patterns)
+    return tuple(out)
+
+
+def collect_findings(source: str, namespace: Mapping[str, Any], log: guards.WarningLog,
+                     lang: str) -> list[Finding]:
+    """Silent pitfalls: the static lint, the runtime audit and the warnings the run raised."""
+    findings: list[Finding] = []
+    findings += warning_findings(log, lang)
+    try:
+        from .lint import lint_cell
+
+        findings += lint_cell(source, namespace, lang)
+    except ImportError:
+        pass
+    try:
+        from .audit import audit_namespace
+
+        findings += audit_namespace(namespace, source, lang)
+    except ImportError:
+        pass
+    seen: set[tuple[str, int]] = set()
+    unique = []
+    for f in sorted(findings, key=lambda f: f.line):
+        if (f.pitfall, f.line) not in seen:
+            seen.add((f.pitfall, f.line))
+            unique.append(f)
+    return unique
+
+
+def warning_findings(log: guards.WarningLog, lang: str) -> list[Finding]:
+    """Findings for warnings that a silent pitfall's patterns recognise (e.g. loss broadcasting)."""
+    out = []
+    for w in log.warnings:
+        if w.cell_line is None:
+            continue
+        for entry in catalog().values():
+            if entry.kind == "silent" and any(p.search(w.message) for p in entry.patterns):
+                message = w.message.splitlines()[0]
+                out.append(Finding(entry.id, w.cell_line, message, source="audit"))
+    return out

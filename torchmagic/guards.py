@@ -1,0 +1,148 @@
+"""Context managers for every global change a diagnosed run makes; each one restores on exit.
+
+Anomaly mode, warnings capture, environment variables and time limits all go through here,
+so a cell that fails, succeeds or is interrupted leaves the interpreter as it found it.
+"""
+from __future__ import annotations
+
+import os
+import re
+import signal
+import sys
+import threading
+import warnings
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Iterator
+
+# Warnings that torchmagic reads itself and keeps out of the user's output.
+_ANOMALY_TRACE = re.compile(r"^Error detected in \w+\. Traceback of forward call")
+_ANOMALY_ENABLED = r"Anomaly Detection has been enabled"
+
+
+@dataclass
+class CapturedWarning:
+    """A warning raised while the cell ran, with the cell line that was executing."""
+
+    message: str
+    category: str
+    cell_line: int | None
+
+
+@dataclass
+class WarningLog:
+    """What `captured_warnings` saw: anomaly forward traces and every other warning."""
+
+    anomaly_traces: list[str] = field(default_factory=list)
+    warnings: list[CapturedWarning] = field(default_factory=list)
+
+
+def innermost_line(filename: str, frame=None) -> int | None:
+    """The line being executed in the innermost frame of `filename` on the current stack."""
+    frame = frame or sys._getframe(1)
+    while frame is not None:
+        if frame.f_code.co_filename == filename:
+            return frame.f_lineno
+        frame = frame.f_back
+    return None
+
+
+@contextmanager
+def captured_warnings(filename: str, always: tuple[str, ...] = ()) -> Iterator[WarningLog]:
+    """Record warnings raised by the cell in `filename`; pass them on to the user as usual.
+
+    Anomaly mode's forward traceback is kept (not printed): torchmagic maps it to the
+    cell's lines. Messages matching a regex in `always` are shown and recorded every time,
+    even if the user's filters would hide them, because the diagnosis needs them.
+    """
+    log = WarningLog()
+    with warnings.catch_warnings():  # restores filters and showwarning on exit
+        original = warnings.showwarning
+        warnings.filterwarnings("ignore", message=_ANOMALY_ENABLED)
+        warnings.filterwarnings("always", message=r"Error detected in \w+\. Traceback")
+        for pattern in always:
+            warnings.filterwarnings("always", message=pattern)
+
+        def showwarning(message, category, fname, lineno, file=None, line=None):
+            text = str(message)
+            if _ANOMALY_TRACE.match(text):
+                log.anomaly_traces.append(text)
+                return
+            log.warnings.append(
+                CapturedWarning(text, getattr(category, "__name__", str(category)), innermost_line(filename))
+            )
+            _pass_on(original, message, category, fname, lineno, file, line)
+
+        warnings.showwarning = showwarning
+        yield log
+
+
+def _pass_on(original, message, category, fname, lineno, file, line) -> None:
+    """Show a warning the way it would have been shown without torchmagic."""
+    impl = getattr(warnings, "_showwarnmsg_impl", None)
+    if original is getattr(warnings, "_showwarning_orig", None) and impl is not None:
+        # the stdlib default: its implementation may be recording (catch_warnings(record=True))
+        impl(warnings.WarningMessage(message, category, fname, lineno, file, line))
+    else:
+        original(message, category, fname, lineno, file, line)
+
+
+@contextmanager
+def anomaly_mode(enabled: bool = True) -> Iterator[None]:
+    """Autograd anomaly detection with NaN checks, restored to its previous state on exit."""
+    if not enabled:
+        yield
+        return
+    import torch
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=_ANOMALY_ENABLED)
+        mode = torch.autograd.detect_anomaly(check_nan=True)
+    with mode:
+        yield
+
+
+@contextmanager
+def env_var(name: str, value: str | None) -> Iterator[None]:
+    """Set (or, with None, leave alone) one environment variable for the block."""
+    if value is None:
+        yield
+        return
+    had, old = name in os.environ, os.environ.get(name)
+    os.environ[name] = value
+    try:
+        yield
+    finally:
+        if had:
+            os.environ[name] = old  # type: ignore[assignment]
+        else:
+            os.environ.pop(name, None)
+
+
+class TimeLimitExceeded(Exception):
+    """Raised inside a block that ran past its time limit."""
+
+
+@contextmanager
+def time_limit(seconds: float | None) -> Iterator[None]:
+    """Interrupt the block after `seconds` (main thread on Unix only; elsewhere no limit)."""
+    usable = (
+        seconds
+        and seconds > 0
+        and hasattr(signal, "setitimer")
+        and threading.current_thread() is threading.main_thread()
+    )
+    if not usable:
+        yield
+        return
+
+    def on_alarm(signum, frame):
+        raise TimeLimitExceeded(f"stopped after {seconds:g} s")
+
+    previous = signal.signal(signal.SIGALRM, on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)

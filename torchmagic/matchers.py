@@ -1,0 +1,454 @@
+"""Matchers: small functions that recognise a pitfall in a failure and say where to fix it.
+
+Each matcher takes a :class:`Context` and returns a :class:`Match` (or a list of them) or
+None for "not mine". :func:`rank` runs them all, isolating any that crash, merges what
+they found per pitfall and orders the pitfalls best first.
+"""
+from __future__ import annotations
+
+import ast
+import re
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Callable, Iterable, Mapping
+
+from .cellcode import CellCode, base_name, call_name, dotted, loaded_names
+from .diagnosis import Match
+from .knowledge import Entry, catalog, user_matchers
+from .locate import CellFrame, ForwardTrace
+
+MatcherResult = Match | Iterable[Match] | None
+_registry: list[Callable[["Context"], MatcherResult]] = []
+
+PATTERN_SCORE = 0.6
+USER_PATTERN_SCORE = 0.9
+
+
+def matcher(func: Callable[["Context"], MatcherResult]) -> Callable[["Context"], MatcherResult]:
+    """Register a built-in matcher."""
+    _registry.append(func)
+    return func
+
+
+@dataclass
+class Context:
+    """What a matcher may look at: the error, the cell's code and the values around the failure."""
+
+    exc: BaseException
+    code: CellCode
+    line: int | None  # the deepest cell line of the traceback
+    frames: list[CellFrame] = field(default_factory=list)
+    namespace: Mapping[str, Any] = field(default_factory=dict)
+    forward: ForwardTrace | None = None
+
+    @property
+    def exc_type(self) -> str:
+        return type(self.exc).__name__
+
+    @property
+    def message(self) -> str:
+        return str(self.exc)
+
+    def value(self, name: str, frame: CellFrame | None = None) -> Any:
+        """The current value of a (dotted) name in the failing frame, read-only; None if unknown."""
+        frame = frame or (self.frames[-1] if self.frames else None)
+        scope = MappingProxyType(frame.frame.f_locals) if frame else self.namespace
+        first, *rest = name.split(".")
+        if first in scope:
+            obj = scope[first]
+        elif frame is not None and first in frame.frame.f_globals:
+            obj = frame.frame.f_globals[first]
+        elif first in self.namespace:
+            obj = self.namespace[first]
+        else:
+            return None
+        for attr in rest:
+            obj = _safe_attr(obj, attr)
+            if obj is None:
+                return None
+        return obj
+
+    def frame_at(self, line: int | None) -> CellFrame | None:
+        for fr in reversed(self.frames):
+            if fr.line == line:
+                return fr
+        return self.frames[-1] if self.frames else None
+
+
+def _safe_attr(obj: Any, attr: str) -> Any:
+    """getattr that reads only stored state (module submodules, parameters, instance dicts)."""
+    for store in ("_modules", "_parameters", "_buffers"):
+        table = getattr(obj, "__dict__", {}).get(store)
+        if isinstance(table, dict) and attr in table:
+            return table[attr]
+    return getattr(obj, "__dict__", {}).get(attr)
+
+
+def _torch():
+    import torch
+
+    return torch
+
+
+def is_tensor(value: Any) -> bool:
+    return type(value).__module__.startswith("torch") and _torch().is_tensor(value)
+
+
+def is_module(value: Any) -> bool:
+    return isinstance(value, _torch().nn.Module)
+
+
+# ---------------------------------------------------------------------------- ranking
+def rank(ctx: Context, entries: Mapping[str, Entry] | None = None) -> list[Match]:
+    """All matches for the failure, merged per pitfall, best first. Never raises."""
+    entries = entries if entries is not None else catalog()
+    found: list[Match] = []
+    for pid, entry in entries.items():
+        try:
+            if entry.matches_message(ctx.exc_type, ctx.message):
+                found.append(Match(pid, USER_PATTERN_SCORE if entry.user else PATTERN_SCORE))
+        except Exception:
+            continue
+    for pid, user_func in user_matchers():
+        found.extend(_run_user_matcher(pid, user_func, ctx))
+    for func in _registry:
+        try:
+            result = func(ctx)
+        except Exception:
+            continue  # a crashing matcher must never hide the user's error
+        if isinstance(result, Match):
+            found.append(result)
+        elif result:
+            found.extend(m for m in result if isinstance(m, Match))
+    merged: dict[str, Match] = {}
+    for m in found:
+        if m.pitfall not in entries:
+            continue
+        have = merged.get(m.pitfall)
+        if have is None:
+            merged[m.pitfall] = Match(m.pitfall, m.score, m.line, list(m.related_lines), dict(m.facts), m.detail)
+            continue
+        stronger = m.score > have.score
+        have.score = max(have.score, m.score)
+        if m.line is not None and (have.line is None or stronger):
+            have.line = m.line
+        have.related_lines += [r for r in m.related_lines if r not in have.related_lines]
+        have.facts.update(m.facts)
+        if m.detail and (not have.detail or stronger):
+            have.detail = m.detail
+    return sorted(merged.values(), key=lambda m: -m.score)
+
+
+def _run_user_matcher(pid: str, func: Callable, ctx: Context) -> list[Match]:
+    try:
+        result = func(ctx)
+    except Exception:
+        return []
+    if isinstance(result, Match):
+        return [result]
+    if isinstance(result, (int, float)) and not isinstance(result, bool) and result > 0:
+        return [Match(pid, 1.0 + float(result))]
+    return []
+
+
+# ---------------------------------------------------------------------------- helpers
+_LOSS_CALLS = re.compile(r"(cross_entropy|nll_loss|CrossEntropyLoss|NLLLoss|criterion|loss_fn|loss_func|"
+                         r"lossfn|loss_fct|loss|bce|binary_cross_entropy\w*|mse_loss|l1_loss|ctc_loss)$", re.I)
+
+
+def loss_calls(ctx: Context, line: int | None) -> list[ast.Call]:
+    """Calls on `line` that look like a loss function applied to (input, target)."""
+    out = []
+    for call in ctx.code.calls_on_line(line):
+        name = call_name(call)
+        value = ctx.value(dotted(call.func) or "") if dotted(call.func) else None
+        if _LOSS_CALLS.search(name) or (value is not None and type(value).__name__.endswith("Loss")):
+            if len(call.args) >= 2 or any(k.arg == "target" for k in call.keywords):
+                out.append(call)
+    return out
+
+
+def target_arg(call: ast.Call) -> ast.AST | None:
+    for k in call.keywords:
+        if k.arg == "target":
+            return k.value
+    return call.args[1] if len(call.args) >= 2 else None
+
+
+def origin_match(ctx: Context, pid: str, name: str | None, line: int | None, score: float,
+                 facts: dict | None = None, detail: str = "") -> Match | None:
+    """A match that points at the cell line where `name` (read on `line`) got its value."""
+    if not name or line is None:
+        return None
+    binding = ctx.code.origin(name, line)
+    if binding is None or binding.line == line:
+        return Match(pid, score, line=line, facts=facts or {}, detail=detail)
+    return Match(pid, score, line=binding.line, related_lines=[line], facts=facts or {}, detail=detail)
+
+
+def describe(value: Any) -> dict[str, str]:
+    """Shape/dtype/device facts about a tensor."""
+    if not is_tensor(value):
+        return {}
+    return {"shape": tuple(value.shape).__repr__(), "dtype": str(value.dtype).replace("torch.", ""),
+            "device": str(value.device)}
+
+
+def pattern_hits(ctx: Context, pid: str) -> bool:
+    entry = catalog().get(pid)
+    return bool(entry and entry.matches_message(ctx.exc_type, ctx.message))
+
+
+# ---------------------------------------------------------------------------- autograd
+@matcher
+def inplace_autograd(ctx: Context) -> Match | None:
+    """The in-place op that clobbered a tensor saved for backward (not the backward() line)."""
+    if not pattern_hits(ctx, "inplace-autograd"):
+        return None
+    facts: dict[str, Any] = {}
+    m = re.search(r"\[(?:torch\.)?(\w+) \[([\d, ]*)\]\], which is output (\d+) of (\w+), is at version (\d+); "
+                  r"expected version (\d+)", ctx.message)
+    if m:
+        facts.update(shape=f"({m.group(2)})", op=m.group(4), version=m.group(5), expected=m.group(6))
+    ops = ctx.code.inplace_ops()
+    forward_line = ctx.forward.line if ctx.forward else None
+    if forward_line is not None:
+        names = set(ctx.code.assigned_at(forward_line)) | set(ctx.code.read_at(forward_line))
+        later = [op for op in ops if op.line > forward_line and op.name in names
+                 and ctx.code.same_scope(op.line, forward_line)]
+        if later:
+            op = later[0]
+            facts.update(name=op.name, forward_line=forward_line, line=op.line)
+            return Match("inplace-autograd", 0.95, line=op.line, related_lines=[forward_line],
+                         facts=facts, detail="modified")
+    # No forward trace (anomaly off): an in-place op on a tensor-valued name is the suspect.
+    tensorish = [op for op in ops if op.how != "augassign" or _assigned_from_call(ctx.code, op)]
+    if tensorish:
+        op = tensorish[0]
+        related = [forward_line] if forward_line else []
+        return Match("inplace-autograd", 0.9, line=op.line, related_lines=related, facts=facts,
+                     detail="saved" if m else "")
+    return Match("inplace-autograd", 0.8, line=forward_line, facts=facts, detail="saved" if m else "")
+
+
+def _assigned_from_call(code: CellCode, op) -> bool:
+    binding = code.origin(op.name, op.line)
+    return binding is not None and isinstance(getattr(binding.node, "value", None), (ast.Call, ast.BinOp))
+
+
+@matcher
+def nan_in_backward(ctx: Context) -> Match | None:
+    """NaN from a backward function: the forward op anomaly mode recorded."""
+    m = re.search(r"Function '(\w+)' returned nan values in its (\d+)\w* output", ctx.message)
+    if not m:
+        return None
+    line = ctx.forward.line if ctx.forward else None
+    return Match("nan-in-backward", 0.95, line=line, facts={"op": m.group(1)}, detail="op")
+
+
+@matcher
+def backward_twice(ctx: Context) -> Match | None:
+    """Backward through a freed graph: a graph built outside the loop iteration that uses it."""
+    if not re.search(r"backward through the graph a second time|saved tensors after they have already been freed",
+                     ctx.message):
+        return None
+    stmt = ctx.code.statement_at(ctx.line)
+    loops = ctx.code.loops_around(stmt) if stmt is not None else []
+    if not loops:
+        return Match("backward-twice", 0.9, line=ctx.line)
+    loop = loops[-1]  # the outermost loop in this scope
+    body_start, body_end = loop.lineno, loop.end_lineno or loop.lineno
+    bindings = ctx.code.bindings(ctx.code.scope_of(stmt))
+    inside = [b for b in bindings if body_start < b.line <= body_end or b.line == body_start]
+    # 1. a value carried from one iteration to the next (e.g. an RNN hidden state)
+    for b in inside:
+        reads = ctx.code.read_at(b.line)
+        if b.name in reads and _has_graph(ctx.value(b.name)):
+            first_read = min((ln for ln in range(body_start, body_end + 1) if b.name in ctx.code.read_at(ln)),
+                             default=b.line)
+            if first_read <= b.line:
+                return Match("backward-twice", 0.95, line=b.line, related_lines=[ctx.line],
+                             facts={"name": b.name}, detail="carried")
+    # 2. a graph built once before the loop and reused by every iteration
+    bound_inside = {b.name for b in inside}
+    read_inside = {n for ln in range(body_start, body_end + 1) for n in ctx.code.read_at(ln)}
+    outside = [b for b in bindings if b.line < body_start and b.name in read_inside - bound_inside
+               and _has_graph(ctx.value(b.name))]
+    if outside:
+        b = outside[-1]
+        return Match("backward-twice", 0.95, line=b.line, related_lines=[ctx.line],
+                     facts={"name": b.name}, detail="outside")
+    return Match("backward-twice", 0.85, line=ctx.line)
+
+
+def _has_graph(value: Any) -> bool:
+    if isinstance(value, (tuple, list)):
+        return any(_has_graph(v) for v in value)
+    return is_tensor(value) and value.grad_fn is not None
+
+
+@matcher
+def no_grad_fn(ctx: Context) -> Match | None:
+    """backward() on a tensor without history: point at where that tensor was made."""
+    if "does not require grad and does not have a grad_fn" not in ctx.message:
+        return None
+    for call in ctx.code.calls_on_line(ctx.line):
+        if call_name(call) == "backward" and isinstance(call.func, ast.Attribute):
+            name = base_name(call.func.value)
+            return origin_match(ctx, "no-grad-fn", name, ctx.line, 0.9, {"name": name or ""})
+        if call_name(call) in ("grad", "backward") and call.args:
+            name = base_name(call.args[0])
+            return origin_match(ctx, "no-grad-fn", name, ctx.line, 0.9, {"name": name or ""})
+    return None
+
+
+@matcher
+def grad_none(ctx: Context) -> Match | None:
+    """`.grad` read as None: the message is generic, the code says it is a gradient."""
+    if ctx.exc_type not in ("AttributeError", "TypeError") or "NoneType" not in ctx.message:
+        return None
+    text = ctx.code.line_text(ctx.line)
+    if ".grad" not in text or ".grad_fn" in text and ".grad." not in text:
+        return None
+    return Match("grad-none", 0.9, line=ctx.line)
+
+
+# ---------------------------------------------------------------------------- targets and dtypes
+@matcher
+def loss_target(ctx: Context) -> Match | None:
+    """Bad class labels or label dtype: point at the line that made the targets."""
+    for pid in ("target-out-of-range", "loss-target-dtype"):
+        if not pattern_hits(ctx, pid):
+            continue
+        for frame in reversed(ctx.frames):
+            for call in loss_calls(ctx, frame.line):
+                target = target_arg(call)
+                name = base_name(target) if target is not None else None
+                if name:
+                    facts = {"name": name}
+                    value = ctx.value(name, frame)
+                    if is_tensor(value) and value.numel():
+                        facts.update(describe(value))
+                        if not value.is_floating_point():
+                            facts.update(min=int(value.min()), max=int(value.max()))
+                    return origin_match(ctx, pid, name, frame.line, 0.9, facts)
+    return None
+
+
+@matcher
+def dtype_mismatch(ctx: Context) -> Match | None:
+    """Mixed dtypes: the line that made the float64 (or otherwise odd) tensor."""
+    if not pattern_hits(ctx, "dtype-mismatch"):
+        return None
+    for frame in reversed(ctx.frames):
+        for name in ctx.code.read_at(frame.line):
+            value = ctx.value(name, frame)
+            if is_tensor(value) and value.dtype in (_torch().float64, _torch().float16, _torch().bfloat16):
+                binding = ctx.code.origin(name, frame.line)
+                if binding is not None and binding.line != frame.line:
+                    facts = {"name": name, **describe(value)}
+                    return Match("dtype-mismatch", 0.9, line=binding.line, related_lines=[frame.line],
+                                 facts=facts, detail="tensor")
+    return None
+
+
+# ---------------------------------------------------------------------------- shapes and indices
+@matcher
+def embedding_index(ctx: Context) -> Match | None:
+    """An id past the end of an nn.Embedding: the table was built too small for the ids."""
+    if "index out of range in self" not in ctx.message:
+        return None
+    torch = _torch()
+    for frame in reversed(ctx.frames):
+        for call in ctx.code.calls_on_line(frame.line):
+            name = dotted(call.func)
+            module = ctx.value(name, frame) if name else None
+            if not isinstance(module, torch.nn.Embedding):
+                continue
+            facts: dict[str, Any] = {"name": name, "num_embeddings": module.num_embeddings}
+            if call.args:
+                ids = ctx.value(base_name(call.args[0]) or "", frame)
+                if is_tensor(ids) and ids.numel() and not ids.is_floating_point():
+                    facts.update(max=int(ids.max()), min=int(ids.min()))
+            built = _construction_line(ctx, name, frame.line)
+            if built is not None and built != frame.line:
+                return Match("index-out-of-bounds", 0.9, line=built, related_lines=[frame.line],
+                             facts=facts, detail="embedding")
+            return Match("index-out-of-bounds", 0.85, line=frame.line, facts=facts, detail="embedding")
+    return None
+
+
+def _construction_line(ctx: Context, name: str, line: int) -> int | None:
+    """The cell line that built the module called as `name` (also `self.x` in a cell class)."""
+    if name.startswith("self."):
+        for stmt in ctx.code.statements:
+            if isinstance(stmt, ast.Assign) and any(dotted(t) == name for t in stmt.targets):
+                return stmt.lineno
+        return None
+    binding = ctx.code.origin(name, line)
+    if binding is not None and isinstance(getattr(binding.node, "value", None), ast.Call):
+        return binding.line
+    return None
+
+
+_CHANNELS = re.compile(r"weight of size \[(\d+), (\d+)(?:, \d+)*\], expected input\[[\d, ]+\] to have (\d+) "
+                       r"channels, but got (\d+) channels")
+
+
+@matcher
+def conv_channels(ctx: Context) -> Match | None:
+    """Input channels that don't match a conv layer: the layer built in the cell, if it is there."""
+    m = _CHANNELS.search(ctx.message)
+    if not m:
+        return None
+    out_c, expected, got = int(m.group(1)), int(m.group(3)), int(m.group(4))
+    facts = {"expected": expected, "got": got, "out_channels": out_c}
+    for stmt_call in (n for n in ast.walk(ctx.code.tree) if isinstance(n, ast.Call)) if ctx.code.tree else ():
+        if not re.fullmatch(r"Conv(Transpose)?[123]d|LazyConv[123]d", call_name(stmt_call)):
+            continue
+        args = [_const(a) for a in stmt_call.args[:2]]
+        kw = {k.arg: _const(k.value) for k in stmt_call.keywords}
+        in_c = kw.get("in_channels", args[0] if args else None)
+        o_c = kw.get("out_channels", args[1] if len(args) > 1 else None)
+        if in_c == expected and o_c in (out_c, None):
+            return Match("conv-input-shape", 0.9, line=stmt_call.lineno,
+                         related_lines=[ctx.line] if ctx.line else [], facts=facts, detail="channels")
+    return Match("conv-input-shape", 0.85, line=ctx.line, facts=facts, detail="channels")
+
+
+_ARITH = {ast.Mult: lambda a, b: a * b, ast.Add: lambda a, b: a + b, ast.Sub: lambda a, b: a - b,
+          ast.FloorDiv: lambda a, b: a // b}
+
+
+def _const(node: ast.AST) -> Any:
+    """The value of a literal or of integer arithmetic on literals (`28 * 28`), else None."""
+    if isinstance(node, ast.BinOp) and type(node.op) in _ARITH:
+        left, right = _const(node.left), _const(node.right)
+        if isinstance(left, int) and isinstance(right, int):
+            return _ARITH[type(node.op)](left, right)
+        return None
+    try:
+        return ast.literal_eval(node)
+    except Exception:
+        return None
+
+
+_MATMUL = re.compile(r"mat1 and mat2 shapes cannot be multiplied \((\d+)x(\d+) and (\d+)x(\d+)\)")
+
+
+@matcher
+def matmul_shapes(ctx: Context) -> Match | None:
+    """Linear-layer size mismatch: name the input and the layer with their shapes."""
+    m = _MATMUL.search(ctx.message)
+    if not m:
+        return None
+    rows, got, expected, out = (int(g) for g in m.groups())
+    facts: dict[str, Any] = {"rows": rows, "got": got, "expected": expected, "out": out}
+    frame = ctx.frames[-1] if ctx.frames else None
+    if frame is not None:
+        for name in ctx.code.read_at(frame.line):
+            value = ctx.value(name, frame)
+            if is_tensor(value):
+                facts.update(name=name, **describe(value))
+                break
+    return Match("shape-mismatch", 0.85, line=ctx.line, facts=facts, detail="matmul")
