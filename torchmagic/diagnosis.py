@@ -101,6 +101,8 @@ class Diagnosis:
     notes: list[str] = field(default_factory=list)  # e.g. where the location came from
     language: str = "en"
     internal_error: str | None = None  # set when torchmagic's own diagnosis failed
+    snapshot: Any = None  # the pre-run snapshot (torchmagic.snapshot.Snapshot), when one was taken
+    rescue_file: str | None = None  # where the state was saved when CUDA became unusable
 
     @property
     def pitfalls(self) -> list[str]:

@@ -13,12 +13,13 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from . import guards
+from . import guards, rerun
 from .cellcode import CellCode
-from .diagnosis import Diagnosis, ErrorInfo, Finding, TensorInfo
+from .diagnosis import Diagnosis, ErrorInfo, Finding, Rerun, TensorInfo
 from .knowledge import catalog
 from .locate import cell_frames, error_line, format_user_traceback, forward_trace
 from .matchers import Context, is_module, is_tensor, rank
+from .notes import note
 
 _last: Diagnosis | None = None
 
@@ -60,18 +61,21 @@ def debug_cell(shell: Any, cell: str, options: Options | None = None) -> Outcome
     filename = _register_source(shell, source, cell, number)
     namespace = shell.user_ns if shell is not None else {}
     diagnosis = Diagnosis(ok=True, cell=source, filename=filename, language=options.language)
+    snapshot = _take_snapshot(source, namespace, options, diagnosis)
     exc: BaseException | None = None
     log = guards.WarningLog()
     with ExitStack() as stack:
         log = stack.enter_context(guards.captured_warnings(filename, always=_warning_patterns()))
         stack.enter_context(guards.anomaly_mode(options.anomaly))
+        sync = _cuda_precision(stack, diagnosis)
         try:
-            run_source(source, filename, namespace, shell)
+            run_source(source, filename, namespace, shell, sync=sync)
         except Exception as error:  # KeyboardInterrupt and SystemExit go straight to the user
             exc = error
     try:
         if exc is not None:
             diagnose_error(diagnosis, exc, namespace, log, options)
+            _after_cuda_error(diagnosis, exc, source, namespace, snapshot, options)
         if options.lint:
             diagnosis.findings = collect_findings(source, namespace, log, options.language)
     except Exception as internal:  # torchmagic's own failure: the user's error still shows
@@ -91,11 +95,13 @@ def _register_source(shell: Any, source: str, raw: str, number: int) -> str:
     return name
 
 
-def run_source(source: str, filename: str, namespace: dict, shell: Any = None) -> None:
+def run_source(source: str, filename: str, namespace: dict, shell: Any = None, sync: bool = False) -> None:
     """Execute the cell; a trailing expression is shown like in a normal cell."""
     __tracebackhide__ = True
     flags = getattr(getattr(shell, "compile", None), "flags", 0)
     tree = ast.parse(source, filename=filename)
+    if sync:
+        tree = rerun.synchronised(tree)
     last = None
     if tree.body and isinstance(tree.body[-1], ast.Expr):
         last = ast.Interactive(body=[tree.body.pop()])
@@ -115,7 +121,7 @@ def diagnose_error(diagnosis: Diagnosis, exc: BaseException, namespace: Mapping[
     line = error_line(exc, diagnosis.filename)
     forward = forward_trace(log.anomaly_traces, diagnosis.filename)
     if forward and forward.line:
-        diagnosis.notes.append("forward-trace")
+        diagnosis.notes.append(note("forward_trace", diagnosis.language, line=forward.line))
     ctx = Context(exc=exc, code=code, line=line, frames=frames, namespace=namespace, forward=forward)
     diagnosis.matches = rank(ctx)
     top = diagnosis.top
@@ -203,3 +209,91 @@ def warning_findings(log: guards.WarningLog, lang: str) -> list[Finding]:
                 message = w.message.splitlines()[0]
                 out.append(Finding(entry.id, w.cell_line, message, source="audit"))
     return out
+
+
+# ---------------------------------------------------------------------------- CUDA
+def _cuda_precision(stack: ExitStack, diagnosis: Diagnosis) -> bool:
+    """Make CUDA errors land on the statement that caused them; True if statements must sync."""
+    try:
+        import torch
+
+        if not torch.cuda.is_available():
+            return False
+        if torch.cuda.is_initialized():
+            diagnosis.notes.append(note("synchronised", diagnosis.language))
+            return True
+    except Exception:
+        return False
+    stack.enter_context(guards.env_var("CUDA_LAUNCH_BLOCKING", "1"))
+    diagnosis.notes.append(note("launch_blocking", diagnosis.language))
+    return False
+
+
+def _take_snapshot(source: str, namespace: Mapping[str, Any], options: Options, diagnosis: Diagnosis) -> Any:
+    """Copy what the cell can reach to host memory, when a CPU rerun may be needed."""
+    if options.rerun == "off" or (options.rerun == "auto" and not rerun.touches_cuda(source)):
+        return None
+    try:
+        from .snapshot import names_read_by, take_snapshot
+
+        snap = take_snapshot(namespace, names_read_by(source), options.snapshot_limit)
+    except Exception as error:  # no snapshot means no rerun, never a failed cell
+        diagnosis.notes.append(note("snapshot_failed", diagnosis.language, error=f"{type(error).__name__}: {error}"))
+        return None
+    diagnosis.snapshot = snap
+    return snap
+
+
+def _after_cuda_error(diagnosis: Diagnosis, exc: BaseException, source: str, namespace: Mapping[str, Any],
+                      snapshot: Any, options: Options) -> None:
+    """Rerun on the CPU to find what a CUDA error hides; rescue the state if CUDA is lost."""
+    lang = diagnosis.language
+    cuda_error = rerun.is_cuda_specific(exc)
+    missing = rerun.is_missing_cuda(exc)
+    if snapshot is not None and (options.rerun == "cpu" or cuda_error or missing):
+        result = rerun.cpu_rerun(source, diagnosis.filename, snapshot, namespace, options.anomaly,
+                                 options.rerun_timeout)
+        _attach_rerun(diagnosis, result, root_cause=cuda_error or options.rerun == "cpu")
+        if snapshot.left_out:
+            diagnosis.notes.append(note("snapshot_left_out", lang, names=", ".join(sorted(snapshot.left_out))))
+    if cuda_error and rerun.STICKY.search(str(exc)) and rerun.context_poisoned():
+        diagnosis.notes.append(note("context_lost", lang))
+        if snapshot is not None:
+            from .snapshot import save_rescue
+
+            path = save_rescue(snapshot)
+            diagnosis.rescue_file = str(path)
+            diagnosis.notes.append(note("rescue_saved", lang, path=path))
+
+
+def _attach_rerun(diagnosis: Diagnosis, result: "rerun.RerunResult", root_cause: bool) -> None:
+    lang = diagnosis.language
+    if result.stopped:
+        diagnosis.rerun = Rerun(device="cpu", ok=False, note=result.stopped)
+        diagnosis.notes.append(note("rerun_stopped", lang, reason=result.stopped))
+        return
+    if result.exception is None:
+        diagnosis.rerun = Rerun(device="cpu", ok=True)
+        if root_cause:
+            diagnosis.notes.append(note("rerun_ok", lang))
+        return
+    exc = result.exception
+    frames = cell_frames(exc.__traceback__, diagnosis.filename)
+    line = error_line(exc, diagnosis.filename)
+    forward = forward_trace(result.warnings.anomaly_traces, diagnosis.filename)
+    ctx = Context(exc=exc, code=CellCode(diagnosis.cell), line=line, frames=frames,
+                  namespace=result.namespace, forward=forward)
+    matches = rank(ctx)
+    top = matches[0] if matches else None
+    rerun_line = top.line if top and top.line is not None else line
+    diagnosis.rerun = Rerun(device="cpu", ok=False, error=ErrorInfo.from_exception(exc), line=rerun_line,
+                            pitfalls=[m.pitfall for m in matches])
+    if root_cause and matches:
+        original_line = diagnosis.line
+        known = {m.pitfall for m in matches}
+        diagnosis.matches = matches + [m for m in diagnosis.matches if m.pitfall not in known]
+        diagnosis.line = rerun_line
+        related = [r for r in [original_line, *top.related_lines] if r is not None and r != rerun_line]
+        diagnosis.related_lines = sorted(set(related))
+        diagnosis.tensors = tensors_on_line(ctx, line)
+        diagnosis.notes.append(note("rerun_cause", lang, line=rerun_line))

@@ -1,0 +1,61 @@
+"""Every case cell through `%%torchdebug` in a real shell: the right pitfall on the right line.
+
+Runs the project's own cells (tests/cells: at least one per catalog id) and, when the shared
+acceptance corpus sits beside the checkout, its cases too.
+"""
+from __future__ import annotations
+
+import pytest
+
+import torchmagic
+from conftest import CELLS, CLEAN_CELLS, CORPUS, Case, cases_in
+
+CASES = cases_in(CELLS) + cases_in(CORPUS)
+
+
+def _marks(case: Case):
+    return [pytest.mark.cuda] if case.requires == "cuda" else []
+
+
+def _run(shell, case: Case):
+    for src in case.setup:
+        result = shell.run_cell(src)
+        assert result.success, f"setup failed: {result.error_in_exec!r}"
+    shell.run_cell("%%torchdebug --no-raise\n" + case.cell)
+    diagnosis = torchmagic.last_diagnosis()
+    assert diagnosis is not None and diagnosis.internal_error is None, diagnosis and diagnosis.internal_error
+    return diagnosis.to_dict()
+
+
+@pytest.mark.parametrize(
+    "case",
+    [pytest.param(c, id=f"{c.path.parent.name}/{c.id}", marks=_marks(c)) for c in CASES if c.kind == "error"],
+)
+def test_error_case(shell, case: Case):
+    d = _run(shell, case)
+    assert d["ok"] is False, "the cell should fail"
+    assert d["pitfalls"] and d["pitfalls"][0] == case.pitfall, d["pitfalls"]
+    assert d["line"] in case.lines, (d["line"], case.lines)
+
+
+@pytest.mark.parametrize(
+    "case",
+    [pytest.param(c, id=f"{c.path.parent.name}/{c.id}", marks=_marks(c)) for c in CASES if c.kind == "silent"],
+)
+def test_silent_case(shell, case: Case):
+    d = _run(shell, case)
+    assert d["ok"] is True, d["error"]
+    hits = [f for f in d["findings"] if f["pitfall"] == case.pitfall]
+    assert hits, d["findings"]
+    assert any(f["line"] in case.lines for f in hits), (hits, case.lines)
+
+
+@pytest.mark.parametrize(
+    "case",
+    [pytest.param(c, id=f"{c.path.parent.name}/{c.id}", marks=_marks(c))
+     for c in CASES + cases_in(CLEAN_CELLS) if c.kind == "clean"],
+)
+def test_clean_cells_have_no_findings(shell, case: Case):
+    d = _run(shell, case)
+    assert d["ok"] is True, d["error"]
+    assert d["findings"] == []

@@ -1,0 +1,114 @@
+"""The magics through a real IPython shell: loading, flags, configuration, errors, %debug."""
+from __future__ import annotations
+
+import sys
+
+import pytest
+import torch
+from IPython.core.error import UsageError
+
+import torchmagic
+
+FAILING = "import torch\nx = torch.ones(2, 3)\ny = x.view(4)\n"
+
+
+def test_load_registers_and_unload_removes_the_magics(shell):
+    assert "torchdebug" in shell.magics_manager.magics["cell"]
+    assert "device" in shell.magics_manager.magics["line"]
+    shell.run_line_magic("unload_ext", "torchmagic")
+    assert "torchdebug" not in shell.magics_manager.magics["cell"]
+    shell.run_line_magic("load_ext", "torchmagic")
+    assert "torchdebug" in shell.magics_manager.magics["cell"]
+
+
+def test_failed_cell_still_fails_with_the_users_exception(shell):
+    result = shell.run_cell("%%torchdebug\n" + FAILING)
+    assert not result.success
+    assert isinstance(result.error_in_exec, RuntimeError)
+    assert "view size" in str(result.error_in_exec) or "shape" in str(result.error_in_exec)
+    d = torchmagic.last_diagnosis()
+    assert d.ok is False and d.line == 3
+
+
+def test_no_raise_lets_the_cell_succeed(shell):
+    result = shell.run_cell("%%torchdebug --no-raise\n" + FAILING)
+    assert result.success
+    assert torchmagic.last_diagnosis().ok is False
+
+
+def test_successful_cell_defines_its_names(shell):
+    result = shell.run_cell("%%torchdebug\nimport torch\nw = torch.arange(3)\n")
+    assert result.success
+    assert shell.user_ns["w"].tolist() == [0, 1, 2]
+    assert torchmagic.last_diagnosis().ok
+
+
+def test_debug_after_failure_lands_in_the_failing_cell_frame(shell):
+    shell.run_cell("%%torchdebug\nimport torch\ndef f(t):\n    bad = t.view(5)\n    return bad\nf(torch.ones(2))\n")
+    tb = sys.last_traceback
+    cell_file = torchmagic.last_diagnosis().filename
+    frames = []
+    while tb is not None:
+        frames.append((tb.tb_frame.f_code.co_filename, tb.tb_lineno, tb.tb_frame.f_code.co_name))
+        tb = tb.tb_next
+    in_cell = [f for f in frames if f[0] == cell_file]
+    assert in_cell[-1][1:] == (3, "f")
+
+
+def test_torchmagic_frames_are_hidden_from_the_traceback(shell, capsys):
+    shell.run_cell("%%torchdebug\n" + FAILING)
+    out = capsys.readouterr()
+    assert "debug_cell" not in out.out + out.err
+    assert "run_source" not in out.out + out.err
+
+
+def test_traceback_shows_the_cell_source(shell, capsys):
+    shell.run_cell("%%torchdebug\n" + FAILING)
+    out = capsys.readouterr()
+    assert "y = x.view(4)" in out.out + out.err
+
+
+def test_anomaly_is_off_after_the_cell_and_with_no_anomaly(shell):
+    shell.run_cell("%%torchdebug --no-anomaly\nimport torch\nflag = torch.is_anomaly_enabled()\n")
+    assert shell.user_ns["flag"] is False
+    shell.run_cell("%%torchdebug\nimport torch\nflag = torch.is_anomaly_enabled()\n")
+    assert shell.user_ns["flag"] is True
+    assert not torch.is_anomaly_enabled()
+
+
+def test_config_language_and_lang_flag(shell):
+    shell.run_line_magic("config", "TorchMagic.language = 'zh'")
+    shell.run_cell("%%torchdebug --no-raise\n" + FAILING)
+    assert torchmagic.last_diagnosis().language == "zh"
+    shell.run_cell("%%torchdebug --no-raise --lang en\n" + FAILING)
+    assert torchmagic.last_diagnosis().language == "en"
+
+
+def test_bad_language_config_is_refused(shell):
+    from traitlets import TraitError
+
+    magics = torchmagic._magics
+    with pytest.raises(TraitError):
+        magics.language = "fr"
+
+
+def test_bad_flag_is_a_usage_error(shell):
+    with pytest.raises(UsageError):
+        shell.run_cell_magic("torchdebug", "--no-such-flag", "x = 1\n")
+
+
+def test_explain_unknown_id_suggests_close_ids(shell):
+    with pytest.raises(UsageError, match="inplace-autograd"):
+        shell.run_line_magic("torchdebug", "explain inplace-autogra")
+
+
+def test_explain_and_list_return_views(shell):
+    view = shell.run_line_magic("torchdebug", "explain inplace-autograd")
+    assert "in place" in str(view).lower() or "in-place" in str(view).lower()
+    listing = shell.run_line_magic("torchdebug", "list autograd")
+    assert "inplace-autograd" in str(listing)
+
+
+def test_line_use_without_command_is_a_usage_error(shell):
+    with pytest.raises(UsageError):
+        shell.run_line_magic("torchdebug", "frobnicate")

@@ -1,0 +1,48 @@
+"""Sentences the engine adds to a diagnosis (where the location came from, CUDA state), in en and zh."""
+from __future__ import annotations
+
+from typing import Any
+
+from .knowledge import fill
+
+NOTES: dict[str, dict[str, str]] = {
+    "en": {
+        "forward_trace": "The error surfaced in `backward()`; anomaly detection traced it to the "
+        "forward operation on line {line}.",
+        "launch_blocking": "CUDA ran with CUDA_LAUNCH_BLOCKING=1, so the line is exact.",
+        "synchronised": "CUDA was already running: the device was synchronised after each "
+        "statement of the cell, so the line is the statement that launched the failing kernel.",
+        "rerun_cause": "The CUDA error hid the real cause; the CPU rerun found it on line {line}.",
+        "rerun_ok": "The cell runs on the CPU: the problem is specific to the GPU (memory, a "
+        "CUDA/cuDNN kernel or the driver).",
+        "context_lost": "The CUDA context is unusable after this error: restart the kernel. "
+        "Every later CUDA call in this process would fail too.",
+        "rescue_saved": "What this cell could reach was saved to `{path}`. After the restart, "
+        "re-run the cells that define your model and optimizer, then run "
+        "`%torchdebug restore` to load their state back.",
+        "snapshot": "Snapshot before the run: {mb:.1f} MB of tensors in {seconds:.2f} s.",
+        "snapshot_left_out": "Not in the snapshot: {names}.",
+        "rerun_stopped": "The CPU rerun was stopped: {reason}.",
+        "snapshot_failed": "No snapshot could be taken before the run ({error}), so there is no CPU rerun.",
+    },
+    "zh": {
+        "forward_trace": "错误在 `backward()` 中出现；异常检测把它追溯到第 {line} 行的前向运算。",
+        "launch_blocking": "CUDA 以 CUDA_LAUNCH_BLOCKING=1 运行，所以行号是准确的。",
+        "synchronised": "CUDA 已在运行：每条语句之后都同步了设备，所以行号就是启动出错 kernel 的语句。",
+        "rerun_cause": "CUDA 错误掩盖了真正的原因；在 CPU 上重新运行后，发现问题在第 {line} 行。",
+        "rerun_ok": "此单元格在 CPU 上可以运行：问题只出现在 GPU 上（显存、CUDA/cuDNN kernel 或驱动）。",
+        "context_lost": "出现这个错误后 CUDA 上下文已不可用：请重启内核。此进程中之后的所有 CUDA 调用都会失败。",
+        "rescue_saved": "此单元格能访问到的数据已保存到 `{path}`。重启后，先重新运行定义模型和优化器的单元格，"
+        "再运行 `%torchdebug restore` 把它们的状态加载回来。",
+        "snapshot": "运行前的快照：{mb:.1f} MB 张量，耗时 {seconds:.2f} 秒。",
+        "snapshot_left_out": "未放入快照：{names}。",
+        "rerun_stopped": "CPU 上的重新运行被停止：{reason}。",
+        "snapshot_failed": "运行前无法建立快照（{error}），因此不会在 CPU 上重新运行。",
+    },
+}
+
+
+def note(key: str, lang: str, **facts: Any) -> str:
+    """One engine note in `lang` (English if missing), with facts filled in."""
+    template = NOTES.get(lang, {}).get(key) or NOTES["en"][key]
+    return fill(template, facts)

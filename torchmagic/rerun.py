@@ -1,0 +1,152 @@
+"""The CPU-fallback rerun: when a CUDA error hides the real cause, run the cell again on the CPU.
+
+The rerun happens in a shadow namespace built from the snapshot taken before the cell ran,
+with the random generators restored and CUDA requests redirected to the CPU, so it meets
+the same data and never touches the user's objects. Its output is kept, not printed.
+"""
+from __future__ import annotations
+
+import ast
+import contextlib
+import io
+import re
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+from . import guards
+
+CUDA_SPECIFIC = re.compile(
+    r"CUDA error|device-side assert|illegal memory access|CUDNN_STATUS|CUBLAS_STATUS|cuDNN error|"
+    r"unspecified launch failure|misaligned address|CUDA kernel errors|cudaErrorLaunchFailure",
+    re.IGNORECASE,
+)
+NO_CUDA = re.compile(
+    r"Torch not compiled with CUDA enabled|Found no NVIDIA driver|no CUDA GPUs are available|"
+    r"NVIDIA driver on your system is too old|CUDA driver version is insufficient|"
+    r"Attempting to deserialize object on a CUDA device|torch\.cuda\.is_available\(\) is False",
+    re.IGNORECASE,
+)
+STICKY = re.compile(r"device-side assert|illegal memory access|unspecified launch failure|misaligned address",
+                    re.IGNORECASE)
+
+
+def is_cuda_specific(exc: BaseException) -> bool:
+    """A CUDA runtime error whose message hides the real cause."""
+    return bool(CUDA_SPECIFIC.search(str(exc))) or type(exc).__name__ == "AcceleratorError"
+
+
+def is_missing_cuda(exc: BaseException) -> bool:
+    """A cell written for CUDA running where there is none."""
+    return bool(NO_CUDA.search(str(exc)))
+
+
+def touches_cuda(source: str) -> bool:
+    """Whether the cell may use CUDA: it says so, or CUDA is already running in this process."""
+    if re.search(r"\bcuda\b|device", source):
+        return True
+    try:
+        import torch
+
+        return bool(torch.cuda.is_initialized())
+    except Exception:
+        return False
+
+
+@dataclass
+class RerunResult:
+    """What the rerun did: its exception (None if it ran), frames live in the exception."""
+
+    exception: BaseException | None
+    namespace: dict
+    warnings: guards.WarningLog
+    output: str = ""
+    stopped: str = ""  # why it was stopped early, if it was
+    effects: list[str] = field(default_factory=list)
+
+
+def cpu_rerun(source: str, filename: str, snapshot: Any, namespace: Mapping[str, Any],
+              anomaly: bool, timeout: float) -> RerunResult:
+    """Run the cell again on the CPU in a shadow namespace made from `snapshot`."""
+    __tracebackhide__ = True
+    from .redirect import redirected
+    from .snapshot import rng_restored
+
+    shadow = snapshot.shadow_namespace(namespace)
+    out = io.StringIO()
+    exc: BaseException | None = None
+    stopped = ""
+    with ExitStack() as stack:
+        log = stack.enter_context(guards.captured_warnings(filename))
+        stack.enter_context(rng_restored(snapshot.rng))
+        stack.enter_context(redirected("cpu"))
+        stack.enter_context(guards.anomaly_mode(anomaly))
+        stack.enter_context(contextlib.redirect_stdout(out))
+        stack.enter_context(contextlib.redirect_stderr(out))
+        try:
+            with guards.time_limit(timeout):
+                tree = ast.parse(source, filename=filename)
+                exec(compile(tree, filename, "exec", dont_inherit=True), shadow)
+        except guards.TimeLimitExceeded as stop:
+            stopped = str(stop)
+        except Exception as error:
+            exc = error
+    return RerunResult(exc, shadow, log, out.getvalue(), stopped)
+
+
+def context_poisoned() -> bool:
+    """Whether CUDA in this process still works (False when there is no CUDA at all)."""
+    try:
+        import torch
+
+        if not (torch.cuda.is_available() and torch.cuda.is_initialized()):
+            return False
+    except Exception:
+        return False
+    try:
+        torch.cuda.synchronize()
+        (torch.ones(1, device="cuda") + 1).item()
+        return False
+    except Exception:
+        return True
+
+
+class _SyncAfterStatements(ast.NodeTransformer):
+    """Insert a device synchronisation after each statement at the cell's top level and in its loops."""
+
+    def _sync(self, at: ast.stmt) -> ast.stmt:
+        call = ast.parse("__import__('torch').cuda.synchronize()").body[0]
+        for node in ast.walk(call):
+            ast.copy_location(node, at)
+            node.end_lineno = getattr(at, "end_lineno", at.lineno)  # type: ignore[attr-defined]
+        return call
+
+    def _body(self, body: list[ast.stmt]) -> list[ast.stmt]:
+        out: list[ast.stmt] = []
+        for stmt in body:
+            stmt = self.visit(stmt)
+            out.append(stmt)
+            if not isinstance(stmt, (ast.Return, ast.Break, ast.Continue, ast.Raise, ast.FunctionDef,
+                                     ast.AsyncFunctionDef, ast.ClassDef, ast.Import, ast.ImportFrom)):
+                out.append(self._sync(stmt))
+        return out
+
+    def visit_Module(self, node: ast.Module) -> ast.Module:
+        node.body = self._body(node.body)
+        return node
+
+    def generic_visit(self, node: ast.AST) -> ast.AST:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+            return node  # functions may run later, outside torchdebug: leave them as written
+        for name in ("body", "orelse", "finalbody"):
+            value = getattr(node, name, None)
+            if isinstance(value, list) and value and isinstance(value[0], ast.stmt):
+                setattr(node, name, self._body(value))
+        for handler in getattr(node, "handlers", []) or []:
+            handler.body = self._body(handler.body)
+        return node
+
+
+def synchronised(tree: ast.Module) -> ast.Module:
+    """The cell's AST with a CUDA synchronisation after each top-level and loop statement."""
+    return ast.fix_missing_locations(_SyncAfterStatements().visit(tree))
