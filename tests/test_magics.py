@@ -109,6 +109,60 @@ def test_explain_and_list_return_views(shell):
     assert "inplace-autograd" in str(listing)
 
 
-def test_line_use_without_command_is_a_usage_error(shell):
+def test_unknown_line_command_is_a_usage_error(shell):
     with pytest.raises(UsageError):
         shell.run_line_magic("torchdebug", "frobnicate")
+
+
+def test_auto_mode_wraps_following_cells_and_off_stops_it(shell):
+    status = shell.run_line_magic("torchdebug", "on")
+    assert status.on
+    shell.run_cell("import torch\nbad = torch.ones(2).view(3)\n")
+    d = torchmagic.last_diagnosis()
+    assert d is not None and d.ok is False and d.line == 2
+    shell.run_cell("%torchdebug off")
+    before = torchmagic.last_diagnosis()
+    shell.run_cell("z = 1\n")
+    assert torchmagic.last_diagnosis() is before
+    assert not shell.run_line_magic("torchdebug", "").on
+
+
+def test_auto_mode_skips_magic_and_shell_cells(shell):
+    shell.run_line_magic("torchdebug", "on")
+    try:
+        before = torchmagic.last_diagnosis()
+        shell.run_cell("%config TorchMagic.lint = True\n")
+        assert torchmagic.last_diagnosis() is before
+    finally:
+        shell.run_line_magic("torchdebug", "off")
+
+
+def test_unload_removes_the_auto_transformer(shell):
+    shell.run_line_magic("torchdebug", "on")
+    shell.run_line_magic("unload_ext", "torchmagic")
+    assert all(getattr(t, "__name__", "") != "_auto_transform" for t in shell.input_transformers_cleanup)
+    shell.run_line_magic("load_ext", "torchmagic")
+
+
+def test_fast_mode_replays_to_find_the_inplace_line(shell):
+    cell = (
+        "import torch\n"
+        "x = torch.randn(5, requires_grad=True)\n"
+        "y = torch.sigmoid(x)\n"
+        "y.mul_(2)\n"
+        "y.sum().backward()\n"
+    )
+    result = shell.run_cell("%%torchdebug --fast\n" + cell)
+    assert not result.success
+    d = torchmagic.last_diagnosis()
+    assert d.replayed and d.pitfalls[0] == "inplace-autograd" and d.line == 4
+
+
+def test_fast_mode_replay_leaves_user_objects_as_the_failed_run_left_them(shell):
+    shell.run_cell("import torch\nlog = []\nw = torch.zeros(3)\n")
+    cell = "log.append('ran')\nw += 1\nprint('side effect')\nraise ValueError('late failure')\n"
+    shell.run_cell("%%torchdebug --fast --no-raise\n" + cell)
+    assert shell.user_ns["log"] == ["ran"]
+    assert shell.user_ns["w"].tolist() == [1.0, 1.0, 1.0]
+    d = torchmagic.last_diagnosis()
+    assert d.replayed and any("outside effects" in n for n in d.notes)

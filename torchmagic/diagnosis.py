@@ -103,6 +103,7 @@ class Diagnosis:
     internal_error: str | None = None  # set when torchmagic's own diagnosis failed
     snapshot: Any = None  # the pre-run snapshot (torchmagic.snapshot.Snapshot), when one was taken
     rescue_file: str | None = None  # where the state was saved when CUDA became unusable
+    replayed: bool = False  # the diagnosis comes from an instrumented replay (fast mode)
 
     @property
     def pitfalls(self) -> list[str]:

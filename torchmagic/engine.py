@@ -34,6 +34,7 @@ class Options:
     rerun: str = "auto"  # "auto" | "cpu" | "off"
     snapshot_limit: int = 1 << 30
     rerun_timeout: float = 60.0
+    fast: bool = False  # no instrumentation; replay from the snapshot when the cell fails
 
 
 @dataclass
@@ -66,14 +67,16 @@ def debug_cell(shell: Any, cell: str, options: Options | None = None) -> Outcome
     log = guards.WarningLog()
     with ExitStack() as stack:
         log = stack.enter_context(guards.captured_warnings(filename, always=_warning_patterns()))
-        stack.enter_context(guards.anomaly_mode(options.anomaly))
-        sync = _cuda_precision(stack, diagnosis)
+        stack.enter_context(guards.anomaly_mode(options.anomaly and not options.fast))
+        sync = False if options.fast else _cuda_precision(stack, diagnosis)
         try:
             run_source(source, filename, namespace, shell, sync=sync)
         except Exception as error:  # KeyboardInterrupt and SystemExit go straight to the user
             exc = error
     try:
-        if exc is not None:
+        if options.fast and snapshot is not None and (exc is not None or _non_finite_loss(source, namespace)):
+            _replay(diagnosis, exc, source, namespace, snapshot, options)
+        elif exc is not None:
             diagnose_error(diagnosis, exc, namespace, log, options)
             _after_cuda_error(diagnosis, exc, source, namespace, snapshot, options)
         if options.lint:
@@ -82,6 +85,20 @@ def debug_cell(shell: Any, cell: str, options: Options | None = None) -> Outcome
         diagnosis.internal_error = f"{type(internal).__name__}: {internal}"
     _last = diagnosis
     return Outcome(diagnosis, exc)
+
+
+def lint_only(cell: str, shell: Any = None, lang: str = "en") -> Diagnosis:
+    """Findings for a cell's text without running it (names resolve in the current namespace)."""
+    source = shell.transform_cell(cell) if shell is not None else cell
+    namespace = shell.user_ns if shell is not None else {}
+    diagnosis = Diagnosis(ok=True, cell=source, language=lang)
+    try:
+        from .lint import lint_cell
+
+        diagnosis.findings = lint_cell(source, namespace, lang)
+    except Exception as internal:
+        diagnosis.internal_error = f"{type(internal).__name__}: {internal}"
+    return diagnosis
 
 
 def _register_source(shell: Any, source: str, raw: str, number: int) -> str:
@@ -231,7 +248,8 @@ def _cuda_precision(stack: ExitStack, diagnosis: Diagnosis) -> bool:
 
 def _take_snapshot(source: str, namespace: Mapping[str, Any], options: Options, diagnosis: Diagnosis) -> Any:
     """Copy what the cell can reach to host memory, when a CPU rerun may be needed."""
-    if options.rerun == "off" or (options.rerun == "auto" and not rerun.touches_cuda(source)):
+    needed = options.fast or options.rerun == "cpu" or (options.rerun == "auto" and rerun.touches_cuda(source))
+    if options.rerun == "off" and not options.fast or not needed:
         return None
     try:
         from .snapshot import names_read_by, take_snapshot
@@ -297,3 +315,54 @@ def _attach_rerun(diagnosis: Diagnosis, result: "rerun.RerunResult", root_cause:
         diagnosis.related_lines = sorted(set(related))
         diagnosis.tensors = tensors_on_line(ctx, line)
         diagnosis.notes.append(note("rerun_cause", lang, line=rerun_line))
+
+
+# ---------------------------------------------------------------------------- fast mode
+def _non_finite_loss(source: str, namespace: Mapping[str, Any]) -> bool:
+    """Whether a scalar the cell assigned (a loss, typically) ended up NaN or infinite."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return False
+    import torch
+
+    names = {t.id for node in tree.body if isinstance(node, (ast.Assign, ast.AugAssign))
+             for t in (node.targets if isinstance(node, ast.Assign) else [node.target]) if isinstance(t, ast.Name)}
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.For, ast.While)):
+            for sub in ast.walk(node):
+                if isinstance(sub, ast.Assign):
+                    names.update(t.id for t in sub.targets if isinstance(t, ast.Name))
+    for name in names:
+        value = namespace.get(name)
+        if is_tensor(value) and value.dim() == 0 and value.is_floating_point() and value.device.type == "cpu":
+            if not bool(torch.isfinite(value.detach())):
+                return True
+    return False
+
+
+def _replay(diagnosis: Diagnosis, exc: BaseException | None, source: str, namespace: Mapping[str, Any],
+            snapshot: Any, options: Options) -> None:
+    """Replay a fast-mode cell from its snapshot with full instrumentation; diagnose the replay."""
+    lang = diagnosis.language
+    if exc is not None:
+        diagnosis.ok = False
+        diagnosis.error = ErrorInfo.from_exception(exc)
+        diagnosis.traceback = format_user_traceback(exc)
+    device = "cpu" if exc is not None and rerun.is_cuda_specific(exc) else None
+    result = rerun.shadow_run(source, diagnosis.filename, snapshot, namespace, options.anomaly,
+                              options.rerun_timeout, device=device)
+    diagnosis.replayed = True
+    if result.output:
+        diagnosis.notes.append(note("replay_effects", lang))
+    replay_exc = result.exception
+    if replay_exc is None or exc is not None and type(replay_exc) is not type(exc):
+        diagnosis.notes.append(note("replay_differs", lang))
+        if exc is not None:  # diagnose the original failure as well as it can be without instrumentation
+            diagnose_error(diagnosis, exc, namespace, guards.WarningLog(), options)
+        return
+    keep_error = diagnosis.error
+    diagnose_error(diagnosis, replay_exc, result.namespace, result.warnings, options)
+    if keep_error is not None:
+        diagnosis.error = keep_error
+    diagnosis.notes.append(note("replayed", lang))

@@ -4,11 +4,22 @@ from __future__ import annotations
 from typing import Any
 
 from IPython.core.error import UsageError
-from IPython.core.magic import Magics, cell_magic, line_cell_magic, line_magic, magics_class
+from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 from traitlets import Bool, Enum, Float, Int, default
 
 from .knowledge import default_language
+
+
+class AutoStatus:
+    """Whether every cell runs under `%%torchdebug` (``%torchdebug on``)."""
+
+    def __init__(self, on: bool):
+        self.on = on
+
+    def __repr__(self) -> str:
+        state = "on: every cell runs under %%torchdebug --fast" if self.on else "off"
+        return f"torchdebug automatic mode is {state}"
 
 
 @magics_class
@@ -47,12 +58,38 @@ class TorchMagic(Magics):
     def _default_language(self) -> str:
         return default_language()
 
+    _running = False  # a %%torchdebug cell is being run (auto mode must not wrap its body)
+
     # ------------------------------------------------------------------ lifecycle
     def loaded(self) -> None:
-        """Called once the magics are registered."""
+        """Called once the magics are registered: honour `TorchMagic.auto`."""
+        if self.auto:
+            self._set_auto(True)
 
     def unloaded(self) -> None:
-        """Called before the magics are removed."""
+        """Called before the magics are removed: leave no transformer behind."""
+        self._set_auto(False)
+
+    def _auto_transform(self, lines: list[str]) -> list[str]:
+        """Input transformer of automatic mode: wrap ordinary cells in `%%torchdebug --fast`."""
+        if self._running or not lines:
+            return lines
+        first = next((ln for ln in lines if ln.strip()), "")
+        if not first or first.lstrip().startswith(("%", "!", "?")) or first.rstrip().endswith("?"):
+            return lines
+        return ["%%torchdebug --fast\n", *lines]
+
+    def _set_auto(self, on: bool) -> None:
+        transformers = self.shell.input_transformers_cleanup if self.shell else []
+        present = self._auto_transform in transformers
+        if on and not present:
+            transformers.append(self._auto_transform)
+        elif not on and present:
+            transformers.remove(self._auto_transform)
+
+    @property
+    def auto_on(self) -> bool:
+        return bool(self.shell) and self._auto_transform in self.shell.input_transformers_cleanup
 
     # ------------------------------------------------------------------ %%torchdebug
     @magic_arguments()
@@ -60,11 +97,16 @@ class TorchMagic(Magics):
     @argument("--no-raise", action="store_true",
               help="Show the report but do not re-raise the error (Run All goes on).")
     @argument("--no-lint", action="store_true", help="Do not report silent pitfalls.")
+    @argument("--fast", action="store_true",
+              help="Run without instrumentation; on failure replay the cell from a snapshot "
+              "with full instrumentation to diagnose it.")
     @argument("--lang", choices=["en", "zh"], default=None, help="Language of this report.")
     @argument("--rerun", choices=["cpu", "auto", "off"], default="auto",
               help="Rerun the cell on the CPU: 'auto' when the error is CUDA-specific, "
               "'cpu' always after a failure, 'off' never.")
-    @argument("args", nargs="*", help="Line use: 'explain ID', 'list [WORD]', 'lint'.")
+    @argument("args", nargs="*",
+              help="Line use: 'explain ID', 'list [WORD]', 'lint' (the previous cell), "
+              "'restore [FILE]'. Cell use: 'lint' checks the cell without running it.")
     @line_cell_magic
     def torchdebug(self, line: str = "", cell: str | None = None) -> Any:
         """Run a cell with PyTorch diagnosis: anomaly detection, synchronous CUDA, a CPU
@@ -80,6 +122,12 @@ class TorchMagic(Magics):
 
             %torchdebug explain ID     show one pitfall's explanation
             %torchdebug list [WORD]    list the pitfall catalog
+            %torchdebug lint           check the previous cell for silent pitfalls
+            %torchdebug restore [FILE] load a rescue file back after a kernel restart
+            %torchdebug on | off       run every following cell under %%torchdebug --fast
+            %torchdebug                say whether automatic mode is on
+
+        ``%%torchdebug lint`` checks a cell for silent pitfalls without running it.
         """
         __tracebackhide__ = True
         args = self._parse(self.torchdebug, line)
@@ -89,6 +137,12 @@ class TorchMagic(Magics):
         from . import engine
         from .render import show_report
 
+        if args.args == ["lint"]:
+            show_report(engine.lint_only(cell, self.shell, lang))
+            return None
+        if args.args:
+            raise UsageError(f"unexpected arguments for %%torchdebug: {' '.join(args.args)}")
+
         options = engine.Options(
             anomaly=self.anomaly and not args.no_anomaly,
             lint=self.lint and not args.no_lint,
@@ -96,8 +150,13 @@ class TorchMagic(Magics):
             rerun=args.rerun,
             snapshot_limit=self.snapshot_limit,
             rerun_timeout=self.rerun_timeout,
+            fast=args.fast,
         )
-        outcome = engine.debug_cell(self.shell, cell, options)
+        self._running = True
+        try:
+            outcome = engine.debug_cell(self.shell, cell, options)
+        finally:
+            self._running = False
         show_report(outcome.diagnosis)
         if outcome.exception is not None and self.raise_errors and not args.no_raise:
             raise outcome.exception.with_traceback(outcome.exception.__traceback__)
@@ -109,7 +168,7 @@ class TorchMagic(Magics):
 
         words = list(args.args)
         if not words:
-            raise UsageError("%%torchdebug needs a cell; line use: %torchdebug explain ID | list [WORD]")
+            return AutoStatus(self.auto_on)
         command, rest = words[0], words[1:]
         if command == "explain":
             if len(rest) != 1:
@@ -122,7 +181,28 @@ class TorchMagic(Magics):
             return EntryView(entry, lang)
         if command == "list":
             return CatalogView(knowledge.catalog(), " ".join(rest), lang)
-        raise UsageError(f"unknown %torchdebug command {command!r}: use explain, list or a cell")
+        if command == "lint":
+            from . import engine
+            from .render import show_report
+
+            previous = self.shell.user_ns.get("_i", "") if self.shell else ""
+            show_report(engine.lint_only(previous, self.shell, lang))
+            return None
+        if command in ("on", "off"):
+            self._set_auto(command == "on")
+            return AutoStatus(self.auto_on)
+        if command == "restore":
+            from .snapshot import restore_rescue
+
+            if len(rest) > 1:
+                raise UsageError("usage: %torchdebug restore [RESCUE_FILE]")
+            try:
+                return restore_rescue(rest[0] if rest else None, self.shell.user_ns)
+            except (FileNotFoundError, OSError) as exc:
+                raise UsageError(f"no rescue file to restore: {exc}") from None
+        raise UsageError(
+            f"unknown %torchdebug command {command!r}: use explain, list, lint, restore or a cell"
+        )
 
     # ------------------------------------------------------------------ %device
     @magic_arguments()
@@ -133,6 +213,7 @@ class TorchMagic(Magics):
               help="Redirect CUDA/MPS requests (.cuda(), .to('cuda'), device='cuda') to SPEC.")
     @argument("--no-redirect", action="store_true", help="Stop redirecting devices.")
     @argument("--audit", action="store_true", help="Audit the namespace's tensors and models.")
+    @argument("--lang", choices=["en", "zh"], default=None, help="Language of this output.")
     @line_magic
     def device(self, line: str = "") -> Any:
         """Show the PyTorch/CUDA installation, set the default device, redirect CUDA to the
@@ -145,7 +226,7 @@ class TorchMagic(Magics):
         args = self._parse(self.device, line)
         from . import device
 
-        return device.handle(self.shell, args, self.language)
+        return device.handle(self.shell, args, args.lang or self.language)
 
     # ------------------------------------------------------------------ helpers
     @staticmethod

@@ -23,6 +23,12 @@ NOTES: dict[str, dict[str, str]] = {
         "snapshot": "Snapshot before the run: {mb:.1f} MB of tensors in {seconds:.2f} s.",
         "snapshot_left_out": "Not in the snapshot: {names}.",
         "rerun_stopped": "The CPU rerun was stopped: {reason}.",
+        "replayed": "Fast mode: this diagnosis comes from replaying the cell from its snapshot "
+        "with full instrumentation; your variables keep the state the failed run left.",
+        "replay_differs": "Fast mode: the instrumented replay did not reproduce the failure, so "
+        "the diagnosis rests on the original run alone.",
+        "replay_effects": "The replay repeated the cell's outside effects (its output was hidden; "
+        "files it writes were written again).",
         "snapshot_failed": "No snapshot could be taken before the run ({error}), so there is no CPU rerun.",
     },
     "zh": {
@@ -37,6 +43,9 @@ NOTES: dict[str, dict[str, str]] = {
         "snapshot": "运行前的快照：{mb:.1f} MB 张量，耗时 {seconds:.2f} 秒。",
         "snapshot_left_out": "未放入快照：{names}。",
         "rerun_stopped": "CPU 上的重新运行被停止：{reason}。",
+        "replayed": "快速模式：此诊断来自按快照重放该单元格（开启全部检测）；你的变量保持失败运行后的状态。",
+        "replay_differs": "快速模式：开启检测的重放没有重现这个错误，因此诊断只依据原始运行。",
+        "replay_effects": "重放重复了单元格的外部作用（输出已隐藏；它写的文件又写了一次）。",
         "snapshot_failed": "运行前无法建立快照（{error}），因此不会在 CPU 上重新运行。",
     },
 }

@@ -69,6 +69,16 @@ def cpu_rerun(source: str, filename: str, snapshot: Any, namespace: Mapping[str,
               anomaly: bool, timeout: float) -> RerunResult:
     """Run the cell again on the CPU in a shadow namespace made from `snapshot`."""
     __tracebackhide__ = True
+    return shadow_run(source, filename, snapshot, namespace, anomaly, timeout, device="cpu")
+
+
+def shadow_run(source: str, filename: str, snapshot: Any, namespace: Mapping[str, Any],
+               anomaly: bool, timeout: float, device: str | None = None) -> RerunResult:
+    """Run the cell again in a shadow namespace made from `snapshot`, output kept, not printed.
+
+    With `device`, CUDA requests are redirected there; without, it runs where the cell ran.
+    """
+    __tracebackhide__ = True
     from .redirect import redirected
     from .snapshot import rng_restored
 
@@ -79,7 +89,8 @@ def cpu_rerun(source: str, filename: str, snapshot: Any, namespace: Mapping[str,
     with ExitStack() as stack:
         log = stack.enter_context(guards.captured_warnings(filename))
         stack.enter_context(rng_restored(snapshot.rng))
-        stack.enter_context(redirected("cpu"))
+        if device is not None:
+            stack.enter_context(redirected(device))
         stack.enter_context(guards.anomaly_mode(anomaly))
         stack.enter_context(contextlib.redirect_stdout(out))
         stack.enter_context(contextlib.redirect_stderr(out))

@@ -1,0 +1,123 @@
+"""Overhead of torchmagic on successful CPU training-step cells, measured in one process.
+
+Prints, for each cell, the median time of: the plain cell, the cell under a bare
+`torch.autograd.detect_anomaly(check_nan=True)`, and the cell under `%%torchdebug`, with
+ratios against plain, torchmagic's own share over bare anomaly detection, and the cost of
+`%load_ext torchmagic` beyond `import torch`.
+
+    .venv/bin/python benchmarks/overhead.py [--repeat 7]
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import textwrap
+import time
+
+SETUP = """
+import torch, torch.nn as nn, torch.nn.functional as F
+torch.manual_seed(0)
+torch.set_num_threads(1)
+"""
+
+CELLS = {
+    "small MLP": """
+model = nn.Sequential(nn.Linear(32, 64), nn.ReLU(), nn.Linear(64, 10))
+opt = torch.optim.SGD(model.parameters(), lr=0.01)
+x, y = torch.randn(64, 32), torch.randint(0, 10, (64,))
+for _ in range(20):
+    opt.zero_grad()
+    loss = F.cross_entropy(model(x), y)
+    loss.backward()
+    opt.step()
+""",
+    "medium MLP": """
+model = nn.Sequential(nn.Linear(256, 512), nn.ReLU(), nn.Linear(512, 512), nn.ReLU(), nn.Linear(512, 10))
+opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+x, y = torch.randn(128, 256), torch.randint(0, 10, (128,))
+for _ in range(20):
+    opt.zero_grad()
+    loss = F.cross_entropy(model(x), y)
+    loss.backward()
+    opt.step()
+""",
+    "small CNN": """
+model = nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                      nn.Conv2d(8, 16, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(1),
+                      nn.Flatten(), nn.Linear(16, 10))
+opt = torch.optim.SGD(model.parameters(), lr=0.01)
+x, y = torch.randn(32, 1, 28, 28), torch.randint(0, 10, (32,))
+for _ in range(10):
+    opt.zero_grad()
+    loss = F.cross_entropy(model(x), y)
+    loss.backward()
+    opt.step()
+""",
+}
+
+
+def timed(fn, repeat: int) -> float:
+    fn()  # warm-up
+    samples = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        samples.append(time.perf_counter() - t0)
+    return statistics.median(samples)
+
+
+def load_cost() -> tuple[float, float]:
+    """Seconds for `import torch`, and for `import torch` + `%load_ext torchmagic` (fresh processes)."""
+    base = "import time; t=time.perf_counter(); import torch; from IPython.core.interactiveshell import InteractiveShell; ip=InteractiveShell.instance(); t1=time.perf_counter()"
+    plain = base + "; print(t1-t)"
+    loaded = base + "; ip.run_line_magic('load_ext','torchmagic'); print(time.perf_counter()-t1)"
+    a = min(float(subprocess.check_output([sys.executable, "-c", plain])) for _ in range(3))
+    b = min(float(subprocess.check_output([sys.executable, "-c", loaded])) for _ in range(3))
+    return a, b
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--repeat", type=int, default=7)
+    args = ap.parse_args()
+
+    import torch
+    from IPython.core.interactiveshell import InteractiveShell
+
+    ip = InteractiveShell.instance()
+    ip.run_cell(SETUP)
+    ip.run_line_magic("load_ext", "torchmagic")
+
+    print(f"torch {torch.__version__}, {args.repeat} runs each, median seconds per cell\n")
+    print(f"{'cell':12s} {'plain':>8s} {'anomaly':>8s} {'torchdebug':>10s} {'anomaly/plain':>14s} "
+          f"{'debug/plain':>12s} {'debug/anomaly':>14s}")
+    for name, cell in CELLS.items():
+        # All three run as IPython cells, so each sees the same interpreter stack depth
+        # (anomaly mode records the whole stack for every operation).
+        wrapped = "with torch.autograd.detect_anomaly(check_nan=True):\n" + textwrap.indent(cell, "    ")
+
+        def plain():
+            ip.run_cell(cell, store_history=False)
+
+        def anomaly():
+            ip.run_cell(wrapped, store_history=False)
+
+        def debug():
+            ip.run_cell("%%torchdebug\n" + cell, store_history=False)
+
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            t_plain, t_anom, t_dbg = (timed(f, args.repeat) for f in (plain, anomaly, debug))
+        print(f"{name:12s} {t_plain:8.4f} {t_anom:8.4f} {t_dbg:10.4f} {t_anom / t_plain:14.2f}x "
+              f"{t_dbg / t_plain:11.2f}x {t_dbg / t_anom:13.3f}x")
+
+    torch_s, ext_s = load_cost()
+    print(f"\n%load_ext torchmagic: {ext_s * 1000:.1f} ms beyond import torch ({torch_s:.2f} s)")
+
+
+if __name__ == "__main__":
+    main()
