@@ -224,6 +224,8 @@ def warning_findings(log: guards.WarningLog, lang: str) -> list[Finding]:
         for entry in catalog().values():
             if entry.kind == "silent" and any(p.search(w.message) for p in entry.patterns):
                 message = w.message.splitlines()[0]
+                if lang != "en":
+                    message = entry.text("finding", lang) or entry.text("title", lang) or message
                 out.append(Finding(entry.id, w.cell_line, message, source="audit"))
     return out
 

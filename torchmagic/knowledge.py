@@ -42,7 +42,7 @@ class Entry:
     details: dict[str, dict[str, str]] = field(default_factory=dict)
     user: bool = False  # registered by the user: ranks ahead of built-in entries
 
-    def text(self, name: str, lang: str = "en", **facts: Any) -> str:
+    def text(self, name: str, lang: str = "en", /, **facts: Any) -> str:
         """The entry's text field in `lang`, falling back to English, with facts filled in."""
         for choice in (lang, "en"):
             template = self.texts.get(choice, {}).get(name)

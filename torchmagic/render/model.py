@@ -1,0 +1,226 @@
+"""What a report shows, gathered once from a Diagnosis and the knowledge base.
+
+The HTML and text renderers both read these plain structures, so they show the same
+content; only the drawing differs.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..diagnosis import Diagnosis, Finding, Match, TensorInfo
+from ..knowledge import Entry, fill, get_entry
+
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07]*\x07")
+
+
+def strip_ansi(text: str) -> str:
+    """`text` without terminal escape sequences."""
+    return _ANSI.sub("", text)
+
+
+def normalize_cell(source: str) -> str:
+    """The cell with Python's own line ends (\\n) and tabs expanded, so that line numbers
+    count the way the compiler counts them."""
+    return source.replace("\r\n", "\n").replace("\r", "\n").expandtabs(4)
+
+
+def line_count(source: str) -> int:
+    """Lines of a normalized cell (a final newline does not start a line)."""
+    if not source:
+        return 0
+    return source.count("\n") + (0 if source.endswith("\n") else 1)
+
+
+def code_lexer() -> Any:
+    """A pygments lexer for notebook cells: IPython's (magics, shell escapes) if present."""
+    try:
+        from ipython_pygments_lexers import IPython3Lexer  # IPython >= 9
+    except ImportError:
+        try:
+            from IPython.lib.lexers import IPython3Lexer  # IPython 8
+        except ImportError:  # pragma: no cover
+            from pygments.lexers import PythonLexer as IPython3Lexer
+    return IPython3Lexer(stripnl=False, ensurenl=False)
+
+
+@dataclass
+class Explanation:
+    """One pitfall's explanation in one language, ready to draw."""
+
+    id: str
+    found: bool  # False when the knowledge base has no entry for the id
+    title: str = ""
+    kind: str = ""
+    family: str = ""
+    detail: str = ""  # a sentence naming the user's objects, when the matcher gave facts
+    what: str = ""
+    why: str = ""
+    fix: str = ""
+    example_wrong: str = ""
+    example_right: str = ""
+    docs: list[str] = field(default_factory=list)
+
+
+@dataclass
+class OtherCause:
+    """A lower-ranked match: one line in the report."""
+
+    id: str
+    title: str
+    score: float
+    line: int | None
+
+
+@dataclass
+class FindingRow:
+    """A silent pitfall seen in the cell, with its full explanation for expansion."""
+
+    line: int
+    id: str
+    message: str
+    explanation: Explanation
+
+
+@dataclass
+class ReportModel:
+    """Everything a report shows, in the report's language."""
+
+    lang: str
+    ok: bool
+    empty: bool  # nothing worth showing (a clean successful run)
+    cell: str = ""
+    error_type: str = ""
+    error_message: str = ""
+    line: int | None = None
+    related_lines: list[int] = field(default_factory=list)
+    explanation: Explanation | None = None
+    others: list[OtherCause] = field(default_factory=list)
+    findings: list[FindingRow] = field(default_factory=list)
+    tensors: list[TensorInfo] = field(default_factory=list)
+    rerun: Any = None  # diagnosis.Rerun
+    traceback: str = ""
+    notes: list[str] = field(default_factory=list)
+    internal_error: str | None = None
+
+
+def _text(entry: Entry, key: str, lang: str, facts: dict[str, Any]) -> str:
+    """`entry.text(key, lang, **facts)`, safe for facts named like its parameters."""
+    for choice in (lang, "en"):
+        template = entry.texts.get(choice, {}).get(key)
+        if template:
+            return fill(template, facts)
+    return ""
+
+
+def explain_entry(entry: Entry, lang: str, match: Match | None = None) -> Explanation:
+    """An entry's texts in `lang`, with the match's detail sentence when it has one."""
+    facts = dict(match.facts) if match else {}
+    detail = ""
+    if match is not None and match.detail:
+        detail = entry.detail(match.detail, lang, facts)
+    return Explanation(
+        id=entry.id,
+        found=True,
+        title=_text(entry, "title", lang, facts) or entry.id,
+        kind=entry.kind,
+        family=entry.family,
+        detail=detail,
+        what=_text(entry, "what", lang, facts),
+        why=_text(entry, "why", lang, facts),
+        fix=_text(entry, "fix", lang, facts),
+        example_wrong=entry.example_wrong,
+        example_right=entry.example_right,
+        docs=[d for d in entry.docs if isinstance(d, str)],
+    )
+
+
+def explain(pid: str, lang: str, match: Match | None = None) -> Explanation:
+    """The explanation of pitfall `pid`, or a bare one when the entry does not exist."""
+    try:
+        entry = get_entry(pid)
+    except Exception:  # a broken knowledge file must not hide the user's error
+        entry = None
+    if entry is None:
+        return Explanation(id=pid, found=False, title=pid)
+    return explain_entry(entry, lang, match)
+
+
+def _finding_row(finding: Finding, lang: str) -> FindingRow:
+    return FindingRow(
+        line=finding.line,
+        id=finding.pitfall,
+        message=strip_ansi(finding.message),
+        explanation=explain(finding.pitfall, lang),
+    )
+
+
+def build(diagnosis: Diagnosis) -> ReportModel:
+    """Gather what the report of `diagnosis` shows."""
+    lang = diagnosis.language or "en"
+    findings = sorted(
+        (_finding_row(f, lang) for f in diagnosis.findings), key=lambda r: (r.line, r.id)
+    )
+    model = ReportModel(
+        lang=lang,
+        ok=diagnosis.ok,
+        empty=diagnosis.ok and not findings and not diagnosis.internal_error,
+        cell=normalize_cell(diagnosis.cell),
+        findings=findings,
+        internal_error=diagnosis.internal_error,
+    )
+    if diagnosis.ok or diagnosis.internal_error:
+        return model
+
+    top = diagnosis.top
+    line = diagnosis.line if diagnosis.line is not None else (top.line if top else None)
+    n_lines = line_count(model.cell)
+    if line is not None and not 1 <= line <= n_lines:
+        line = None
+    related = set(diagnosis.related_lines) | set(top.related_lines if top else [])
+    model.line = line
+    model.related_lines = sorted(r for r in related if r != line and 1 <= r <= n_lines)
+    if diagnosis.error is not None:
+        model.error_type = diagnosis.error.type
+        model.error_message = strip_ansi(diagnosis.error.message)
+    if top is not None:
+        model.explanation = explain(top.pitfall, lang, top)
+    for match in diagnosis.matches[1:]:
+        other = explain(match.pitfall, lang)
+        model.others.append(OtherCause(match.pitfall, other.title, match.score, match.line))
+    model.tensors = list(diagnosis.tensors)
+    model.rerun = diagnosis.rerun
+    model.traceback = strip_ansi(diagnosis.traceback).rstrip()
+    model.notes = [strip_ansi(n) for n in diagnosis.notes if n]
+    return model
+
+
+def visible_lines(
+    n_lines: int, focus: list[int], context: int = 3, full_limit: int = 30
+) -> list[int | None]:
+    """Line numbers (1-based) of a cell to show, with None where lines are left out.
+
+    Short cells are shown whole; long ones as windows of `context` lines around the
+    `focus` lines (the line to change and the related ones).
+    """
+    if n_lines <= full_limit:
+        return list(range(1, n_lines + 1))
+    if not focus:
+        return [*range(1, full_limit + 1), None]
+    keep: set[int] = set()
+    for f in focus:
+        keep.update(range(max(1, f - context), min(n_lines, f + context) + 1))
+    shown: list[int | None] = []
+    previous = 0
+    for number in sorted(keep):
+        if number - previous > 1:
+            if number - previous == 2:  # one hidden line: show it instead of a gap marker
+                shown.append(previous + 1)
+            else:
+                shown.append(None)
+        shown.append(number)
+        previous = number
+    if previous < n_lines:
+        shown.append(None)
+    return shown

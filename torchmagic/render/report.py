@@ -1,0 +1,69 @@
+"""The report of one `%%torchdebug` run, shown through IPython's display machinery."""
+from __future__ import annotations
+
+from typing import Any
+
+from ..diagnosis import Diagnosis
+from . import html, terminal
+from .model import ReportModel, build
+from .text import TextRenderer
+
+
+class Report:
+    """A Diagnosis as something IPython can display: HTML in notebooks, coloured text in
+    a terminal IPython, plain text elsewhere (``str(report)``).
+
+    `color` forces colours on or off in the text form; by default they follow the running
+    shell (see :func:`torchmagic.render.terminal.colors_enabled`).
+    """
+
+    def __init__(self, diagnosis: Diagnosis, *, color: bool | None = None,
+                 shell: Any = None) -> None:
+        self.diagnosis = diagnosis
+        self._color = color
+        self._shell = shell
+        self._model: ReportModel | None = None
+
+    @property
+    def model(self) -> ReportModel:
+        if self._model is None:
+            self._model = build(self.diagnosis)
+        return self._model
+
+    @property
+    def empty(self) -> bool:
+        """True when there is nothing to show (a clean successful run)."""
+        return self.model.empty
+
+    def text(self, color: bool = False) -> str:
+        """The report as text, with terminal colours when `color` is true."""
+        style = terminal.code_style(self._shell) if color else None
+        return TextRenderer(self.model.lang, color=color, style=style).report(self.model)
+
+    def __str__(self) -> str:
+        return self.text(color=False)
+
+    def __repr__(self) -> str:
+        d = self.diagnosis
+        state = "ok" if d.ok else (d.error.type if d.error else "failed")
+        return f"<torchmagic Report: {state}, pitfalls={d.pitfalls}, findings={len(d.findings)}>"
+
+    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
+        if cycle:
+            p.text(repr(self))
+            return
+        color = self._color if self._color is not None else terminal.colors_enabled(self._shell)
+        p.text(self.text(color=color))
+
+    def _repr_html_(self) -> str:
+        return html.report(self.model)
+
+
+def show_report(diagnosis: Diagnosis) -> None:
+    """Display the report of `diagnosis` (nothing for a clean successful run)."""
+    report = Report(diagnosis)
+    if report.empty:
+        return
+    from IPython.display import display
+
+    display(report)

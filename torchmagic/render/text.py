@@ -1,0 +1,530 @@
+"""Plain-text and terminal rendering of reports, entries and the catalog.
+
+Every line is laid out on its plain text first (wrapped or truncated to the width, with
+East Asian wide characters counting two columns), then coloured when colours are on, so
+the coloured and the plain forms have the same layout.
+"""
+from __future__ import annotations
+
+import re
+import textwrap
+import unicodedata
+from typing import Any, Iterable
+
+from .model import (Explanation, FindingRow, ReportModel, code_lexer, line_count,
+                    normalize_cell, visible_lines)
+from .strings import kind_name, ui
+
+WIDTH = 100
+INDENT = "  "
+ELLIPSIS = "…"
+MARK_LINE = "-->"
+MARK_RELATED = "  *"
+TRACEBACK_LINES = 30
+
+# SGR codes of the report's own decorations (the code itself is coloured by pygments).
+SGR = {
+    "heading": "1",
+    "error": "1;31",
+    "title": "1",
+    "marker": "1;31",
+    "related": "35",
+    "lineno": "2",
+    "lineno_hl": "1",
+    "code": "36",
+    "id": "36",
+    "wrong": "31",
+    "right": "32",
+    "ok": "32",
+    "dim": "2",
+}
+
+# A segment is (plain text, rendered text); a line is a list of segments.
+Segment = tuple[str, str]
+Line = list[Segment]
+
+
+# ---------------------------------------------------------------- widths
+def char_width(ch: str) -> int:
+    """Columns a character takes in a terminal: 2 for wide East Asian ones, 0 for marks."""
+    if unicodedata.combining(ch) or ch in "\u200b\u200c\u200d\ufeff":
+        return 0
+    if unicodedata.category(ch) in ("Cc", "Cf"):
+        return 0
+    return 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
+
+
+def display_width(text: str) -> int:
+    """Columns `text` takes in a terminal (one line, no escape codes)."""
+    if text.isascii():
+        return len(text)
+    return sum(char_width(ch) for ch in text)
+
+
+def truncate(text: str, width: int, ellipsis: str = ELLIPSIS) -> str:
+    """`text` cut to at most `width` columns, ending with an ellipsis when cut."""
+    if display_width(text) <= width:
+        return text
+    room = width - display_width(ellipsis)
+    out: list[str] = []
+    used = 0
+    for ch in text:
+        w = char_width(ch)
+        if used + w > room:
+            break
+        out.append(ch)
+        used += w
+    return "".join(out) + ellipsis
+
+
+_NO_LINE_START = set("，。、；：！？）》」』”’,.;:!?)]}")
+_TOKEN = re.compile(r"[ \t]+|[^ \t]")
+_NBSP = "\u00a0"
+_SHORT_CODE = re.compile(r"`[^`\n]{1,40}`")
+
+
+def _tokens(paragraph: str) -> list[str]:
+    """Words for wrapping: runs of narrow non-space characters, single wide characters
+    (with closing punctuation kept on the character before it), and spaces."""
+    tokens: list[str] = []
+    for piece in _TOKEN.findall(paragraph):
+        if piece[0] in " \t":
+            tokens.append(" ")
+            continue
+        wide = char_width(piece) == 2
+        if tokens and not tokens[-1].isspace():
+            last = tokens[-1]
+            last_wide = char_width(last[-1]) == 2
+            if piece in _NO_LINE_START or (not wide and not last_wide):
+                tokens[-1] = last + piece
+                continue
+        tokens.append(piece)
+    return tokens
+
+
+def wrap(text: str, width: int = WIDTH, indent: str = "",
+         subsequent: str | None = None) -> list[str]:
+    """`text` wrapped to `width` columns, paragraph breaks kept; CJK text breaks anywhere."""
+    subsequent = indent if subsequent is None else subsequent
+    # Short `code` spans stay on one line: their spaces become no-break spaces meanwhile.
+    text = _SHORT_CODE.sub(lambda m: m.group(0).replace(" ", _NBSP), text)
+    lines: list[str] = []
+    for paragraph in text.splitlines() or [""]:
+        paragraph = paragraph.strip(" \t\r")
+        if not paragraph:
+            lines.append("")
+            continue
+        if paragraph.replace(_NBSP, " ").isascii():
+            lines.extend(
+                textwrap.wrap(
+                    paragraph, width, initial_indent=indent, subsequent_indent=subsequent,
+                    break_on_hyphens=False,
+                )
+            )
+            continue
+        current, used = indent, display_width(indent)
+        for token in _tokens(paragraph):
+            w = display_width(token)
+            if token == " ":
+                if current.strip():
+                    current, used = current + " ", used + 1
+                continue
+            if used + w > width and current.strip():
+                lines.append(current.rstrip())
+                current, used = subsequent, display_width(subsequent)
+            while used + w > width:  # a word longer than a whole line: split it
+                room = width - used
+                head, rest = _split_at(token, room)
+                lines.append(current + head)
+                current, used = subsequent, display_width(subsequent)
+                token, w = rest, display_width(rest)
+            current, used = current + token, used + w
+        if current.strip():
+            lines.append(current.rstrip())
+    return [line.replace(_NBSP, " ") for line in lines]
+
+
+def _split_at(token: str, room: int) -> tuple[str, str]:
+    used = 0
+    for i, ch in enumerate(token):
+        used += char_width(ch)
+        if used > room:
+            return token[: max(i, 1)], token[max(i, 1):]
+    return token, ""
+
+
+# ---------------------------------------------------------------- renderer
+class TextRenderer:
+    """Draws reports, entries and the catalog as text, coloured or plain."""
+
+    def __init__(self, lang: str = "en", color: bool = False, style: Any = None,
+                 width: int = WIDTH) -> None:
+        self.lang = lang
+        self.color = color
+        self.style = style or "default"
+        self.width = width
+        self._formatter: Any = None
+
+    # -------------------------------------------------------- segments
+    def seg(self, text: str, role: str | None = None) -> Segment:
+        if self.color and role and text:
+            return text, f"\x1b[{SGR[role]}m{text}\x1b[0m"
+        return text, text
+
+    def prose(self, line: str) -> Line:
+        """One line of explanation text, with `code` spans coloured."""
+        return self.prose_lines([line])[0]
+
+    def prose_lines(self, lines: list[str]) -> list[Line]:
+        """Lines of explanation text, with `code` spans coloured (also across lines)."""
+        if not self.color:
+            return [[(line, line)] for line in lines]
+        out: list[Line] = []
+        in_code = False
+        for line in lines:
+            pieces: list[list[Any]] = []  # [text, role], neighbours of one role merged
+            for part in re.split(r"(`)", line):
+                if part == "`":
+                    role = "code"
+                    in_code = not in_code
+                elif part:
+                    role = "code" if in_code else None
+                else:
+                    continue
+                if pieces and pieces[-1][1] == role:
+                    pieces[-1][0] += part
+                else:
+                    pieces.append([part, role])
+            out.append([self.seg(text, role) for text, role in pieces])
+        return out
+
+    def paragraph(self, text: str, indent: str = INDENT,
+                  subsequent: str | None = None) -> list[Line]:
+        return self.prose_lines(wrap(text, self.width, indent, subsequent))
+
+    def heading(self, text: str, role: str = "heading") -> Line:
+        return [self.seg(truncate(text, self.width), role)]
+
+    @staticmethod
+    def join(lines: Iterable[Line]) -> str:
+        return "\n".join("".join(r for _, r in line) for line in lines)
+
+    # -------------------------------------------------------- code
+    def _code_formatter(self) -> Any:
+        if self._formatter is None:
+            from pygments.formatters import Terminal256Formatter
+
+            self._formatter = Terminal256Formatter(style=self.style)
+        return self._formatter
+
+    @staticmethod
+    def _token_lines(source: str) -> list[list[tuple[Any, str]]]:
+        """The cell's tokens split into lines (multi-line strings lexed as a whole)."""
+        lines: list[list[tuple[Any, str]]] = [[]]
+        for ttype, value in code_lexer().get_tokens(source):
+            for i, part in enumerate(value.split("\n")):
+                if i:
+                    lines.append([])
+                if part:
+                    lines[-1].append((ttype, part))
+        return lines
+
+    def code_segments(self, tokens: list[tuple[Any, str]], width: int) -> Line:
+        """One code line, cut to `width` columns, highlighted when colours are on."""
+        plain = "".join(v for _, v in tokens)
+        if display_width(plain) > width:
+            kept: list[tuple[Any, str]] = []
+            used = 0
+            room = width - display_width(ELLIPSIS)
+            for ttype, value in tokens:
+                w = display_width(value)
+                if used + w > room:
+                    kept.append((ttype, truncate(value, room - used, "")))
+                    break
+                kept.append((ttype, value))
+                used += w
+            tokens = kept + [(None, ELLIPSIS)]
+            plain = "".join(v for _, v in tokens)
+        if not self.color:
+            return [(plain, plain)]
+        from pygments import format as pyg_format
+        from pygments.token import Text
+
+        rendered = pyg_format([(t or Text, v) for t, v in tokens if v], self._code_formatter())
+        return [(plain, rendered)]
+
+    def listing(self, source: str, line: int | None, related: list[int]) -> list[Line]:
+        """The cell with line numbers, a marker on the line to change and on related lines."""
+        source = normalize_cell(source)
+        token_lines = self._token_lines(source)
+        n_lines = line_count(source)
+        focus = [x for x in [line, *related] if x]
+        shown = visible_lines(n_lines, focus)
+        digits = len(str(max([n for n in shown if n] or [1])))
+        gutter = len(MARK_LINE) + 1 + digits + 3
+        out: list[Line] = []
+        for number in shown:
+            if number is None:
+                out.append([self.seg(" " * (len(MARK_LINE) + 1) + "." * digits, "dim")])
+                continue
+            if number == line:
+                mark = self.seg(MARK_LINE, "marker")
+                num = self.seg(f"{number:>{digits}}", "lineno_hl")
+            elif number in related:
+                mark = self.seg(MARK_RELATED, "related")
+                num = self.seg(f"{number:>{digits}}", "related")
+            else:
+                mark = self.seg(" " * len(MARK_LINE))
+                num = self.seg(f"{number:>{digits}}", "lineno")
+            tokens = token_lines[number - 1] if number - 1 < len(token_lines) else []
+            code = self.code_segments(tokens, self.width - gutter)
+            row = [mark, self.seg(" "), num, self.seg(" | ", "dim"), *code]
+            out.append(_rstrip(row))
+        return out
+
+    def snippet(self, source: str, indent: str = INDENT * 2) -> list[Line]:
+        """A code example without line numbers."""
+        source = normalize_cell(source)
+        lines = self._token_lines(source)
+        n = line_count(source)
+        return [
+            _rstrip([self.seg(indent), *self.code_segments(t, self.width - len(indent))])
+            for t in lines[:n]
+        ]
+
+    # -------------------------------------------------------- pieces
+    def explanation(self, ex: Explanation, with_title: bool = True) -> list[Line]:
+        out: list[Line] = []
+        if with_title:
+            out.extend(self.title_line(ex))
+        if not ex.found:
+            out.extend(self.paragraph(ui("no_entry", self.lang, id=ex.id)))
+            return out
+        if ex.detail:
+            out.extend(self.paragraph(ex.detail))
+        for key in ("what", "why", "fix"):
+            text = getattr(ex, key)
+            if text:
+                out.append([])
+                out.append(self.heading(ui(key, self.lang)))
+                out.extend(self.paragraph(text))
+        if ex.example_wrong or ex.example_right:
+            out.append([])
+            out.append(self.heading(ui("example", self.lang)))
+            for key, role in (("wrong", "wrong"), ("right", "right")):
+                code = getattr(ex, f"example_{key}")
+                if code:
+                    label = ui(key, self.lang) + ui("colon", self.lang)
+                    out.append([self.seg(INDENT), self.seg(label, role)])
+                    out.extend(self.snippet(code))
+        if ex.docs:
+            out.append([])
+            out.append(self.heading(ui("docs", self.lang)))
+            out.extend([self.seg(truncate(INDENT + d, self.width))] for d in ex.docs)
+        return out
+
+    def title_line(self, ex: Explanation) -> list[Line]:
+        tag = f"[{ex.id}]"
+        if not ex.found:
+            return [[self.seg(truncate(tag, self.width), "id")]]
+        if display_width(ex.title) + 2 + len(tag) <= self.width:
+            return [[self.seg(ex.title, "title"), self.seg("  "), self.seg(tag, "id")]]
+        lines = [[self.seg(t, "title")] for t in wrap(ex.title, self.width)]
+        return lines + [[self.seg(tag, "id")]]
+
+    def findings(self, rows: list[FindingRow]) -> list[Line]:
+        """The compact list of findings: line, pitfall id and message, one item each."""
+        out = [self.heading(f"{ui('product', self.lang)}: "
+                            f"{ui('findings', self.lang, n=len(rows))}")]
+        labels = [ui("line_n", self.lang, line=r.line) for r in rows]
+        label_w = max(display_width(x) for x in labels)
+        id_w = min(max(len(r.id) for r in rows), 30)
+        for label, row in zip(labels, rows):
+            pad_label = label + " " * (label_w - display_width(label))
+            head = [self.seg(INDENT), self.seg(pad_label, "lineno_hl"), self.seg("  "),
+                    self.seg(row.id.ljust(id_w), "id"), self.seg("  ")]
+            head_w = sum(display_width(p) for p, _ in head)
+            message = row.message or row.explanation.title
+            if head_w <= self.width // 2:
+                wrapped = wrap(message, self.width, " " * head_w)
+                first = wrapped[0][head_w:] if wrapped else ""
+                out.append([*head, *self.prose(first)])
+                out.extend(self.prose(x) for x in wrapped[1:])
+            else:
+                out.append(_fit(_rstrip(head), self.width))
+                out.extend(self.prose(x) for x in wrap(message, self.width, INDENT * 3))
+        ids = list(dict.fromkeys(r.id for r in rows))
+        hint = ui("explain_hint", self.lang, id=ids[0] if len(ids) == 1 else "ID")
+        out.append([self.seg(truncate(INDENT + hint, self.width), "dim")])
+        return out
+
+    def table(self, header: list[str], rows: list[list[str]]) -> list[Line]:
+        """A left-aligned table with a two-space gap, each row cut to the width."""
+        widths = [max(display_width(r[i]) for r in [header, *rows]) for i in range(len(header))]
+        widths = [min(w, 40) for w in widths[:-1]] + widths[-1:]
+
+        def cells(values: list[str]) -> str:
+            parts = []
+            for value, w in zip(values, widths):
+                value = truncate(value, w)
+                parts.append(value + " " * (w - display_width(value)))
+            return truncate((INDENT + "  ".join(parts)).rstrip(), self.width)
+
+        out = [[self.seg(cells(header), "dim")]]
+        out.extend([self.seg(cells(r))] for r in rows)
+        return out
+
+    # -------------------------------------------------------- documents
+    def report(self, m: ReportModel) -> str:
+        """The whole report of one cell run ('' for a clean successful run)."""
+        if m.empty:
+            return ""
+        lang = self.lang
+        out: list[Line] = []
+        if m.findings:
+            out.extend(self.findings(m.findings))
+        if m.internal_error:
+            if out:
+                out.append([])
+            first = (m.internal_error.strip().splitlines() or [""])[-1]
+            out.append([self.seg(truncate(ui("internal_error", lang, error=first), self.width),
+                                 "dim")])
+            return self.join(out)
+        if m.ok:
+            return self.join(out)
+        if out:
+            out.append([])
+        error_type = m.error_type or "Error"
+        out.append([self.seg(f"{ui('product', lang)}: "),
+                    self.seg(truncate(error_type, self.width - 12), "error")])
+        if m.error_message:
+            lines = m.error_message.splitlines()
+            text = "\n".join(lines[:12])
+            out.extend([self.seg(x)] for x in wrap(text, self.width, INDENT))
+            if len(lines) > 12:
+                out.append([self.seg(INDENT + ELLIPSIS, "dim")])
+        if m.line is not None or m.related_lines:
+            out.append([])
+            head = (ui("line_to_change_n", lang, line=m.line) if m.line is not None
+                    else ui("cell", lang))
+            out.append(self.heading(head))
+            out.extend(self.listing(m.cell, m.line, m.related_lines))
+        out.append([])
+        if m.explanation is not None:
+            out.extend(self.explanation(m.explanation))
+        else:
+            out.extend(self.paragraph(ui("no_match", lang), ""))
+        if m.tensors:
+            out.append([])
+            out.append(self.heading(ui("tensors", lang)))
+            out.extend(self.tensor_table(m.tensors))
+        if m.rerun is not None:
+            out.append([])
+            out.extend(self.rerun(m.rerun))
+        if m.others:
+            out.append([])
+            out.append(self.heading(ui("other_causes", lang)))
+            for o in m.others:
+                extra = ui("score", lang, score=o.score)
+                if o.line:
+                    extra += ui("sep", lang) + ui("on_line", lang, line=o.line)
+                name = f"{o.id}: {o.title}" if o.title != o.id else o.id
+                text = f"- {name} ({extra})"
+                out.extend(self.prose(x) for x in wrap(text, self.width, INDENT, INDENT + "  "))
+        if m.notes:
+            out.append([])
+            out.append(self.heading(ui("notes", lang)))
+            for note in m.notes:
+                out.extend([self.seg(x, "dim")] for x in
+                           wrap("- " + note, self.width, INDENT, INDENT + "  "))
+        if m.traceback:
+            out.append([])
+            out.append(self.heading(ui("traceback", lang)))
+            lines = m.traceback.expandtabs(4).splitlines()
+            if len(lines) > TRACEBACK_LINES:
+                out.append([self.seg(INDENT + ui("traceback_cut", lang,
+                                                  n=len(lines) - TRACEBACK_LINES), "dim")])
+                lines = lines[-TRACEBACK_LINES:]
+            out.extend([self.seg(truncate(INDENT + x, self.width).rstrip())] for x in lines)
+        return self.join(out)
+
+    def tensor_table(self, tensors: list[Any]) -> list[Line]:
+        keys = ["name", "kind", "shape", "dtype", "device", "requires_grad", "grad_fn"]
+        if any(t.note for t in tensors):
+            keys.append("note")
+        header = [ui(f"col_{k}", self.lang) for k in keys]
+        rows = []
+        for t in tensors:
+            row = []
+            for k in keys:
+                value = getattr(t, k)
+                if k == "requires_grad":
+                    value = "True" if value else "False"
+                row.append(str(value) if value not in ("", None) else "-")
+            rows.append(row)
+        return self.table(header, rows)
+
+    def rerun(self, rerun: Any) -> list[Line]:
+        lang = self.lang
+        out = [self.heading(ui("rerun", lang, device=rerun.device))]
+        if rerun.ok:
+            out.extend([self.seg(x, "ok")] for x in
+                       wrap(ui("rerun_ok", lang, device=rerun.device), self.width, INDENT))
+        else:
+            etype = rerun.error.type if rerun.error else "Error"
+            key = "rerun_failed" if rerun.line else "rerun_failed_no_line"
+            out.extend(self.paragraph(ui(key, lang, device=rerun.device, type=etype,
+                                         line=rerun.line)))
+            if rerun.error and rerun.error.message:
+                out.extend(self.paragraph(rerun.error.message, INDENT * 2))
+        if rerun.pitfalls:
+            out.extend(self.paragraph(ui("rerun_pitfalls", lang, ids=", ".join(rerun.pitfalls))))
+        if rerun.note:
+            out.extend(self.paragraph(rerun.note))
+        return out
+
+    def entry(self, ex: Explanation) -> str:
+        """One knowledge-base entry in full (for `%torchdebug explain`)."""
+        out = self.title_line(ex)
+        if ex.found:
+            out.append([self.seg(truncate(
+                f"{kind_name(ex.kind, self.lang)} · {ex.family}", self.width), "dim")])
+        out.extend(self.explanation(ex, with_title=False))
+        return self.join(out)
+
+    def catalog(self, rows: list[Explanation], word: str) -> str:
+        """The list of pitfalls (id, kind, family, title)."""
+        lang = self.lang
+        if not rows:
+            return self.join([self.heading(ui("catalog_empty", lang, word=word))])
+        head = (ui("catalog_word", lang, word=word, n=len(rows)) if word
+                else ui("catalog", lang, n=len(rows)))
+        out = [self.heading(head)]
+        out.extend(self.table(
+            [ui("col_id", lang), ui("col_kind", lang), ui("col_family", lang),
+             ui("col_title", lang)],
+            [[r.id, kind_name(r.kind, lang), r.family, r.title] for r in rows],
+        ))
+        return self.join(out)
+
+
+def _rstrip(line: Line) -> Line:
+    while line and not line[-1][0].strip() and line[-1][0] == line[-1][1]:
+        line = line[:-1]
+    return line
+
+
+def _fit(line: Line, width: int) -> Line:
+    """Cut a line of segments to `width` columns (colour dropped from a cut segment)."""
+    used = 0
+    out: Line = []
+    for plain, rendered in line:
+        w = display_width(plain)
+        if used + w <= width:
+            out.append((plain, rendered))
+            used += w
+            continue
+        cut = truncate(plain, width - used)
+        out.append((cut, cut))
+        break
+    return out
