@@ -30,9 +30,16 @@ def pytest_collection_modifyitems(config, items):
 
 @pytest.fixture
 def shell():
-    """A fresh InteractiveShell with torchmagic loaded, torn down afterwards."""
+    """A fresh InteractiveShell with torchmagic loaded, torn down afterwards.
+
+    Cells run in tests may change torch's global settings on purpose (a setup cell that
+    turns on anomaly mode, say); those are put back so tests stay independent.
+    """
+    import torch
     from IPython.core.interactiveshell import InteractiveShell
 
+    saved = (torch.is_anomaly_enabled(), torch.is_anomaly_check_nan_enabled(), torch.is_grad_enabled(),
+             torch.get_default_dtype())
     InteractiveShell.clear_instance()
     ip = InteractiveShell.instance()
     ip.run_line_magic("load_ext", "torchmagic")
@@ -40,6 +47,9 @@ def shell():
     yield ip
     ip.run_line_magic("unload_ext", "torchmagic")
     InteractiveShell.clear_instance()
+    torch.autograd.set_detect_anomaly(saved[0], check_nan=saved[1])
+    torch.set_grad_enabled(saved[2])
+    torch.set_default_dtype(saved[3])
 
 
 @dataclass

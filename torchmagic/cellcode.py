@@ -80,14 +80,15 @@ def target_names(target: ast.AST) -> list[str]:
 
 def loaded_names(node: ast.AST) -> list[str]:
     """Dotted names read in an expression or statement, in source order (no duplicates)."""
-    seen: dict[str, None] = {}
+    found: list[tuple[int, int, str]] = []
     for sub in ast.walk(node):
-        if isinstance(sub, ast.Attribute) and isinstance(sub.ctx, ast.Load):
+        if isinstance(sub, (ast.Attribute, ast.Name)) and isinstance(sub.ctx, ast.Load):
             name = dotted(sub)
             if name:
-                seen.setdefault(name, None)
-        elif isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Load):
-            seen.setdefault(sub.id, None)
+                found.append((getattr(sub, "lineno", 0), getattr(sub, "col_offset", 0), name))
+    seen: dict[str, None] = {}
+    for _, _, name in sorted(found):
+        seen.setdefault(name, None)
     return list(seen)
 
 
@@ -291,6 +292,31 @@ class CellCode:
                     if name:
                         ops.append(InplaceOp(name, node.lineno, "module"))
         return sorted(ops, key=lambda op: op.line)
+
+    def enclosing_with(self, line: int, pattern: str) -> ast.With | None:
+        """The `with` block around `line` whose context expression's text matches `pattern`."""
+        import re
+
+        stmt = self.statement_at(line)
+        for anc in self.ancestors(stmt) if stmt is not None else []:
+            if isinstance(anc, _SCOPES):
+                return None
+            if isinstance(anc, (ast.With, ast.AsyncWith)):
+                for item in anc.items:
+                    if re.search(pattern, ast.unparse(item.context_expr)):
+                        return anc
+        return None
+
+    def backward_calls(self) -> list[tuple[int, str | None]]:
+        """(line, receiver) of every `x.backward()` / `torch.autograd.backward(x)` in the cell."""
+        out = []
+        for node in ast.walk(self.tree) if self.tree is not None else ():
+            if isinstance(node, ast.Call) and call_name(node) == "backward":
+                if isinstance(node.func, ast.Attribute) and dotted(node.func.value) not in ("torch.autograd", "autograd"):
+                    out.append((node.lineno, base_name(node.func.value)))
+                elif node.args:
+                    out.append((node.lineno, base_name(node.args[0])))
+        return sorted(out, key=lambda x: x[0])
 
     def same_scope(self, line_a: int, line_b: int) -> bool:
         return self.scope_of(self.statement_at(line_a)) is self.scope_of(self.statement_at(line_b))

@@ -103,10 +103,15 @@ def rank(ctx: Context, entries: Mapping[str, Entry] | None = None) -> list[Match
     """All matches for the failure, merged per pitfall, best first. Never raises."""
     entries = entries if entries is not None else catalog()
     found: list[Match] = []
+    chained = _chained(ctx.exc)
     for pid, entry in entries.items():
         try:
             if entry.matches_message(ctx.exc_type, ctx.message):
                 found.append(Match(pid, USER_PATTERN_SCORE if entry.user else PATTERN_SCORE))
+            elif any(entry.matches_message(type(e).__name__, str(e)) for e in chained):
+                # the underlying cause (e.g. a worker's Bus error behind "worker exited") is
+                # more specific than the generic message on top
+                found.append(Match(pid, (USER_PATTERN_SCORE if entry.user else PATTERN_SCORE) + 0.02))
         except Exception:
             continue
     for pid, user_func in user_matchers():
@@ -137,6 +142,16 @@ def rank(ctx: Context, entries: Mapping[str, Entry] | None = None) -> list[Match
         if m.detail and (not have.detail or stronger):
             have.detail = m.detail
     return sorted(merged.values(), key=lambda m: -m.score)
+
+
+def _chained(exc: BaseException) -> list[BaseException]:
+    """The exceptions behind `exc` (its __cause__ / __context__ chain), nearest first."""
+    out: list[BaseException] = []
+    current = exc.__cause__ or exc.__context__
+    while current is not None and current not in out and len(out) < 5:
+        out.append(current)
+        current = current.__cause__ or current.__context__
+    return out
 
 
 def _run_user_matcher(pid: str, func: Callable, ctx: Context) -> list[Match]:
@@ -278,7 +293,39 @@ def backward_twice(ctx: Context) -> Match | None:
         b = outside[-1]
         return Match("backward-twice", 0.95, line=b.line, related_lines=[ctx.line],
                      facts={"name": b.name}, detail="outside")
-    return Match("backward-twice", 0.85, line=ctx.line)
+    return _shared_with_earlier_backward(ctx) or Match("backward-twice", 0.85, line=ctx.line)
+
+
+def _shared_with_earlier_backward(ctx: Context) -> Match | None:
+    """An earlier backward() in the same pass freed a graph this one needs (e.g. a GAN's fakes
+    used by the discriminator loss without `.detach()`): point at that earlier loss."""
+    code, line = ctx.code, ctx.line
+    calls = dict(code.backward_calls())
+    receiver = calls.get(line)
+    if receiver is None:
+        return None
+    feeding = _graph_inputs(ctx, receiver, line)
+    for earlier_line, earlier in sorted(calls.items(), reverse=True):
+        if earlier_line >= line or earlier is None or not code.same_scope(earlier_line, line):
+            continue
+        if earlier == receiver:
+            return Match("backward-twice", 0.9, line=earlier_line, related_lines=[line],
+                         facts={"name": receiver}, detail="twice")
+        shared = [n for n in _graph_inputs(ctx, earlier, earlier_line) if n in feeding]
+        if shared:
+            origin = code.origin(earlier, earlier_line)
+            target = origin.line if origin is not None else earlier_line
+            return Match("backward-twice", 0.9, line=target, related_lines=[earlier_line, line],
+                         facts={"name": shared[0]}, detail="shared")
+    return None
+
+
+def _graph_inputs(ctx: Context, name: str, line: int) -> list[str]:
+    """Tensors with autograd history that the statement computing `name` reads."""
+    origin = ctx.code.origin(name, line)
+    if origin is None:
+        return []
+    return [n for n in ctx.code.read_at(origin.line) if n != name and _has_graph(ctx.value(n))]
 
 
 def _has_graph(value: Any) -> bool:
@@ -295,10 +342,34 @@ def no_grad_fn(ctx: Context) -> Match | None:
     for call in ctx.code.calls_on_line(ctx.line):
         if call_name(call) == "backward" and isinstance(call.func, ast.Attribute):
             name = base_name(call.func.value)
-            return origin_match(ctx, "no-grad-fn", name, ctx.line, 0.9, {"name": name or ""})
-        if call_name(call) in ("grad", "backward") and call.args:
+        elif call_name(call) in ("grad", "backward") and call.args:
             name = base_name(call.args[0])
-            return origin_match(ctx, "no-grad-fn", name, ctx.line, 0.9, {"name": name or ""})
+        else:
+            continue
+        match = origin_match(ctx, "no-grad-fn", name, ctx.line, 0.9, {"name": name or ""})
+        cut = _graph_cut(ctx, name, ctx.line) if name else None
+        if match is not None and cut is not None and cut[1] != match.line:
+            match.related_lines.append(match.line)
+            match.line = cut[1]
+            match.facts["cut"] = cut[0]
+        return match
+    return None
+
+
+def _graph_cut(ctx: Context, name: str, line: int, depth: int = 3) -> tuple[str, int] | None:
+    """Where the history of `name` was cut: a tensor made under no_grad/inference_mode."""
+    origin = ctx.code.origin(name, line)
+    if origin is None or depth == 0:
+        return None
+    if ctx.code.enclosing_with(origin.line, r"no_grad|inference_mode|set_grad_enabled\(False\)"):
+        return name, origin.line
+    for read in ctx.code.read_at(origin.line):
+        value = ctx.value(read)
+        if read != name and is_tensor(value) and value.grad_fn is None and not value.requires_grad \
+                and value.is_floating_point():
+            found = _graph_cut(ctx, read, origin.line, depth - 1)
+            if found:
+                return found
     return None
 
 
@@ -308,9 +379,19 @@ def grad_none(ctx: Context) -> Match | None:
     if ctx.exc_type not in ("AttributeError", "TypeError") or "NoneType" not in ctx.message:
         return None
     text = ctx.code.line_text(ctx.line)
-    if ".grad" not in text or ".grad_fn" in text and ".grad." not in text:
+    if not re.search(r"\.grad\b(?!_fn)", text):
         return None
-    return Match("grad-none", 0.9, line=ctx.line)
+    stmt = ctx.code.statement_at(ctx.line)
+    owners = [dotted(n.value) for n in ast.walk(stmt) if isinstance(n, ast.Attribute) and n.attr == "grad"] \
+        if stmt is not None else []
+    for owner in filter(None, owners):
+        value = ctx.value(owner)
+        if is_tensor(value) and value.grad_fn is not None:  # not a leaf: .grad is never filled
+            match = origin_match(ctx, "grad-none", owner, ctx.line, 0.9,
+                                 {"name": owner, "op": type(value.grad_fn).__name__}, detail="non_leaf")
+            if match is not None:
+                return match
+    return Match("grad-none", 0.9, line=ctx.line, facts={"name": next(filter(None, owners), "")})
 
 
 # ---------------------------------------------------------------------------- targets and dtypes
@@ -359,6 +440,7 @@ def embedding_index(ctx: Context) -> Match | None:
     if "index out of range in self" not in ctx.message:
         return None
     torch = _torch()
+    candidates: list[tuple[bool, CellFrame, ast.Call, str, Any, dict]] = []
     for frame in reversed(ctx.frames):
         for call in ctx.code.calls_on_line(frame.line):
             name = dotted(call.func)
@@ -366,29 +448,67 @@ def embedding_index(ctx: Context) -> Match | None:
             if not isinstance(module, torch.nn.Embedding):
                 continue
             facts: dict[str, Any] = {"name": name, "num_embeddings": module.num_embeddings}
+            overflow = False
             if call.args:
                 ids = ctx.value(base_name(call.args[0]) or "", frame)
                 if is_tensor(ids) and ids.numel() and not ids.is_floating_point():
-                    facts.update(max=int(ids.max()), min=int(ids.min()))
-            built = _construction_line(ctx, name, frame.line)
-            if built is not None and built != frame.line:
-                return Match("index-out-of-bounds", 0.9, line=built, related_lines=[frame.line],
-                             facts=facts, detail="embedding")
-            return Match("index-out-of-bounds", 0.85, line=frame.line, facts=facts, detail="embedding")
-    return None
-
-
-def _construction_line(ctx: Context, name: str, line: int) -> int | None:
-    """The cell line that built the module called as `name` (also `self.x` in a cell class)."""
-    if name.startswith("self."):
-        for stmt in ctx.code.statements:
-            if isinstance(stmt, ast.Assign) and any(dotted(t) == name for t in stmt.targets):
-                return stmt.lineno
+                    facts.update(max=int(ids.max()), min=int(ids.min()), ids=base_name(call.args[0]))
+                    overflow = facts["max"] >= module.num_embeddings or facts["min"] < 0
+            candidates.append((overflow, frame, call, name, module, facts))
+        if candidates:
+            break
+    if not candidates:
         return None
-    binding = ctx.code.origin(name, line)
-    if binding is not None and isinstance(getattr(binding.node, "value", None), ast.Call):
-        return binding.line
+    # the table whose ids really overflow, else the first one on the line
+    _, frame, call, name, module, facts = max(candidates, key=lambda c: c[0])
+    built = _construction(ctx, name, frame.line)
+    if built is None or built[0] == frame.line:
+        return Match("index-out-of-bounds", 0.85, line=frame.line, facts=facts, detail="embedding")
+    sized = _size_origin(ctx, built)
+    if sized is not None and sized != built[0]:
+        return Match("index-out-of-bounds", 0.9, line=sized, related_lines=[built[0], frame.line],
+                     facts=facts, detail="embedding")
+    return Match("index-out-of-bounds", 0.9, line=built[0], related_lines=[frame.line],
+                 facts=facts, detail="embedding")
+
+
+def _size_origin(ctx: Context, built: tuple[int, ast.Call]) -> int | None:
+    """Where the size passed to Embedding(...) was computed, when it was passed as a variable."""
+    line, call = built
+    size = next((k.value for k in call.keywords if k.arg == "num_embeddings"), call.args[0] if call.args else None)
+    if isinstance(size, ast.Name):
+        origin = ctx.code.origin(size.id, line)
+        return origin.line if origin is not None else None
     return None
+
+
+def _construction(ctx: Context, name: str, line: int) -> tuple[int, ast.Call] | None:
+    """The cell line and call that built the module called as `name` (also `self.x` in a cell class)."""
+    if name.startswith("self."):
+        assigns = [s for s in ctx.code.statements if isinstance(s, ast.Assign)
+                   and any(dotted(t) == name for t in s.targets)]
+        binding_nodes = [(s.lineno, s) for s in assigns]
+    else:
+        binding = ctx.code.origin(name, line)
+        binding_nodes = [(binding.line, binding.node)] if binding is not None else []
+    for at, node in binding_nodes:
+        value = getattr(node, "value", None)
+        call = _value_for(node, name, value)
+        if isinstance(call, ast.Call):
+            return at, call
+    return None
+
+
+def _value_for(node: ast.AST, name: str, value: ast.AST | None) -> ast.AST | None:
+    """The part of an assignment's value that `name` receives (`a, b = f(), g()` gives `g()` to b)."""
+    if isinstance(value, ast.Tuple):
+        for target in getattr(node, "targets", []):
+            if isinstance(target, ast.Tuple) and len(target.elts) == len(value.elts):
+                for elt, val in zip(target.elts, value.elts):
+                    if dotted(elt) == name:
+                        return val
+        return None
+    return value
 
 
 _CHANNELS = re.compile(r"weight of size \[(\d+), (\d+)(?:, \d+)*\], expected input\[[\d, ]+\] to have (\d+) "
@@ -452,3 +572,43 @@ def matmul_shapes(ctx: Context) -> Match | None:
                 facts.update(name=name, **describe(value))
                 break
     return Match("shape-mismatch", 0.85, line=ctx.line, facts=facts, detail="matmul")
+
+
+# ---------------------------------------------------------------------------- data loading
+@matcher
+def dataloader_origin(ctx: Context) -> Match | None:
+    """DataLoader worker failures: the line that built the loader (num_workers, the Dataset)."""
+    pid = next((p for p in ("dataloader-worker-pickle", "dataloader-shm") if pattern_hits(ctx, p)), None)
+    if pid is None:
+        return None
+    torch = _torch()
+    for frame in reversed(ctx.frames):
+        for name in ctx.code.read_at(frame.line):
+            if isinstance(ctx.value(name, frame), torch.utils.data.DataLoader):
+                return origin_match(ctx, pid, name, frame.line, 0.85, {"name": name})
+    return None
+
+
+# ---------------------------------------------------------------------------- devices
+@matcher
+def meta_device(ctx: Context) -> Match | None:
+    """A model still on the meta device: point at what put it there, not at the forward call."""
+    m = re.search(r"Tensor on device meta is not on the expected device|on device meta|device type meta",
+                  ctx.message)
+    if not m:
+        return None
+    frame = ctx.frames[-1] if ctx.frames else None
+    for name in ctx.code.read_at(ctx.line) if ctx.line else []:
+        value = ctx.value(name, frame)
+        on_meta = (is_tensor(value) and value.is_meta) or (
+            is_module(value) and any(p.is_meta for p in value.parameters()))
+        if not on_meta:
+            continue
+        origin = ctx.code.origin(name, ctx.line)
+        if origin is None:
+            continue
+        block = ctx.code.enclosing_with(origin.line, r"device\(|meta")
+        line = block.lineno if block is not None else origin.line
+        return Match("device-mismatch", 0.9, line=line, related_lines=[ctx.line],
+                     facts={"name": name, "device": "meta"}, detail="meta")
+    return None

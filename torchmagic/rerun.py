@@ -18,7 +18,8 @@ from . import guards
 
 CUDA_SPECIFIC = re.compile(
     r"CUDA error|device-side assert|illegal memory access|CUDNN_STATUS|CUBLAS_STATUS|cuDNN error|"
-    r"unspecified launch failure|misaligned address|CUDA kernel errors|cudaErrorLaunchFailure",
+    r"unspecified launch failure|misaligned address|illegal instruction|CUDA kernel errors|"
+    r"cudaErrorLaunchFailure",
     re.IGNORECASE,
 )
 NO_CUDA = re.compile(
@@ -27,7 +28,8 @@ NO_CUDA = re.compile(
     r"Attempting to deserialize object on a CUDA device|torch\.cuda\.is_available\(\) is False",
     re.IGNORECASE,
 )
-STICKY = re.compile(r"device-side assert|illegal memory access|unspecified launch failure|misaligned address",
+STICKY = re.compile(r"device-side assert|illegal memory access|illegal instruction|unspecified launch failure|"
+                    r"misaligned address",
                     re.IGNORECASE)
 
 
