@@ -256,7 +256,7 @@ def _take_snapshot(source: str, namespace: Mapping[str, Any], options: Options, 
     try:
         from .snapshot import names_read_by, take_snapshot
 
-        snap = take_snapshot(namespace, names_read_by(source), options.snapshot_limit)
+        snap = take_snapshot(namespace, names_read_by(source, namespace), options.snapshot_limit)
     except Exception as error:  # no snapshot means no rerun, never a failed cell
         diagnosis.notes.append(note("snapshot_failed", diagnosis.language, error=f"{type(error).__name__}: {error}"))
         return None
