@@ -51,11 +51,13 @@ class Entry:
         return ""
 
     def detail(self, key: str, lang: str, facts: dict[str, Any]) -> str:
-        """A detail sentence naming the user's objects, or '' if the entry has none for `key`."""
+        """A detail sentence naming the user's objects; '' if the entry has none for `key` or
+        the facts don't fill all of its placeholders (no sentence beats a half-filled one)."""
         for choice in (lang, "en"):
             template = self.details.get(choice, {}).get(key)
             if template:
-                return fill(template, facts)
+                missing = set(_PLACEHOLDER.findall(template)) - set(facts)
+                return "" if missing else fill(template, facts)
         return ""
 
     def matches_message(self, exc_type: str, message: str) -> bool:
@@ -65,6 +67,9 @@ class Entry:
         ):
             return False
         return any(p.search(message) for p in self.patterns)
+
+
+_PLACEHOLDER = re.compile(r"(?<!\{)\{(\w+)(?:[:!][^}]*)?\}")
 
 
 class _Missing(dict):

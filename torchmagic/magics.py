@@ -67,8 +67,11 @@ class TorchMagic(Magics):
             self._set_auto(True)
 
     def unloaded(self) -> None:
-        """Called before the magics are removed: leave no transformer behind."""
+        """Called before the magics are removed: leave no transformer or redirection behind."""
         self._set_auto(False)
+        from .redirect import stop_redirect
+
+        stop_redirect()
 
     def _auto_transform(self, lines: list[str]) -> list[str]:
         """Input transformer of automatic mode: wrap ordinary cells in `%%torchdebug --fast`."""

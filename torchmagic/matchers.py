@@ -201,6 +201,28 @@ def origin_match(ctx: Context, pid: str, name: str | None, line: int | None, sco
     return Match(pid, score, line=binding.line, related_lines=[line], facts=facts or {}, detail=detail)
 
 
+def first_module(ctx: Context, frame: CellFrame | None, where: Callable[[Any], bool] | None = None
+                 ) -> tuple[str, Any] | None:
+    """The first nn.Module named on the frame's line (optionally one that satisfies `where`)."""
+    line = frame.line if frame else ctx.line
+    for name in ctx.code.read_at(line) if line else []:
+        value = ctx.value(name, frame)
+        if is_module(value) and (where is None or where(value)):
+            return name, value
+    return None
+
+
+def first_tensor(ctx: Context, frame: CellFrame | None, where: Callable[[Any], bool] | None = None
+                 ) -> tuple[str, Any] | None:
+    """The first tensor named on the frame's line (optionally one that satisfies `where`)."""
+    line = frame.line if frame else ctx.line
+    for name in ctx.code.read_at(line) if line else []:
+        value = ctx.value(name, frame)
+        if is_tensor(value) and (where is None or where(value)):
+            return name, value
+    return None
+
+
 def describe(value: Any) -> dict[str, str]:
     """Shape/dtype/device facts about a tensor."""
     if not is_tensor(value):
@@ -258,7 +280,12 @@ def nan_in_backward(ctx: Context) -> Match | None:
     if not m:
         return None
     line = ctx.forward.line if ctx.forward else None
-    return Match("nan-in-backward", 0.95, line=line, facts={"op": m.group(1)}, detail="op")
+    function = m.group(1)
+    op = re.sub(r"Backward\d*$", "", function).lower()
+    facts = {"function": function, "op": op}
+    if line is not None:
+        facts["line"] = line
+    return Match("nan-in-backward", 0.95, line=line, facts=facts, detail="origin")
 
 
 @matcher
@@ -292,7 +319,7 @@ def backward_twice(ctx: Context) -> Match | None:
     if outside:
         b = outside[-1]
         return Match("backward-twice", 0.95, line=b.line, related_lines=[ctx.line],
-                     facts={"name": b.name}, detail="outside")
+                     facts={"name": b.name, "line": b.line}, detail="outside_loop")
     return _shared_with_earlier_backward(ctx) or Match("backward-twice", 0.85, line=ctx.line)
 
 
@@ -310,13 +337,13 @@ def _shared_with_earlier_backward(ctx: Context) -> Match | None:
             continue
         if earlier == receiver:
             return Match("backward-twice", 0.9, line=earlier_line, related_lines=[line],
-                         facts={"name": receiver}, detail="twice")
+                         facts={"name": receiver, "line": earlier_line}, detail="second_call")
         shared = [n for n in _graph_inputs(ctx, earlier, earlier_line) if n in feeding]
         if shared:
             origin = code.origin(earlier, earlier_line)
             target = origin.line if origin is not None else earlier_line
             return Match("backward-twice", 0.9, line=target, related_lines=[earlier_line, line],
-                         facts={"name": shared[0]}, detail="shared")
+                         facts={"name": shared[0], "line": earlier_line}, detail="shared")
     return None
 
 
@@ -348,11 +375,36 @@ def no_grad_fn(ctx: Context) -> Match | None:
             continue
         match = origin_match(ctx, "no-grad-fn", name, ctx.line, 0.9, {"name": name or ""})
         cut = _graph_cut(ctx, name, ctx.line) if name else None
-        if match is not None and cut is not None and cut[1] != match.line:
-            match.related_lines.append(match.line)
-            match.line = cut[1]
-            match.facts["cut"] = cut[0]
+        if match is None:
+            return None
+        if cut is not None:
+            if cut[1] != match.line:
+                match.related_lines.append(match.line)
+                match.line = cut[1]
+            block = ctx.code.enclosing_with(cut[1], r"no_grad|inference_mode|set_grad_enabled")
+            match.facts.update(name=cut[0], line=block.lineno if block is not None else cut[1])
+            match.detail = "no_grad_block"
+        elif match.line is not None:
+            op = _history_breaker(ctx.code, match.line)
+            if op:
+                match.facts.update(op=op, line=match.line)
+                match.detail = "origin"
         return match
+    return None
+
+
+_BREAKERS = re.compile(r"^(torch\.)?(tensor|as_tensor|from_numpy|Tensor|FloatTensor|LongTensor)$|"
+                       r"(^|\.)(detach|item|numpy|tolist|data)$")
+
+
+def _history_breaker(code: CellCode, line: int) -> str | None:
+    """The call on `line` that makes a tensor without history (`torch.tensor(...)`, `.detach()`, ...)."""
+    stmt = code.statement_at(line)
+    for node in ast.walk(stmt) if stmt is not None else ():
+        name = dotted(node.func) if isinstance(node, ast.Call) else (
+            dotted(node) if isinstance(node, ast.Attribute) and node.attr == "data" else None)
+        if name and _BREAKERS.search(name):
+            return name if isinstance(node, ast.Attribute) else f"{name}(...)"
     return None
 
 
@@ -390,6 +442,7 @@ def grad_none(ctx: Context) -> Match | None:
             match = origin_match(ctx, "grad-none", owner, ctx.line, 0.9,
                                  {"name": owner, "op": type(value.grad_fn).__name__}, detail="non_leaf")
             if match is not None:
+                match.facts["line"] = match.line
                 return match
     return Match("grad-none", 0.9, line=ctx.line, facts={"name": next(filter(None, owners), "")})
 
@@ -406,13 +459,23 @@ def loss_target(ctx: Context) -> Match | None:
                 target = target_arg(call)
                 name = base_name(target) if target is not None else None
                 if name:
-                    facts = {"name": name}
+                    facts: dict[str, Any] = {"name": name, "loss": dotted(call.func) or call_name(call)}
                     value = ctx.value(name, frame)
                     if is_tensor(value) and value.numel():
                         facts.update(describe(value))
                         if not value.is_floating_point():
                             facts.update(min=int(value.min()), max=int(value.max()))
-                    return origin_match(ctx, pid, name, frame.line, 0.9, facts)
+                    input_name = base_name(call.args[0]) if call.args else None
+                    logits = ctx.value(input_name, frame) if input_name else None
+                    if is_tensor(logits) and logits.dim() >= 1:
+                        classes = int(logits.shape[1] if logits.dim() >= 2 else logits.shape[0])
+                        facts.update(other=input_name, num_classes=classes, last=classes - 1,
+                                     expected=str(logits.dtype).replace("torch.", ""))
+                    loss_obj = ctx.value(dotted(call.func), frame) if dotted(call.func) else None
+                    kind = (facts["loss"] + " " + type(loss_obj).__name__).lower()
+                    binary = "binary" in kind or "bce" in kind or facts.get("dtype") == "int64"
+                    detail = "classes" if pid == "target-out-of-range" else ("binary" if binary else "class_index")
+                    return origin_match(ctx, pid, name, frame.line, 0.9, facts, detail=detail)
     return None
 
 
@@ -428,8 +491,15 @@ def dtype_mismatch(ctx: Context) -> Match | None:
                 binding = ctx.code.origin(name, frame.line)
                 if binding is not None and binding.line != frame.line:
                     facts = {"name": name, **describe(value)}
+                    detail = "dtypes"
+                    module = first_module(ctx, frame)
+                    if module is not None:
+                        params = list(module[1].parameters())
+                        if params:
+                            facts.update(module=module[0], expected=str(params[0].dtype).replace("torch.", ""))
+                            detail = "module"
                     return Match("dtype-mismatch", 0.9, line=binding.line, related_lines=[frame.line],
-                                 facts=facts, detail="tensor")
+                                 facts=facts, detail=detail)
     return None
 
 
@@ -447,12 +517,13 @@ def embedding_index(ctx: Context) -> Match | None:
             module = ctx.value(name, frame) if name else None
             if not isinstance(module, torch.nn.Embedding):
                 continue
-            facts: dict[str, Any] = {"name": name, "num_embeddings": module.num_embeddings}
+            size = module.num_embeddings
+            facts: dict[str, Any] = {"module": name, "size": size, "last": size - 1}
             overflow = False
             if call.args:
                 ids = ctx.value(base_name(call.args[0]) or "", frame)
                 if is_tensor(ids) and ids.numel() and not ids.is_floating_point():
-                    facts.update(max=int(ids.max()), min=int(ids.min()), ids=base_name(call.args[0]))
+                    facts.update(max=int(ids.max()), min=int(ids.min()), name=base_name(call.args[0]))
                     overflow = facts["max"] >= module.num_embeddings or facts["min"] < 0
             candidates.append((overflow, frame, call, name, module, facts))
         if candidates:
@@ -522,7 +593,14 @@ def conv_channels(ctx: Context) -> Match | None:
     if not m:
         return None
     out_c, expected, got = int(m.group(1)), int(m.group(3)), int(m.group(4))
-    facts = {"expected": expected, "got": got, "out_channels": out_c}
+    facts: dict[str, Any] = {"expected": expected, "got": got, "out_channels": out_c}
+    frame = ctx.frames[-1] if ctx.frames else None
+    tensor = first_tensor(ctx, frame, lambda t: t.dim() >= 3 and t.shape[-3] == got)
+    module = first_module(ctx, frame, lambda mod: getattr(mod, "in_channels", None) == expected) or \
+        first_module(ctx, frame, lambda mod: any(getattr(sub, "in_channels", None) == expected
+                                                 for sub in mod.modules()))
+    if tensor and module:
+        facts.update(name=tensor[0], shape=str(tuple(tensor[1].shape)), module=module[0])
     for stmt_call in (n for n in ast.walk(ctx.code.tree) if isinstance(n, ast.Call)) if ctx.code.tree else ():
         if not re.fullmatch(r"Conv(Transpose)?[123]d|LazyConv[123]d", call_name(stmt_call)):
             continue
@@ -565,13 +643,13 @@ def matmul_shapes(ctx: Context) -> Match | None:
     rows, got, expected, out = (int(g) for g in m.groups())
     facts: dict[str, Any] = {"rows": rows, "got": got, "expected": expected, "out": out}
     frame = ctx.frames[-1] if ctx.frames else None
-    if frame is not None:
-        for name in ctx.code.read_at(frame.line):
-            value = ctx.value(name, frame)
-            if is_tensor(value):
-                facts.update(name=name, **describe(value))
-                break
-    return Match("shape-mismatch", 0.85, line=ctx.line, facts=facts, detail="matmul")
+    tensor = first_tensor(ctx, frame, lambda t: t.dim() >= 1 and t.shape[-1] == got)
+    module = first_module(ctx, frame, lambda mod: getattr(mod, "in_features", None) == expected) or \
+        first_module(ctx, frame, lambda mod: any(getattr(sub, "in_features", None) == expected
+                                                 for sub in mod.modules()))
+    if tensor and module:
+        facts.update(name=tensor[0], shape=str(tuple(tensor[1].shape)), module=module[0])
+    return Match("shape-mismatch", 0.85, line=ctx.line, facts=facts, detail="linear")
 
 
 # ---------------------------------------------------------------------------- data loading
@@ -584,9 +662,24 @@ def dataloader_origin(ctx: Context) -> Match | None:
     torch = _torch()
     for frame in reversed(ctx.frames):
         for name in ctx.code.read_at(frame.line):
-            if isinstance(ctx.value(name, frame), torch.utils.data.DataLoader):
-                return origin_match(ctx, pid, name, frame.line, 0.85, {"name": name})
+            loader = ctx.value(name, frame)
+            if isinstance(loader, torch.utils.data.DataLoader):
+                facts: dict[str, Any] = {"loader": name}
+                dataset_type = type(loader.dataset)
+                detail = ""
+                if dataset_type.__module__ == "__main__":
+                    context = loader.multiprocessing_context
+                    method = context.get_start_method() if context is not None else _start_method()
+                    facts.update(name=dataset_type.__name__, method=method)
+                    detail = "class_in_main"
+                return origin_match(ctx, pid, name, frame.line, 0.85, facts, detail=detail)
     return None
+
+
+def _start_method() -> str:
+    import multiprocessing
+
+    return multiprocessing.get_start_method(allow_none=True) or "fork"
 
 
 # ---------------------------------------------------------------------------- devices
@@ -610,5 +703,37 @@ def meta_device(ctx: Context) -> Match | None:
         block = ctx.code.enclosing_with(origin.line, r"device\(|meta")
         line = block.lineno if block is not None else origin.line
         return Match("device-mismatch", 0.9, line=line, related_lines=[ctx.line],
-                     facts={"name": name, "device": "meta"}, detail="meta")
+                     facts={"name": name, "device": "meta", "line": line}, detail="meta")
+    return None
+
+
+# ---------------------------------------------------------------------------- tensor facts
+@matcher
+def many_elements(ctx: Context) -> Match | None:
+    """`.item()` or `if tensor:` on a tensor with several elements: name it with its shape."""
+    pid = next((p for p in ("non-scalar-item", "ambiguous-bool") if pattern_hits(ctx, p)), None)
+    if pid is None:
+        return None
+    frame = ctx.frames[-1] if ctx.frames else None
+    found = first_tensor(ctx, frame, lambda t: t.numel() > 1)
+    if found is None:
+        return Match(pid, 0.8, line=ctx.line)
+    name, value = found
+    facts = {"name": name, "shape": str(tuple(value.shape)), "numel": value.numel()}
+    return Match(pid, 0.8, line=ctx.line, facts=facts, detail="numel")
+
+
+@matcher
+def non_contiguous_view(ctx: Context) -> Match | None:
+    """`.view()` on a transposed/permuted tensor: name it with its shape and strides."""
+    if not pattern_hits(ctx, "view-non-contiguous"):
+        return None
+    frame = ctx.frames[-1] if ctx.frames else None
+    for call in ctx.code.calls_on_line(frame.line if frame else ctx.line):
+        if call_name(call) == "view" and isinstance(call.func, ast.Attribute):
+            name = dotted(call.func.value)
+            value = ctx.value(name, frame) if name else None
+            if is_tensor(value) and not value.is_contiguous():
+                facts = {"name": name, "shape": str(tuple(value.shape)), "stride": str(value.stride())}
+                return Match("view-non-contiguous", 0.8, line=ctx.line, facts=facts, detail="strides")
     return None

@@ -108,20 +108,23 @@ def shadow_run(source: str, filename: str, snapshot: Any, namespace: Mapping[str
 
 
 def context_poisoned() -> bool:
-    """Whether CUDA in this process still works (False when there is no CUDA at all)."""
-    try:
-        import torch
+    """Whether CUDA in this process has stopped working (False when there is no CUDA at all)."""
+    from .redirect import real_functions
 
-        if not (torch.cuda.is_available() and torch.cuda.is_initialized()):
+    with real_functions():  # the real answer, even while %device --redirect is on
+        try:
+            import torch
+
+            if not (torch.cuda.is_available() and torch.cuda.is_initialized()):
+                return False
+        except Exception:
             return False
-    except Exception:
-        return False
-    try:
-        torch.cuda.synchronize()
-        (torch.ones(1, device="cuda") + 1).item()
-        return False
-    except Exception:
-        return True
+        try:
+            torch.cuda.synchronize()
+            (torch.ones(1, device="cuda") + 1).item()
+            return False
+        except Exception:
+            return True
 
 
 class _SyncAfterStatements(ast.NodeTransformer):
