@@ -26,13 +26,18 @@ def audit_namespace(namespace: Mapping[str, Any], source: str, lang: str = "en")
     cell = parse_cell(source, namespace)
     if cell is None:
         return []
+    return audit_parsed(cell, lang)
+
+
+def audit_parsed(cell: Cell, lang: str = "en") -> list[Finding]:
+    """:func:`audit_namespace` on a cell already parsed with the namespace (`lint.parse_cell`)."""
     return findings_from_hits(run_rules(AUDIT_RULES, cell), cell.source, lang, "audit")
 
 
 def _named_objects(cell: Cell) -> dict[str, Any]:
     """Module-level names the cell mentions, with their live values."""
     out: dict[str, Any] = {}
-    for node in ast.walk(cell.tree):
+    for node in cell.nodes:
         if isinstance(node, ast.Name) and node.id not in out \
                 and cell.def_scope(node.id, cell.scope_of(node)) is cell.tree:
             value = cell.lookup(node.id, cell.tree)
@@ -46,7 +51,7 @@ def _first_line(cell: Cell, name: str) -> int:
     assigned = [b.line for b in cell.bindings[cell.tree].get(name, []) if b.kind == "assign"]
     if assigned:
         return assigned[0]
-    lines = [n.lineno for n in ast.walk(cell.tree) if isinstance(n, ast.Name) and n.id == name]
+    lines = [n.lineno for n in cell.nodes if isinstance(n, ast.Name) and n.id == name]
     return min(lines) if lines else 0
 
 
@@ -100,7 +105,7 @@ def audit_unregistered_submodule(cell: Cell) -> Iterator[Hit]:
 
 def _optimizer_sources(cell: Cell) -> Iterator[tuple[str, ast.Call, ast.AST]]:
     """(optimizer name, constructor call, model expression) for `opt = X(model.parameters())`."""
-    for node in ast.walk(cell.tree):
+    for node in cell.nodes:
         if not (isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)
                 and isinstance(node.value, ast.Call) and node.value.args):
             continue
@@ -133,7 +138,7 @@ def audit_optimizer_params(cell: Cell) -> Iterator[Hit]:
             continue
         model_text = dotted(model_expr) or ""
         line = ctor.lineno
-        for node in ast.walk(cell.tree):
+        for node in cell.nodes:
             if isinstance(node, ast.Assign) and node.lineno > ctor.lineno:
                 for t in node.targets:
                     if isinstance(t, (ast.Attribute, ast.Subscript)) and \
@@ -151,7 +156,7 @@ def audit_bn_running_stats(cell: Cell) -> Iterator[Hit]:
     import torch
 
     freeze_lines = []
-    for node in ast.walk(cell.tree):
+    for node in cell.nodes:
         if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant) and node.value.value is False \
                 and any(isinstance(t, ast.Attribute) and t.attr == "requires_grad" for t in node.targets):
             freeze_lines.append(node.lineno)

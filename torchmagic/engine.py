@@ -192,20 +192,14 @@ def _warning_patterns() -> tuple[str, ...]:
 def collect_findings(source: str, namespace: Mapping[str, Any], log: guards.WarningLog,
                      lang: str) -> list[Finding]:
     """Silent pitfalls: the static lint, the runtime audit and the warnings the run raised."""
-    findings: list[Finding] = []
-    findings += warning_findings(log, lang)
-    try:
-        from .lint import lint_cell
+    from .audit import audit_parsed
+    from .lint import lint_parsed, parse_cell
 
-        findings += lint_cell(source, namespace, lang)
-    except ImportError:
-        pass
-    try:
-        from .audit import audit_namespace
-
-        findings += audit_namespace(namespace, source, lang)
-    except ImportError:
-        pass
+    findings: list[Finding] = warning_findings(log, lang)
+    cell = parse_cell(source, namespace)  # one parse serves the lint and the audit
+    if cell is not None:
+        findings += lint_parsed(cell, lang)
+        findings += audit_parsed(cell, lang)
     seen: set[tuple[str, int]] = set()
     unique = []
     for f in sorted(findings, key=lambda f: f.line):

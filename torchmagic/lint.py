@@ -25,6 +25,7 @@ import types
 import warnings
 from collections import defaultdict
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Callable, Iterable, Iterator, Mapping
 
 from .diagnosis import Finding
@@ -63,6 +64,11 @@ def lint_cell(source: str, namespace: Mapping[str, Any] | None = None, lang: str
     cell = parse_cell(source, namespace)
     if cell is None:
         return []
+    return lint_parsed(cell, lang)
+
+
+def lint_parsed(cell: "Cell", lang: str = "en") -> list[Finding]:
+    """:func:`lint_cell` on a cell already parsed with :func:`parse_cell`."""
     return findings_from_hits(run_rules(RULES, cell), cell.source, lang, "lint")
 
 
@@ -114,6 +120,7 @@ def findings_from_hits(hits: Iterable[Hit], source: str, lang: str, origin: str)
 _IGNORE = re.compile(r"torchmagic:\s*ignore(?:\[([^\]]*)\])?")
 
 
+@lru_cache(maxsize=16)
 def ignored_lines(source: str) -> dict[int, set[str]]:
     """Lines with a `# torchmagic: ignore[...]` comment: line -> ids (empty set = all)."""
     comments: list[tuple[int, str]] = []
@@ -376,13 +383,14 @@ class Cell:
         self._cache: dict[tuple[str, int], Any] = {}
         self.tree = ast.parse(source)
         self.ns = namespace
+        self.nodes: list[ast.AST] = list(ast.walk(self.tree))  # walked once; rules reuse it
         self.parents: dict[ast.AST, ast.AST] = {}
-        for parent in ast.walk(self.tree):
+        for parent in self.nodes:
             for child in ast.iter_child_nodes(parent):
                 self.parents[child] = parent
         self.bindings: dict[ast.AST, dict[str, list[Binding]]] = defaultdict(lambda: defaultdict(list))
         self.imports: dict[str, str] = {}
-        self.calls: list[ast.Call] = [n for n in ast.walk(self.tree) if isinstance(n, ast.Call)]
+        self.calls: list[ast.Call] = [n for n in self.nodes if isinstance(n, ast.Call)]
         self.calls.sort(key=lambda c: (c.lineno, c.col_offset))
         self._globals: dict[ast.AST, set[str]] = defaultdict(set)
         self._resolving: set[tuple[int, str]] = set()
@@ -513,10 +521,10 @@ class Cell:
 
     # ------------------------------------------------------------ bindings
     def _collect(self) -> None:
-        for node in ast.walk(self.tree):
+        for node in self.nodes:
             if isinstance(node, (ast.Global, ast.Nonlocal)):
                 self._globals[self.scope_of(node)].update(node.names)
-        for node in ast.walk(self.tree):
+        for node in self.nodes:
             if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
                 self._bind_target(node)
             elif isinstance(node, _FUNCS):
@@ -856,7 +864,7 @@ class Cell:
             f = call.func
             if isinstance(f, ast.Attribute) and f.attr == "requires_grad_" and is_false(arg_at(call, 0, "requires_grad")):
                 frozen.add(self.text(f.value))
-        for loop in ast.walk(self.tree):
+        for loop in self.nodes:
             if isinstance(loop, ast.For) and isinstance(loop.iter, ast.Call) \
                     and isinstance(loop.iter.func, ast.Attribute) and loop.iter.func.attr == "parameters" \
                     and isinstance(loop.target, ast.Name):
@@ -1337,7 +1345,7 @@ def rule_grad_accumulation(cell: Cell) -> Iterator[Hit]:
 
 def _accumulations(cell: Cell) -> Iterator[tuple[ast.stmt, ast.AST, ast.AST]]:
     """(statement, accumulator target, added value) for `t += v` and `t = t + v`."""
-    for node in ast.walk(cell.tree):
+    for node in cell.nodes:
         if isinstance(node, ast.AugAssign) and isinstance(node.op, (ast.Add, ast.Sub)):
             yield node, node.target, node.value
         elif isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.value, ast.BinOp) \
@@ -1440,7 +1448,7 @@ def rule_history_accumulation(cell: Cell) -> Iterator[Hit]:
 
 def rule_requires_grad_typo(cell: Cell) -> Iterator[Hit]:
     """`p.require_grad = False`: a misspelt attribute that freezes nothing."""
-    for node in ast.walk(cell.tree):
+    for node in cell.nodes:
         targets: list[tuple[ast.AST, str, int]] = []
         if isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
             for t in (node.targets if isinstance(node, ast.Assign) else [node.target]):
@@ -1539,7 +1547,7 @@ def _builds_module(cell: Cell, expr: ast.AST, scope: ast.AST) -> str:
 
 def rule_unregistered_submodule(cell: Cell) -> Iterator[Hit]:
     """Layers kept in a plain list/dict attribute of an nn.Module defined in the cell."""
-    for cls in [n for n in ast.walk(cell.tree) if isinstance(n, ast.ClassDef)]:
+    for cls in [n for n in cell.nodes if isinstance(n, ast.ClassDef)]:
         if not cell.is_module_class(cls):
             continue
         registers = any(isinstance(n, ast.Call) and cell._call_last(n) in
@@ -1742,7 +1750,7 @@ def _layer_kind(cell: Cell, node: ast.AST, scope: ast.AST) -> str:
 
 def rule_conv_bias_before_bn(cell: Cell) -> Iterator[Hit]:
     """A Conv layer with a bias directly followed by BatchNorm."""
-    for node in ast.walk(cell.tree):
+    for node in cell.nodes:
         seqs: list[list[ast.AST]] = []
         if isinstance(node, ast.Call):
             seqs.append(list(node.args))
@@ -1754,7 +1762,7 @@ def rule_conv_bias_before_bn(cell: Cell) -> Iterator[Hit]:
                 if _layer_kind(cell, a, scope) == "conv" and _layer_kind(cell, b, scope) == "bn" \
                         and _conv_bias_on(cell, a):  # type: ignore[arg-type]
                     yield Hit("conv-bias-before-bn", a.lineno, _short(cell, a), _short(cell, b))
-    for cls in [n for n in ast.walk(cell.tree) if isinstance(n, ast.ClassDef)]:
+    for cls in [n for n in cell.nodes if isinstance(n, ast.ClassDef)]:
         layers: dict[str, tuple[str, ast.Call]] = {}
         for node in ast.walk(cls):
             if isinstance(node, ast.Assign) and len(node.targets) == 1:
@@ -1800,7 +1808,7 @@ def _asked_for_train_mode(cell: Cell, call: ast.Call, modes: list[tuple[ast.Call
 
 def rule_train_eval_mode(cell: Cell) -> Iterator[Hit]:
     """Evaluation in training mode (no eval()), or training after eval() without train()."""
-    all_nodes = list(ast.walk(cell.tree))
+    all_nodes = cell.nodes
     modes = _mode_calls(cell, all_nodes)
     forwards = _forward_calls(cell, all_nodes)
     train_loops: list[tuple[ast.AST, list[ast.AST]]] = []
@@ -1890,7 +1898,7 @@ def _collects(cell: Cell, loop: ast.AST) -> bool:
 
 def rule_eval_without_no_grad(cell: Cell) -> Iterator[Hit]:
     """A loop that only runs a trainable model forward (evaluation) with autograd on."""
-    for loop in [n for n in ast.walk(cell.tree) if isinstance(n, _LOOPS)]:
+    for loop in [n for n in cell.nodes if isinstance(n, _LOOPS)]:
         if cell.in_no_grad(loop):
             continue
         nodes = cell.body_nodes(loop)
@@ -2025,7 +2033,7 @@ def _is_array_like(cell: Cell, expr: ast.AST, scope: ast.AST, kind: str) -> bool
 
 def rule_from_numpy_shares_memory(cell: Cell) -> Iterator[Hit]:
     """`t = torch.from_numpy(a)` (or `a = t.numpy()`), then one is changed in place, the other read."""
-    for node in ast.walk(cell.tree):
+    for node in cell.nodes:
         if not (isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)
                 and isinstance(node.value, ast.Call)):
             continue
@@ -2087,7 +2095,7 @@ def _assigned_pairs(node: ast.AST) -> list[tuple[str, ast.AST]]:
 
 def rule_tensor_aliasing(cell: Cell) -> Iterator[Hit]:
     """`b = a` for tensors/models used as a copy: in-place changes show through both names."""
-    for node in ast.walk(cell.tree):
+    for node in cell.nodes:
         for new, value in _assigned_pairs(node):
             scope = cell.scope_of(node)
             hit = _snapshot_alias(cell, node, new, value, scope)
