@@ -1,9 +1,10 @@
 """Overhead of torchmagic on successful CPU training-step cells, measured in one process.
 
 Prints, for each cell, the median time of: the plain cell, the cell under a bare
-`torch.autograd.detect_anomaly(check_nan=True)`, and the cell under `%%torchdebug`, with
-ratios against plain, torchmagic's own share over bare anomaly detection, and the cost of
-`%load_ext torchmagic` beyond `import torch`.
+`torch.autograd.detect_anomaly(check_nan=True)`, the cell under `%%torchdebug`, under
+`%%torchdebug --fast`, and with automatic mode on (`%torchdebug on`, fast by default); the
+ratios against plain, torchmagic's own share over bare anomaly detection, the snapshot that
+fast mode takes (bytes, seconds), and the cost of `%load_ext torchmagic` beyond `import torch`.
 
     .venv/bin/python benchmarks/overhead.py [--repeat 7]
 """
@@ -86,13 +87,18 @@ def main() -> None:
     import torch
     from IPython.core.interactiveshell import InteractiveShell
 
+    import torchmagic
+
+    snapshots: list[str] = []
+
     ip = InteractiveShell.instance()
     ip.run_cell(SETUP)
     ip.run_line_magic("load_ext", "torchmagic")
 
     print(f"torch {torch.__version__}, {args.repeat} runs each, median seconds per cell\n")
-    print(f"{'cell':12s} {'plain':>8s} {'anomaly':>8s} {'torchdebug':>10s} {'anomaly/plain':>14s} "
-          f"{'debug/plain':>12s} {'debug/anomaly':>14s}")
+    print(f"{'cell':12s} {'plain':>8s} {'anomaly':>8s} {'debug':>8s} {'fast':>8s} {'auto':>8s} "
+          f"{'anomaly/plain':>13s} {'debug/plain':>11s} {'debug/anomaly':>13s} {'fast/plain':>10s} "
+          f"{'auto/plain':>10s}")
     for name, cell in CELLS.items():
         # All three run as IPython cells, so each sees the same interpreter stack depth
         # (anomaly mode records the whole stack for every operation).
@@ -107,14 +113,30 @@ def main() -> None:
         def debug():
             ip.run_cell("%%torchdebug\n" + cell, store_history=False)
 
+        def fast():
+            ip.run_cell("%%torchdebug --fast\n" + cell, store_history=False)
+
+        def auto():
+            ip.run_cell(cell, store_history=False)
+
         import warnings
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            t_plain, t_anom, t_dbg = (timed(f, args.repeat) for f in (plain, anomaly, debug))
-        print(f"{name:12s} {t_plain:8.4f} {t_anom:8.4f} {t_dbg:10.4f} {t_anom / t_plain:14.2f}x "
-              f"{t_dbg / t_plain:11.2f}x {t_dbg / t_anom:13.3f}x")
+            t_plain, t_anom, t_dbg, t_fast = (timed(f, args.repeat) for f in (plain, anomaly, debug, fast))
+            ip.run_line_magic("torchdebug", "on")
+            try:
+                t_auto = timed(auto, args.repeat)
+            finally:
+                ip.run_line_magic("torchdebug", "off")
+        print(f"{name:12s} {t_plain:8.4f} {t_anom:8.4f} {t_dbg:8.4f} {t_fast:8.4f} {t_auto:8.4f} "
+              f"{t_anom / t_plain:12.2f}x {t_dbg / t_plain:10.2f}x {t_dbg / t_anom:12.3f}x "
+              f"{t_fast / t_plain:9.3f}x {t_auto / t_plain:9.3f}x")
+        snap = torchmagic.last_diagnosis().snapshot
+        if snap is not None:
+            snapshots.append(f"{name}: {snap.nbytes / 1e6:.2f} MB in {snap.seconds * 1000:.2f} ms")
 
+    print("\nfast-mode snapshot per run: " + ("; ".join(snapshots) or "none taken"))
     torch_s, ext_s = load_cost()
     print(f"\n%load_ext torchmagic: {ext_s * 1000:.1f} ms beyond import torch ({torch_s:.2f} s)")
 

@@ -394,6 +394,8 @@ class Cell:
         self.calls.sort(key=lambda c: (c.lineno, c.col_offset))
         self._globals: dict[ast.AST, set[str]] = defaultdict(set)
         self._resolving: set[tuple[int, str]] = set()
+        self._paths: dict[tuple[int, int], str] = {}
+        self._scopes: dict[ast.AST, ast.AST] = {}
         self._collect()
 
     # ------------------------------------------------------------ structure
@@ -426,6 +428,12 @@ class Cell:
 
     def scope_of(self, node: ast.AST) -> ast.AST:
         """The function, class or module whose namespace `node` lives in."""
+        scope = self._scopes.get(node)
+        if scope is None:
+            scope = self._scopes[node] = self._scope_of(node)
+        return scope
+
+    def _scope_of(self, node: ast.AST) -> ast.AST:
         child = node
         for anc in self.ancestors(node):
             if isinstance(anc, _FUNCS):
@@ -702,6 +710,12 @@ class Cell:
 
     def path_of(self, expr: ast.AST, scope: ast.AST) -> str:
         """'torch.nn.functional.cross_entropy' for F.cross_entropy, from imports or live objects."""
+        key = (id(expr), id(scope))  # a Cell lives for one pass over a fixed namespace
+        if key not in self._paths:
+            self._paths[key] = self._path_of(expr, scope)
+        return self._paths[key]
+
+    def _path_of(self, expr: ast.AST, scope: ast.AST) -> str:
         name = dotted(expr)
         if name is None:
             return ""
