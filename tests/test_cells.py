@@ -59,3 +59,18 @@ def test_clean_cells_have_no_findings(shell, case: Case):
     d = _run(shell, case)
     assert d["ok"] is True, d["error"]
     assert d["findings"] == []
+
+
+@pytest.mark.parametrize(
+    "case",
+    [pytest.param(c, id=f"{c.path.parent.name}/{c.id}", marks=_marks(c))
+     for c in CASES if c.kind == "error" and "dataloader" not in c.id and "oversubscription" not in c.id],
+)
+def test_fast_mode_replay_gives_the_same_diagnosis(shell, case: Case):
+    """Fast mode runs bare and replays the failure instrumented: same pitfall, same line."""
+    eager = _run(shell, case)
+    shell.run_cell("%%torchdebug --fast --no-raise\n" + case.cell)
+    fast = torchmagic.last_diagnosis()
+    assert fast is not None and fast.internal_error is None
+    assert fast.to_dict()["pitfalls"][:1] == eager["pitfalls"][:1]
+    assert fast.line == eager["line"]

@@ -737,3 +737,38 @@ def non_contiguous_view(ctx: Context) -> Match | None:
                 facts = {"name": name, "shape": str(tuple(value.shape)), "stride": str(value.stride())}
                 return Match("view-non-contiguous", 0.8, line=ctx.line, facts=facts, detail="strides")
     return None
+
+
+def _raised_in(exc: BaseException, fragment: str) -> bool:
+    """Whether any frame of the traceback runs code from a file whose path contains `fragment`."""
+    tb = exc.__traceback__
+    while tb is not None:
+        if fragment in tb.tb_frame.f_code.co_filename.replace("\\", "/"):
+            return True
+        tb = tb.tb_next
+    return False
+
+
+@matcher
+def optimizer_state_device(ctx: Context) -> Match | None:
+    """A device mismatch inside `optimizer.step()`: the optimizer's state, not the model, is elsewhere."""
+    if not pattern_hits(ctx, "device-mismatch") or not _raised_in(ctx.exc, "torch/optim/"):
+        return None
+    facts: dict[str, Any] = {}
+    torch = _torch()
+    for frame in reversed(ctx.frames):
+        for name in ctx.code.read_at(frame.line):
+            opt = ctx.value(name.rsplit(".", 1)[0], frame) if name.endswith(".step") else ctx.value(name, frame)
+            if isinstance(opt, torch.optim.Optimizer):
+                params = [p for g in opt.param_groups for p in g["params"]]
+                states = [v for s in opt.state.values() for v in s.values() if is_tensor(v) and v.dim() > 0]
+                if params and states:
+                    facts.update(param_device=str(params[0].device), state_device=str(states[0].device))
+                facts["name"] = name.rsplit(".", 1)[0]
+                break
+    load = [b for b in ctx.code.statements if isinstance(b, ast.Expr) and isinstance(b.value, ast.Call)
+            and call_name(b.value) == "load_state_dict" and dotted(b.value.func.value) == facts.get("name")] \
+        if facts.get("name") else []
+    line = load[0].lineno if load else ctx.line
+    return Match("optimizer-device", 0.9, line=line, related_lines=[ctx.line] if line != ctx.line else [],
+                 facts=facts, detail="devices" if "state_device" in facts else "")
