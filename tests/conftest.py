@@ -1,6 +1,7 @@
 """Shared fixtures: a real IPython shell with torchmagic loaded, and case files."""
 from __future__ import annotations
 
+import atexit
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,12 +41,22 @@ def shell():
 
     saved = (torch.is_anomaly_enabled(), torch.is_anomaly_check_nan_enabled(), torch.is_grad_enabled(),
              torch.get_default_dtype())
+    from traitlets.config import Config
+
+    config = Config()
+    config.HistoryManager.hist_file = ":memory:"
     InteractiveShell.clear_instance()
-    ip = InteractiveShell.instance()
+    ip = InteractiveShell.instance(config=config)
     ip.run_line_magic("load_ext", "torchmagic")
     ip.run_line_magic("config", "TorchMagic.language = 'en'")
     yield ip
     ip.run_line_magic("unload_ext", "torchmagic")
+    # Close the shell now rather than at interpreter exit, where hundreds of shells would
+    # each run a full namespace reset and garbage collection.
+    atexit.unregister(ip.atexit_operations)
+    if ip.history_manager is not None:
+        ip.history_manager.end_session()
+        ip.history_manager.close()
     InteractiveShell.clear_instance()
     torch.autograd.set_detect_anomaly(saved[0], check_nan=saved[1])
     torch.set_grad_enabled(saved[2])

@@ -79,6 +79,8 @@ def debug_cell(shell: Any, cell: str, options: Options | None = None) -> Outcome
         elif exc is not None:
             diagnose_error(diagnosis, exc, namespace, log, options)
             _after_cuda_error(diagnosis, exc, source, namespace, snapshot, options)
+        if exc is not None:
+            _after_out_of_memory(diagnosis, source, namespace)
         if options.lint:
             diagnosis.findings = collect_findings(source, namespace, log, options.language)
     except Exception as internal:  # torchmagic's own failure: the user's error still shows
@@ -362,3 +364,34 @@ def _replay(diagnosis: Diagnosis, exc: BaseException | None, source: str, namesp
     if keep_error is not None:
         diagnosis.error = keep_error
     diagnosis.notes.append(note("replayed", lang))
+
+
+# ---------------------------------------------------------------------------- out of memory
+def _after_out_of_memory(diagnosis: Diagnosis, source: str, namespace: Mapping[str, Any]) -> None:
+    """Name what fills the memory and give cached blocks back, so the user can go on."""
+    top = diagnosis.top
+    if top is None or top.pitfall != "cuda-oom":
+        return
+    from . import memory
+    from .knowledge import get_entry
+
+    facts = memory.oom_facts(diagnosis.error.message if diagnosis.error else "", namespace)
+    try:
+        from .lint import lint_cell
+
+        evals = [f for f in lint_cell(source, namespace) if f.pitfall == "eval-without-no-grad"]
+        if evals:
+            facts["line"] = evals[0].line
+    except Exception:
+        pass
+    top.facts.update(facts)
+    top.detail = memory.best_detail(facts)
+    entry = get_entry("cuda-oom")
+    for key in ("memory", "big_tensors"):
+        if key != top.detail and entry is not None:
+            sentence = entry.detail(key, diagnosis.language, top.facts)
+            if sentence:
+                diagnosis.notes.append(sentence)
+    freed = memory.release_cached_memory()
+    if freed:
+        diagnosis.notes.append(note("memory_freed", diagnosis.language, size=memory.human(freed)))

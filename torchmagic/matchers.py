@@ -601,6 +601,12 @@ def conv_channels(ctx: Context) -> Match | None:
                                                  for sub in mod.modules()))
     if tensor and module:
         facts.update(name=tensor[0], shape=str(tuple(tensor[1].shape)), module=module[0])
+    if tensor and tensor[1].shape[-1] == expected and tensor[1].dim() >= 3:
+        # channels last (N, H, W, C), as images come from PIL/OpenCV: the input needs a permute
+        match = origin_match(ctx, "conv-input-shape", tensor[0], frame.line if frame else ctx.line, 0.9,
+                             facts, detail="channels")
+        if match is not None:
+            return match
     for stmt_call in (n for n in ast.walk(ctx.code.tree) if isinstance(n, ast.Call)) if ctx.code.tree else ():
         if not re.fullmatch(r"Conv(Transpose)?[123]d|LazyConv[123]d", call_name(stmt_call)):
             continue

@@ -29,6 +29,8 @@ NOTES: dict[str, dict[str, str]] = {
         "the diagnosis rests on the original run alone.",
         "replay_effects": "The replay repeated the cell's outside effects (its output was hidden; "
         "files it writes were written again).",
+        "memory_freed": "Gave {size} of cached, unused GPU memory back to the driver; you can go on "
+        "without restarting once the cause is fixed.",
         "snapshot_failed": "No snapshot could be taken before the run ({error}), so there is no CPU rerun.",
     },
     "zh": {
@@ -46,6 +48,7 @@ NOTES: dict[str, dict[str, str]] = {
         "replayed": "快速模式：此诊断来自按快照重放该单元格（开启全部检测）；你的变量保持失败运行后的状态。",
         "replay_differs": "快速模式：开启检测的重放没有重现这个错误，因此诊断只依据原始运行。",
         "replay_effects": "重放重复了单元格的外部作用（输出已隐藏；它写的文件又写了一次）。",
+        "memory_freed": "已把 {size} 缓存中未使用的显存还给驱动；修正原因后无需重启即可继续。",
         "snapshot_failed": "运行前无法建立快照（{error}），因此不会在 CPU 上重新运行。",
     },
 }
