@@ -13,8 +13,18 @@ from conftest import CELLS, CLEAN_CELLS, CORPUS, Case, cases_in
 CASES = cases_in(CELLS) + cases_in(CORPUS)
 
 
+def _has_cuda() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
+
+
 def _marks(case: Case):
-    return [pytest.mark.cuda] if case.requires == "cuda" else []
+    if case.requires == "cuda":
+        return [pytest.mark.cuda]
+    if case.requires == "nocuda":
+        return [pytest.mark.skipif(_has_cuda(), reason="shows a machine without CUDA")]
+    return []
 
 
 def _run(shell, case: Case):

@@ -21,6 +21,7 @@ MatcherResult = Match | Iterable[Match] | None
 _registry: list[Callable[["Context"], MatcherResult]] = []
 
 PATTERN_SCORE = 0.6
+SILENT_PATTERN_SCORE = 0.5  # a silent pitfall's warning text seen in an error: below error entries
 USER_PATTERN_SCORE = 0.9
 
 
@@ -106,12 +107,14 @@ def rank(ctx: Context, entries: Mapping[str, Entry] | None = None) -> list[Match
     chained = _chained(ctx.exc)
     for pid, entry in entries.items():
         try:
+            base = USER_PATTERN_SCORE if entry.user else (
+                SILENT_PATTERN_SCORE if entry.kind == "silent" else PATTERN_SCORE)
             if entry.matches_message(ctx.exc_type, ctx.message):
-                found.append(Match(pid, USER_PATTERN_SCORE if entry.user else PATTERN_SCORE))
+                found.append(Match(pid, base))
             elif any(entry.matches_message(type(e).__name__, str(e)) for e in chained):
                 # the underlying cause (e.g. a worker's Bus error behind "worker exited") is
                 # more specific than the generic message on top
-                found.append(Match(pid, (USER_PATTERN_SCORE if entry.user else PATTERN_SCORE) + 0.02))
+                found.append(Match(pid, base + 0.02))
         except Exception:
             continue
     for pid, user_func in user_matchers():

@@ -1,17 +1,17 @@
 # pitfall: expand-non-singleton
 # kind: error
 # line: 6
-# source: filling a preallocated embedding table batch by batch; the last batch is smaller
+# source: one-vs-rest scoring: each binary model's (N, 1) output written into a column of a score table
 # %% setup
 import torch
 import torch.nn as nn
 torch.manual_seed(0)
-corpus = torch.randn(70, 40)
+val_x = torch.randn(50, 12)
 # %% cell
-encoder = nn.Linear(40, 16)
-bs = 32
-table = torch.empty(len(corpus), 16)
+genres = ["rock", "jazz", "pop"]
+detectors = {g: nn.Sequential(nn.Linear(12, 8), nn.ReLU(), nn.Linear(8, 1)) for g in genres}
+scores = torch.empty(len(val_x), len(genres))
 with torch.no_grad():
-    for b in range(0, len(corpus) // bs + 1):
-        table[b * bs:(b + 1) * bs] = encoder(corpus[b * bs:b * bs + bs - 2])
-print(table.shape)
+    for k, g in enumerate(genres):
+        scores[:, k] = torch.sigmoid(detectors[g](val_x))
+print(scores.argmax(dim=1)[:10])
