@@ -300,7 +300,7 @@ def backward_twice(ctx: Context) -> Match | None:
     stmt = ctx.code.statement_at(ctx.line)
     loops = ctx.code.loops_around(stmt) if stmt is not None else []
     if not loops:
-        return Match("backward-twice", 0.9, line=ctx.line)
+        return _shared_with_earlier_backward(ctx) or Match("backward-twice", 0.9, line=ctx.line)
     loop = loops[-1]  # the outermost loop in this scope
     body_start, body_end = loop.lineno, loop.end_lineno or loop.lineno
     bindings = ctx.code.bindings(ctx.code.scope_of(stmt))
@@ -338,7 +338,7 @@ def _shared_with_earlier_backward(ctx: Context) -> Match | None:
     for earlier_line, earlier in sorted(calls.items(), reverse=True):
         if earlier_line >= line or earlier is None or not code.same_scope(earlier_line, line):
             continue
-        if earlier == receiver:
+        if earlier == receiver or earlier in feeding:
             return Match("backward-twice", 0.9, line=earlier_line, related_lines=[line],
                          facts={"name": receiver, "line": earlier_line}, detail="second_call")
         shared = [n for n in _graph_inputs(ctx, earlier, earlier_line) if n in feeding]
@@ -495,6 +495,9 @@ def dtype_mismatch(ctx: Context) -> Match | None:
                 if binding is not None and binding.line != frame.line:
                     facts = {"name": name, **describe(value)}
                     detail = "dtypes"
+                    other = first_tensor(ctx, frame, lambda t: t.is_floating_point() and t.dtype != value.dtype)
+                    if other is not None:
+                        facts.update(other=other[0], other_dtype=str(other[1].dtype).replace("torch.", ""))
                     module = first_module(ctx, frame)
                     if module is not None:
                         params = list(module[1].parameters())
@@ -781,3 +784,56 @@ def optimizer_state_device(ctx: Context) -> Match | None:
     line = load[0].lineno if load else ctx.line
     return Match("optimizer-device", 0.9, line=line, related_lines=[ctx.line] if line != ctx.line else [],
                  facts=facts, detail="devices" if "state_device" in facts else "")
+
+
+@matcher
+def view_size(ctx: Context) -> Match | None:
+    """`.view`/`.reshape` to a shape the element count doesn't fit (a hard-coded flatten size)."""
+    m = re.search(r"shape '(\[[-\d, ]+\])' is invalid for input of size (\d+)", ctx.message)
+    if not m:
+        return None
+    facts: dict[str, Any] = {"expected": m.group(1), "numel": int(m.group(2))}
+    frame = ctx.frames[-1] if ctx.frames else None
+    for call in ctx.code.calls_on_line(frame.line if frame else ctx.line):
+        if call_name(call) in ("view", "reshape") and isinstance(call.func, ast.Attribute):
+            name = dotted(call.func.value)
+            value = ctx.value(name, frame) if name else None
+            if is_tensor(value) and value.numel() == facts["numel"]:
+                facts.update(name=name, shape=str(tuple(value.shape)))
+                break
+    return Match("shape-mismatch", 0.85, line=ctx.line, facts=facts, detail="view")
+
+
+@matcher
+def state_dict_keys(ctx: Context) -> Match | None:
+    """Checkpoint keys that don't fit the model: a wrapper's prefix, or counts of what differs."""
+    if "Error(s) in loading state_dict" not in ctx.message:
+        return None
+    missing = re.findall(r'"([^"]+)"', ctx.message.split("Missing key(s) in state_dict:")[-1].split("Unexpected")[0]) \
+        if "Missing key(s)" in ctx.message else []
+    unexpected = re.findall(r'"([^"]+)"', ctx.message.split("Unexpected key(s) in state_dict:")[-1].split("size mismatch")[0]) \
+        if "Unexpected key(s)" in ctx.message else []
+    facts: dict[str, Any] = {"missing": len(missing), "unexpected": len(unexpected)}
+    detail = "counts" if missing or unexpected else ""
+    for prefix in ("module.", "_orig_mod.", "model.", "net."):
+        if unexpected and all(k.startswith(prefix) for k in unexpected) and \
+                {k[len(prefix):] for k in unexpected} & set(missing):
+            facts.update(prefix=prefix, example=unexpected[0])
+            detail = "prefix"
+            break
+    return Match("state-dict-keys", 0.8, line=ctx.line, facts=facts, detail=detail)
+
+
+@matcher
+def leaf_inplace(ctx: Context) -> Match | None:
+    """An in-place change of a leaf that requires grad (a manual update outside no_grad)."""
+    if not pattern_hits(ctx, "leaf-inplace"):
+        return None
+    frame = ctx.frames[-1] if ctx.frames else None
+    for op in ctx.code.inplace_ops():
+        if op.line == (frame.line if frame else ctx.line):
+            value = ctx.value(op.name, frame)
+            if is_tensor(value) and value.is_leaf and value.requires_grad:
+                return Match("leaf-inplace", 0.8, line=op.line, facts={"name": op.name, "line": op.line},
+                             detail="leaf")
+    return None
