@@ -48,4 +48,4 @@ def test_failure_displays_findings_above_the_error_report(ip):
 def test_report_formats_like_any_displayed_object(ip):
     data, _ = ip.display_formatter.format(Report(inplace_diagnosis("zh")))
     assert "需要修改的行" in data["text/html"] and "需要修改的行" in data["text/plain"]
-    assert repr(Report(inplace_diagnosis())).startswith("<torchmagic Report: RuntimeError")
+    assert repr(Report(inplace_diagnosis())).startswith("<torchmagic Report RuntimeError")

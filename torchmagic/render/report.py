@@ -4,12 +4,12 @@ from __future__ import annotations
 from typing import Any
 
 from ..diagnosis import Diagnosis
-from . import html, terminal
+from . import html
 from .model import ReportModel, build
-from .text import TextRenderer
+from .views import Displayable
 
 
-class Report:
+class Report(Displayable):
     """A Diagnosis as something IPython can display: HTML in notebooks, coloured text in
     a terminal IPython, plain text elsewhere (``str(report)``).
 
@@ -19,9 +19,8 @@ class Report:
 
     def __init__(self, diagnosis: Diagnosis, *, color: bool | None = None,
                  shell: Any = None) -> None:
+        super().__init__(diagnosis.language, color, shell)
         self.diagnosis = diagnosis
-        self._color = color
-        self._shell = shell
         self._model: ReportModel | None = None
 
     @property
@@ -37,23 +36,13 @@ class Report:
 
     def text(self, color: bool = False) -> str:
         """The report as text, with terminal colours when `color` is true."""
-        style = terminal.code_style(self._shell) if color else None
-        return TextRenderer(self.model.lang, color=color, style=style).report(self.model)
+        self.lang = self.model.lang
+        return self._renderer(color).report(self.model)
 
-    def __str__(self) -> str:
-        return self.text(color=False)
-
-    def __repr__(self) -> str:
+    def _describe(self) -> str:
         d = self.diagnosis
         state = "ok" if d.ok else (d.error.type if d.error else "failed")
-        return f"<torchmagic Report: {state}, pitfalls={d.pitfalls}, findings={len(d.findings)}>"
-
-    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
-        if cycle:
-            p.text(repr(self))
-            return
-        color = self._color if self._color is not None else terminal.colors_enabled(self._shell)
-        p.text(self.text(color=color))
+        return f"{state}, pitfalls={d.pitfalls}, findings={len(d.findings)}"
 
     def _repr_html_(self) -> str:
         return html.report(self.model)

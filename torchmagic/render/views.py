@@ -9,7 +9,7 @@ from .model import Explanation, explain_entry
 from .text import TextRenderer
 
 
-class _View:
+class Displayable:
     """Shared display logic: HTML, text coloured for terminals, plain text."""
 
     def __init__(self, lang: str, color: bool | None, shell: Any) -> None:
@@ -41,7 +41,7 @@ class _View:
         p.text(self.text(color=color))
 
 
-class EntryView(_View):
+class EntryView(Displayable):
     """One pitfall's full explanation (what `%torchdebug explain ID` shows)."""
 
     def __init__(self, entry: Entry, lang: str = "en", *, color: bool | None = None,
@@ -61,7 +61,7 @@ class EntryView(_View):
         return f"{self.entry.id!r} ({self.lang})"
 
 
-class CatalogView(_View):
+class CatalogView(Displayable):
     """The pitfall ids with kind, family and title, filtered by a word (`%torchdebug list`)."""
 
     def __init__(self, catalog: dict[str, Entry], word: str = "", lang: str = "en", *,
