@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Callable, Iterable, Iterator, Mapping
 
+from .cellcode import dotted
 from .diagnosis import Finding
 
 MISSING: Any = object()
@@ -314,18 +315,6 @@ def import_path(path: str) -> Any:
                 return MISSING
         return obj
     return MISSING
-
-
-def dotted(node: ast.AST) -> str | None:
-    """'a.b.c' for a Name/Attribute chain, else None."""
-    parts = []
-    while isinstance(node, ast.Attribute):
-        parts.append(node.attr)
-        node = node.value
-    if isinstance(node, ast.Name):
-        parts.append(node.id)
-        return ".".join(reversed(parts))
-    return None
 
 
 def root_name(node: ast.AST) -> str | None:

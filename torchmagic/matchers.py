@@ -207,21 +207,21 @@ def origin_match(ctx: Context, pid: str, name: str | None, line: int | None, sco
 def first_module(ctx: Context, frame: CellFrame | None, where: Callable[[Any], bool] | None = None
                  ) -> tuple[str, Any] | None:
     """The first nn.Module named on the frame's line (optionally one that satisfies `where`)."""
-    line = frame.line if frame else ctx.line
-    for name in ctx.code.read_at(line) if line else []:
-        value = ctx.value(name, frame)
-        if is_module(value) and (where is None or where(value)):
-            return name, value
-    return None
+    return _first_named(ctx, frame, is_module, where)
 
 
 def first_tensor(ctx: Context, frame: CellFrame | None, where: Callable[[Any], bool] | None = None
                  ) -> tuple[str, Any] | None:
     """The first tensor named on the frame's line (optionally one that satisfies `where`)."""
+    return _first_named(ctx, frame, is_tensor, where)
+
+
+def _first_named(ctx: Context, frame: CellFrame | None, kind: Callable[[Any], bool],
+                 where: Callable[[Any], bool] | None) -> tuple[str, Any] | None:
     line = frame.line if frame else ctx.line
     for name in ctx.code.read_at(line) if line else []:
         value = ctx.value(name, frame)
-        if is_tensor(value) and (where is None or where(value)):
+        if kind(value) and (where is None or where(value)):
             return name, value
     return None
 
