@@ -59,7 +59,7 @@ def test_torchmagic_frames_are_hidden_from_the_traceback(shell, capsys):
     shell.run_cell("%%torchdebug\n" + FAILING)
     out = capsys.readouterr()
     assert "debug_cell" not in out.out + out.err
-    assert "run_source" not in out.out + out.err
+    assert "compile_cell" not in out.out + out.err
 
 
 def test_traceback_shows_the_cell_source(shell, capsys):

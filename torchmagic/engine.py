@@ -70,7 +70,10 @@ def debug_cell(shell: Any, cell: str, options: Options | None = None) -> Outcome
         stack.enter_context(guards.anomaly_mode(options.anomaly and not options.fast))
         sync = False if options.fast else _cuda_precision(stack, diagnosis)
         try:
-            run_source(source, filename, namespace, shell, sync=sync)
+            # executed here, not in a helper: anomaly mode records the whole Python stack for
+            # every operation, so each extra frame costs time on every op of the cell
+            for code in compile_cell(source, filename, shell, sync=sync):
+                exec(code, namespace)
         except Exception as error:  # KeyboardInterrupt and SystemExit go straight to the user
             exc = error
     try:
@@ -114,9 +117,9 @@ def _register_source(shell: Any, source: str, raw: str, number: int) -> str:
     return name
 
 
-def run_source(source: str, filename: str, namespace: dict, shell: Any = None, sync: bool = False) -> None:
-    """Execute the cell; a trailing expression is shown like in a normal cell."""
-    __tracebackhide__ = True
+def compile_cell(source: str, filename: str, shell: Any = None, sync: bool = False) -> list[Any]:
+    """The cell's code objects: its body, then a trailing expression compiled so that its value
+    is shown like in a normal cell. With `sync`, CUDA is synchronised after each statement."""
     flags = getattr(getattr(shell, "compile", None), "flags", 0)
     tree = ast.parse(source, filename=filename)
     if sync:
@@ -124,9 +127,10 @@ def run_source(source: str, filename: str, namespace: dict, shell: Any = None, s
     last = None
     if tree.body and isinstance(tree.body[-1], ast.Expr):
         last = ast.Interactive(body=[tree.body.pop()])
-    exec(compile(tree, filename, "exec", flags=flags, dont_inherit=True), namespace)
+    codes = [compile(tree, filename, "exec", flags=flags, dont_inherit=True)]
     if last is not None:
-        exec(compile(last, filename, "single", flags=flags, dont_inherit=True), namespace)
+        codes.append(compile(last, filename, "single", flags=flags, dont_inherit=True))
+    return codes
 
 
 def diagnose_error(diagnosis: Diagnosis, exc: BaseException, namespace: Mapping[str, Any],
