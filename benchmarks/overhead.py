@@ -6,11 +6,12 @@ Prints, for each cell, the median time of: the plain cell, the cell under a bare
 ratios against plain, torchmagic's own share over bare anomaly detection, the snapshot that
 fast mode takes (bytes, seconds), and the cost of `%load_ext torchmagic` beyond `import torch`.
 
-    .venv/bin/python benchmarks/overhead.py [--repeat 7]
+    .venv/bin/python benchmarks/overhead.py [--repeat 15]
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
 import statistics
 import subprocess
 import sys
@@ -59,14 +60,21 @@ for _ in range(10):
 }
 
 
-def timed(fn, repeat: int) -> float:
-    fn()  # warm-up
-    samples = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        samples.append(time.perf_counter() - t0)
-    return statistics.median(samples)
+def interleaved(fns: dict, repeat: int, around: dict | None = None) -> dict:
+    """Median seconds of each function, run in turns (a, b, c, a, b, c, ...) so that a slow
+    spell of the machine weighs on every variant alike instead of on whichever ran then.
+    `around[name]` is an untimed context manager factory entered for that variant's runs."""
+    around = around or {}
+    samples: dict = {name: [] for name in fns}
+    for turn in range(repeat + 1):
+        for name, fn in fns.items():
+            with around.get(name, contextlib.nullcontext)():
+                t0 = time.perf_counter()
+                fn()
+                elapsed = time.perf_counter() - t0
+            if turn:  # the first turn is the warm-up
+                samples[name].append(elapsed)
+    return {name: statistics.median(times) for name, times in samples.items()}
 
 
 def load_cost() -> tuple[float, float]:
@@ -100,8 +108,11 @@ def snapshot_cost(ip, repeat: int) -> None:
     import torchmagic
 
     ip.run_cell(SNAPSHOT_SETUP)
-    t_plain = timed(lambda: ip.run_cell(SNAPSHOT_CELL, store_history=False), repeat)
-    t_fast = timed(lambda: ip.run_cell("%%torchdebug --fast\n" + SNAPSHOT_CELL, store_history=False), repeat)
+    times = interleaved({
+        "plain": lambda: ip.run_cell(SNAPSHOT_CELL, store_history=False),
+        "fast": lambda: ip.run_cell("%%torchdebug --fast\n" + SNAPSHOT_CELL, store_history=False),
+    }, repeat)
+    t_plain, t_fast = times["plain"], times["fast"]
     snap = torchmagic.last_diagnosis().snapshot
     print(f"snapshot of a cell reading a 100 MB dataset and a model: {snap.nbytes / 1e6:.1f} MB in "
           f"{snap.seconds * 1000:.1f} ms; cell {t_plain * 1000:.1f} ms plain, {t_fast * 1000:.1f} ms "
@@ -110,7 +121,7 @@ def snapshot_cost(ip, repeat: int) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--repeat", type=int, default=7)
+    ap.add_argument("--repeat", type=int, default=15)
     args = ap.parse_args()
 
     import torch
@@ -148,16 +159,21 @@ def main() -> None:
         def auto():
             ip.run_cell(cell, store_history=False)
 
+        @contextlib.contextmanager
+        def auto_on():
+            ip.run_line_magic("torchdebug", "on")
+            try:
+                yield
+            finally:
+                ip.run_line_magic("torchdebug", "off")
+
         import warnings
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            t_plain, t_anom, t_dbg, t_fast = (timed(f, args.repeat) for f in (plain, anomaly, debug, fast))
-            ip.run_line_magic("torchdebug", "on")
-            try:
-                t_auto = timed(auto, args.repeat)
-            finally:
-                ip.run_line_magic("torchdebug", "off")
+            times = interleaved({"plain": plain, "anomaly": anomaly, "debug": debug, "fast": fast,
+                                 "auto": auto}, args.repeat, around={"auto": auto_on})
+        t_plain, t_anom, t_dbg, t_fast, t_auto = (times[k] for k in ("plain", "anomaly", "debug", "fast", "auto"))
         print(f"{name:12s} {t_plain:8.4f} {t_anom:8.4f} {t_dbg:8.4f} {t_fast:8.4f} {t_auto:8.4f} "
               f"{t_anom / t_plain:12.2f}x {t_dbg / t_plain:10.2f}x {t_dbg / t_anom:12.3f}x "
               f"{t_fast / t_plain:9.3f}x {t_auto / t_plain:9.3f}x")

@@ -108,3 +108,45 @@ def parse_case(path: Path) -> Case:
 
 def cases_in(folder: Path) -> list[Case]:
     return [parse_case(p) for p in sorted(folder.glob("*.py"))] if folder.is_dir() else []
+
+
+_FRESH_SHELL = r"""
+import json, sys
+from IPython.core.interactiveshell import InteractiveShell
+from traitlets.config import Config
+
+config = Config()
+config.HistoryManager.hist_file = ":memory:"
+ip = InteractiveShell.instance(config=config)
+ip.run_line_magic("load_ext", "torchmagic")
+ip.run_line_magic("config", "TorchMagic.language = 'en'")
+import torchmagic
+
+cells = json.load(open(sys.argv[1]))
+success = [bool(ip.run_cell(cell).success) for cell in cells]
+d = torchmagic.last_diagnosis()
+report = {"success": success, "diagnosis": None}
+if d is not None:
+    report["diagnosis"] = dict(d.to_dict(), notes=list(d.notes), rescue_file=d.rescue_file,
+                               internal_error=d.internal_error)
+json.dump(report, open(sys.argv[2], "w"))
+"""
+
+
+def run_in_fresh_process(cells: list[str], workdir: Path, timeout: float = 300) -> dict:
+    """Run `cells` in a new Python process's IPython shell with torchmagic loaded.
+
+    CUDA errors such as a device-side assert leave the process's CUDA context unusable, so
+    tests that cause one run here. Returns {"success": [per cell], "diagnosis": the last
+    `%%torchdebug` diagnosis as a dict with notes, rescue_file and internal_error, or None}.
+    """
+    import json
+    import subprocess
+    import sys
+
+    cells_file, report_file = workdir / "cells.json", workdir / "report.json"
+    cells_file.write_text(json.dumps(cells))
+    done = subprocess.run([sys.executable, "-c", _FRESH_SHELL, str(cells_file), str(report_file)],
+                          cwd=workdir, capture_output=True, text=True, timeout=timeout)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(report_file.read_text())

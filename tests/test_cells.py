@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 import torchmagic
-from conftest import CELLS, CLEAN_CELLS, CORPUS, Case, cases_in
+from conftest import CELLS, CLEAN_CELLS, CORPUS, Case, cases_in, run_in_fresh_process
 
 CASES = cases_in(CELLS) + cases_in(CORPUS)
 
@@ -41,8 +41,14 @@ def _run(shell, case: Case):
     "case",
     [pytest.param(c, id=f"{c.path.parent.name}/{c.id}", marks=_marks(c)) for c in CASES if c.kind == "error"],
 )
-def test_error_case(shell, case: Case):
-    d = _run(shell, case)
+def test_error_case(shell, case: Case, tmp_path):
+    if case.requires == "cuda":
+        # a device-side assert leaves the CUDA context unusable: each GPU case gets its own process
+        report = run_in_fresh_process([*case.setup, "%%torchdebug --no-raise\n" + case.cell], tmp_path)
+        d = report["diagnosis"]
+        assert d is not None and d["internal_error"] is None, d
+    else:
+        d = _run(shell, case)
     assert d["ok"] is False, "the cell should fail"
     assert d["pitfalls"] and d["pitfalls"][0] == case.pitfall, d["pitfalls"]
     assert d["line"] in case.lines, (d["line"], case.lines)
@@ -76,8 +82,17 @@ def test_clean_cells_have_no_findings(shell, case: Case):
     [pytest.param(c, id=f"{c.path.parent.name}/{c.id}", marks=_marks(c))
      for c in CASES if c.kind == "error" and "dataloader" not in c.id and "oversubscription" not in c.id],
 )
-def test_fast_mode_replay_gives_the_same_diagnosis(shell, case: Case):
+def test_fast_mode_replay_gives_the_same_diagnosis(shell, case: Case, tmp_path):
     """Fast mode runs bare and replays the failure instrumented: same pitfall, same line."""
+    if case.requires == "cuda":
+        runs = []
+        for mode in ("eager", "fast"):
+            flags = "--fast --no-raise" if mode == "fast" else "--no-raise"
+            (tmp_path / mode).mkdir()
+            cells = [*case.setup, f"%%torchdebug {flags}\n" + case.cell]
+            runs.append(run_in_fresh_process(cells, tmp_path / mode)["diagnosis"])
+        assert runs[1]["pitfalls"][:1] == runs[0]["pitfalls"][:1] and runs[1]["line"] == runs[0]["line"]
+        return
     eager = _run(shell, case)
     shell.run_cell("%%torchdebug --fast --no-raise\n" + case.cell)
     fast = torchmagic.last_diagnosis()

@@ -11,7 +11,8 @@ import pytest
 import torch
 
 import torchmagic
-from torchmagic.rerun import is_cuda_specific, is_missing_cuda, synchronised, touches_cuda
+from conftest import run_in_fresh_process
+from torchmagic.rerun import is_cuda_specific, is_missing_cuda, synchronised, synchronising, touches_cuda
 
 no_cuda = pytest.mark.skipif(torch.cuda.is_available(), reason="simulates a machine without CUDA")
 
@@ -47,11 +48,50 @@ def test_cuda_error_classification():
     assert touches_cuda("x = x.cuda()") and touches_cuda("x.to(device)")
 
 
-def test_sync_instrumentation_keeps_line_numbers():
-    tree = synchronised(ast.parse("a = 1\nfor i in range(2):\n    b = i\ndef f():\n    return 1\n"))
-    calls = [n for n in ast.walk(tree) if isinstance(n, ast.Call) and getattr(n.func, "attr", "") == "synchronize"]
-    assert sorted(c.lineno for c in calls) == [1, 2, 3]  # not inside the function
+SYNCED_CELL = """a = 1
+for i in range(2):
+    b = i
+def f(t):
+    y = t + 1
+    return y
+class Net:
+    def forward(self, t):
+        if t:
+            t = t * 2
+        return t
+"""
+
+
+def _sync_points(tree: ast.AST) -> list[int]:
+    return sorted(n.lineno for n in ast.walk(tree)
+                  if isinstance(n, ast.Call) and getattr(n.func, "attr", "") == "sync_point")
+
+
+def test_sync_points_follow_statements_in_loops_functions_and_methods():
+    tree = synchronised(ast.parse(SYNCED_CELL))
+    # a statement's sync point carries its line, so an error raised there lands on it
+    assert _sync_points(tree) == [1, 2, 3, 5, 9, 10]
     compile(tree, "<t>", "exec")
+
+
+@no_cuda
+def test_functions_defined_in_the_cell_sync_only_inside_a_run():
+    # torch.cuda.synchronize() raises on a CPU-only build: that shows when a sync point acts
+    namespace: dict = {}
+    exec(compile(synchronised(ast.parse(SYNCED_CELL)), "<synced>", "exec"), namespace)
+    assert namespace["f"](1) == 2 and namespace["Net"]().forward(3) == 6  # later calls: plain
+    with synchronising():
+        with pytest.raises(AssertionError) as raised:
+            namespace["f"](1)
+    frames = [tb for tb in _walk(raised.value.__traceback__) if tb.tb_frame.f_code.co_filename == "<synced>"]
+    assert frames[-1].tb_lineno == 5  # the statement inside the function, not the call site
+    assert namespace["f"](1) == 2  # and off again afterwards
+
+
+def _walk(tb):
+    while tb is not None:
+        yield tb
+        tb = tb.tb_next
 
 
 def test_hidden_cause_found_by_the_cpu_rerun(ready):
@@ -166,16 +206,119 @@ def test_restore_without_a_file_is_a_usage_error(ready, tmp_path, monkeypatch):
         ready.run_line_magic("torchdebug", "restore")
 
 
+def test_a_fresh_process_reports_its_diagnosis(tmp_path):
+    # the GPU tests below run in processes of their own; the machinery is the same on the CPU
+    report = run_in_fresh_process(
+        ["import torch", "%%torchdebug --no-raise\nx = torch.ones(2)\ny = x.view(3)\n"], tmp_path)
+    assert report["success"] == [True, True]
+    d = report["diagnosis"]
+    assert d["pitfalls"][0] == "shape-mismatch" and d["line"] == 2 and d["internal_error"] is None
+
+
+# Real CUDA errors: a device-side assert leaves the process's CUDA context unusable, so each
+# of these runs in a process of its own.
+
+
 @pytest.mark.cuda
-def test_real_device_side_assert_from_a_negative_label(shell):
-    shell.run_cell("import torch, torch.nn as nn, torch.nn.functional as F\n")
+def test_real_device_side_assert_from_a_negative_label(tmp_path):
     cell = (
         "labels = torch.tensor([0, -1, 1], device='cuda')\n"
         "logits = nn.Linear(4, 3).cuda()(torch.randn(3, 4, device='cuda'))\n"
         "loss = F.cross_entropy(logits, labels)\n"
         "print(loss.item())\n"
     )
-    shell.run_cell("%%torchdebug --no-raise\n" + cell)
-    d = torchmagic.last_diagnosis()
-    assert d.pitfalls[0] == "target-out-of-range" and d.line == 1
-    assert d.rerun is not None and d.rerun.device == "cpu"
+    report = run_in_fresh_process(["import torch, torch.nn as nn, torch.nn.functional as F",
+                                   "%%torchdebug --no-raise\n" + cell], tmp_path)
+    d = report["diagnosis"]
+    assert d["pitfalls"][0] == "target-out-of-range" and d["line"] in (1, 3)
+    assert d["rerun"] is not None and d["rerun"]["device"] == "cpu"
+
+
+@pytest.mark.cuda
+def test_real_device_side_assert_from_an_embedding_id(tmp_path):
+    cell = (
+        "emb = nn.Embedding(100, 8).cuda()\n"
+        "ids = torch.tensor([[3, 7, 120]], device='cuda')\n"
+        "vectors = emb(ids)\n"
+        "print(vectors.sum().item())\n"
+    )
+    report = run_in_fresh_process(["import torch, torch.nn as nn",
+                                   "%%torchdebug --no-raise\n" + cell], tmp_path)
+    d = report["diagnosis"]
+    assert d["pitfalls"][0] == "index-out-of-bounds"
+    assert d["line"] in (2, 3)
+
+
+@pytest.mark.cuda
+def test_asynchronous_error_inside_a_function_defined_in_the_cell(tmp_path):
+    cell = (
+        "def gather(table, ids):\n"
+        "    picked = table[ids]\n"
+        "    total = picked.sum()\n"
+        "    return total\n"
+        "table = torch.randn(10, device='cuda')\n"
+        "ids = torch.tensor([1, 2, 50], device='cuda')\n"
+        "value = gather(table, ids)\n"
+        "print(value.item())\n"
+    )
+    # CUDA is already running, so the cell gets sync points, the functions it defines included
+    report = run_in_fresh_process(["import torch\ntorch.ones(1, device='cuda')",
+                                   "%%torchdebug --no-raise\n" + cell], tmp_path)
+    d = report["diagnosis"]
+    assert d["pitfalls"][0] == "index-out-of-bounds" and d["line"] == 2
+
+
+TRAINING_SETUP = """
+import torch, torch.nn as nn, torch.nn.functional as F
+torch.manual_seed(0)
+model = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 3)).cuda()
+optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
+inputs = torch.randn(6, 32, 8)
+targets = torch.randint(0, 3, (6, 32))
+targets[4, 5] = -1                       # one unlabelled sample in the fifth batch
+for step in range(2):                    # some training already done
+    optimizer.zero_grad()
+    F.cross_entropy(model(inputs[step].cuda()), targets[step].cuda()).backward()
+    optimizer.step()
+torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict()}, "reference.pt")
+"""
+
+TRAINING_CELL = """for step in range(6):
+    xb, yb = inputs[step].cuda(), targets[step].cuda()
+    loss = F.cross_entropy(model(xb), yb)
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+    print(step, loss.item())
+"""
+
+RESTORE_CHECK = """
+reference = torch.load("reference.pt")
+def same(a, b):
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
+    if isinstance(a, (list, tuple)):
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
+    if torch.is_tensor(a):
+        return a.device == b.device and a.dtype == b.dtype and torch.equal(a, b)
+    return a == b
+assert same(model.state_dict(), reference["model"])
+assert same(optimizer.state_dict(), reference["optimizer"])
+"""
+
+
+@pytest.mark.cuda
+def test_device_side_assert_in_a_training_loop_is_rescued_bit_for_bit(tmp_path):
+    report = run_in_fresh_process([TRAINING_SETUP, "%%torchdebug --no-raise\n" + TRAINING_CELL], tmp_path)
+    assert report["success"][0]
+    d = report["diagnosis"]
+    assert d["pitfalls"][0] == "target-out-of-range" and d["line"] in (2, 3)
+    assert "CUDA error" in d["error"]["message"]
+    assert any("restart" in n.lower() for n in d["notes"]), d["notes"]
+    assert d["rescue_file"]
+    # after the restart: the definition cells again, then the restore
+    redefine = ("import torch, torch.nn as nn\n"
+                "model = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 3)).cuda()\n"
+                "optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)\n")
+    restored = run_in_fresh_process([redefine, f"%torchdebug restore {d['rescue_file']}", RESTORE_CHECK], tmp_path)
+    assert restored["success"] == [True, True, True]

@@ -69,6 +69,8 @@ def debug_cell(shell: Any, cell: str, options: Options | None = None) -> Outcome
         log = stack.enter_context(guards.captured_warnings(filename, always=_warning_patterns()))
         stack.enter_context(guards.anomaly_mode(options.anomaly and not options.fast))
         sync = False if options.fast else _cuda_precision(stack, diagnosis)
+        if sync:
+            stack.enter_context(rerun.synchronising())
         try:
             # executed here, not in a helper: anomaly mode records the whole Python stack for
             # every operation, so each extra frame costs time on every op of the cell

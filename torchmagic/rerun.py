@@ -10,9 +10,9 @@ import ast
 import contextlib
 import io
 import re
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any, Iterator, Mapping
 
 from . import guards
 
@@ -127,11 +127,36 @@ def context_poisoned() -> bool:
             return True
 
 
+_sync_depth = 0  # > 0 while a %%torchdebug run wants the statements of its cell synchronised
+
+
+def sync_point() -> None:
+    """Wait for the CUDA kernels launched so far, so that their errors surface here; does
+    nothing outside a synchronised run (functions defined in the cell keep this call)."""
+    __tracebackhide__ = True
+    if _sync_depth:
+        import torch
+
+        torch.cuda.synchronize()
+
+
+@contextmanager
+def synchronising() -> Iterator[None]:
+    """Turn the cell's sync points on for the duration of a run."""
+    global _sync_depth
+    _sync_depth += 1
+    try:
+        yield
+    finally:
+        _sync_depth -= 1
+
+
 class _SyncAfterStatements(ast.NodeTransformer):
-    """Insert a device synchronisation after each statement at the cell's top level and in its loops."""
+    """Insert a sync point after each statement: the cell's top level, its loops and branches,
+    and the bodies of the functions and classes it defines."""
 
     def _sync(self, at: ast.stmt) -> ast.stmt:
-        call = ast.parse("__import__('torch').cuda.synchronize()").body[0]
+        call = ast.parse("__import__('torchmagic.rerun').rerun.sync_point()").body[0]
         for node in ast.walk(call):
             ast.copy_location(node, at)
             node.end_lineno = getattr(at, "end_lineno", at.lineno)  # type: ignore[attr-defined]
@@ -143,7 +168,8 @@ class _SyncAfterStatements(ast.NodeTransformer):
             stmt = self.visit(stmt)
             out.append(stmt)
             if not isinstance(stmt, (ast.Return, ast.Break, ast.Continue, ast.Raise, ast.FunctionDef,
-                                     ast.AsyncFunctionDef, ast.ClassDef, ast.Import, ast.ImportFrom)):
+                                     ast.AsyncFunctionDef, ast.ClassDef, ast.Import, ast.ImportFrom,
+                                     ast.Global, ast.Nonlocal, ast.Pass)):
                 out.append(self._sync(stmt))
         return out
 
@@ -152,17 +178,19 @@ class _SyncAfterStatements(ast.NodeTransformer):
         return node
 
     def generic_visit(self, node: ast.AST) -> ast.AST:
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
-            return node  # functions may run later, outside torchdebug: leave them as written
+        # only statement lists are rewritten: expressions (lambdas included) stay as written
         for name in ("body", "orelse", "finalbody"):
             value = getattr(node, name, None)
             if isinstance(value, list) and value and isinstance(value[0], ast.stmt):
                 setattr(node, name, self._body(value))
         for handler in getattr(node, "handlers", []) or []:
             handler.body = self._body(handler.body)
+        for case in getattr(node, "cases", []) or []:
+            case.body = self._body(case.body)
         return node
 
 
 def synchronised(tree: ast.Module) -> ast.Module:
-    """The cell's AST with a CUDA synchronisation after each top-level and loop statement."""
+    """The cell's AST with a sync point after each statement (see :func:`sync_point`); the
+    points synchronise CUDA only inside :func:`synchronising`."""
     return ast.fix_missing_locations(_SyncAfterStatements().visit(tree))
