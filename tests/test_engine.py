@@ -7,6 +7,7 @@ import warnings
 import pytest
 import torch
 
+import torchmagic
 from torchmagic import engine
 from torchmagic.engine import Options, debug_cell
 
@@ -187,3 +188,18 @@ def test_user_pitfalls_rank_ahead_of_builtin_ones(shell):
         assert d.pitfalls[0] == "team-view"
     finally:
         unregister_pitfall("team-view")
+
+
+def test_a_rerun_cell_snapshots_into_the_previous_runs_buffers(shell):
+    shell.run_cell("import torch\ndata = torch.randn(512, 64)\n")
+    cell = "%%torchdebug --fast\nscaled = data * 2\n"
+    shell.run_cell(cell)
+    first = torchmagic.last_diagnosis()
+    buffer = first.snapshot.values["data"].untyped_storage().data_ptr()
+    shell.run_cell("data += 1\n")
+    shell.run_cell(cell)
+    second = torchmagic.last_diagnosis()
+    copy = second.snapshot.values["data"]
+    assert copy.untyped_storage().data_ptr() == buffer
+    assert torch.equal(copy, shell.user_ns["data"])
+    assert first.snapshot.values == {} and first.snapshot.nbytes == second.snapshot.nbytes

@@ -519,6 +519,43 @@ def test_rerun_against_a_real_ipython_namespace(shell, tmp_path):
     assert all(torch.equal(p, w) for p, w in zip(ns["snap_model"].parameters(), weights, strict=True))
 
 
+def _data_ptr(t: torch.Tensor) -> int:
+    return t.untyped_storage().data_ptr()
+
+
+def test_a_retired_snapshot_lends_its_buffers_to_the_next_one():
+    data = torch.randn(1000, 64)
+    first = take_snapshot({"data": data}, {"data"}, 1 << 30)
+    used = _data_ptr(first.values["data"])
+    spare = first.retire()
+    assert first.values == {} and first.nbytes == data.nbytes and len(spare) == 1
+    data.mul_(2)  # the cell changed it; the next run's snapshot must see the new values
+    second = take_snapshot({"data": data}, {"data"}, 1 << 30, spare=spare)
+    copy = second.values["data"]
+    assert _data_ptr(copy) == used  # written into the old buffer, no new allocation
+    assert torch.equal(copy, data) and _data_ptr(copy) != _data_ptr(data)
+
+
+def test_a_buffer_still_in_use_is_never_reused():
+    data = torch.randn(1000, 64)
+    first = take_snapshot({"data": data}, {"data"}, 1 << 30)
+    kept = first.values["data"]  # somebody still holds a copy
+    before = kept.clone()
+    spare = first.retire()
+    data.add_(1)
+    second = take_snapshot({"data": data}, {"data"}, 1 << 30, spare=spare)
+    assert _data_ptr(second.values["data"]) != _data_ptr(kept)
+    assert torch.equal(kept, before) and torch.equal(second.values["data"], data)
+
+
+def test_buffers_of_another_size_are_left_alone():
+    first = take_snapshot({"a": torch.randn(10)}, {"a"}, 1 << 30)
+    old = _data_ptr(first.values["a"])
+    b = torch.randn(20)
+    second = take_snapshot({"b": b}, {"b"}, 1 << 30, spare=first.retire())
+    assert torch.equal(second.values["b"], b) and _data_ptr(second.values["b"]) != old
+
+
 # ---------------------------------------------------------------------------------------
 # Random number generators
 # ---------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ import ast
 import sys
 from contextlib import ExitStack
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, Mapping
 
 from . import guards, rerun
@@ -258,7 +259,9 @@ def _take_snapshot(source: str, namespace: Mapping[str, Any], options: Options, 
     try:
         from .snapshot import names_read_by, take_snapshot
 
-        snap = take_snapshot(namespace, names_read_by(source, namespace), options.snapshot_limit)
+        # the previous run's copies are done with: their memory takes this run's copies
+        spare = _last.snapshot.retire() if _last is not None and _last.snapshot is not None else None
+        snap = take_snapshot(namespace, names_read_by(source, namespace), options.snapshot_limit, spare=spare)
     except Exception as error:  # no snapshot means no rerun, never a failed cell
         diagnosis.notes.append(note("snapshot_failed", diagnosis.language, error=f"{type(error).__name__}: {error}"))
         return None
@@ -324,12 +327,24 @@ def _attach_rerun(diagnosis: Diagnosis, result: "rerun.RerunResult", root_cause:
 # ---------------------------------------------------------------------------- fast mode
 def _non_finite_loss(source: str, namespace: Mapping[str, Any]) -> bool:
     """Whether a scalar the cell assigned (a loss, typically) ended up NaN or infinite."""
+    import torch
+
+    names = _assigned_names(source)
+    for name in names:
+        value = namespace.get(name)
+        if is_tensor(value) and value.dim() == 0 and value.is_floating_point() and value.device.type == "cpu":
+            if not bool(torch.isfinite(value.detach())):
+                return True
+    return False
+
+
+@lru_cache(maxsize=64)
+def _assigned_names(source: str) -> frozenset[str]:
+    """Names the cell assigns at its top level or in its loops (cached: notebooks rerun cells)."""
     try:
         tree = ast.parse(source)
     except SyntaxError:
-        return False
-    import torch
-
+        return frozenset()
     names = {t.id for node in tree.body if isinstance(node, (ast.Assign, ast.AugAssign))
              for t in (node.targets if isinstance(node, ast.Assign) else [node.target]) if isinstance(t, ast.Name)}
     for node in ast.walk(tree):
@@ -337,12 +352,7 @@ def _non_finite_loss(source: str, namespace: Mapping[str, Any]) -> bool:
             for sub in ast.walk(node):
                 if isinstance(sub, ast.Assign):
                     names.update(t.id for t in sub.targets if isinstance(t, ast.Name))
-    for name in names:
-        value = namespace.get(name)
-        if is_tensor(value) and value.dim() == 0 and value.is_floating_point() and value.device.type == "cpu":
-            if not bool(torch.isfinite(value.detach())):
-                return True
-    return False
+    return frozenset(names)
 
 
 def _replay(diagnosis: Diagnosis, exc: BaseException | None, source: str, namespace: Mapping[str, Any],

@@ -271,7 +271,10 @@ def safe_getattr(obj: Any, attr: str) -> Any:
     """`obj.attr` where reading it runs no user code; MISSING otherwise."""
     try:
         if isinstance(obj, types.ModuleType):
-            with warnings.catch_warnings():  # deprecated module attributes warn when read
+            found = vars(obj).get(attr, MISSING)
+            if found is not MISSING:
+                return found
+            with warnings.catch_warnings():  # a module __getattr__ may warn (deprecated names)
                 warnings.simplefilter("ignore")
                 return getattr(obj, attr, MISSING)
         if isinstance(obj, type):
@@ -361,31 +364,73 @@ def is_false(node: ast.AST | None) -> bool:
     return isinstance(node, ast.Constant) and node.value is False
 
 
+@dataclass(frozen=True)
+class _Structure:
+    """The parts of a cell model that depend on its source only."""
+
+    lines: list[str]
+    raw: list[str]
+    tree: ast.Module
+    nodes: list[ast.AST]
+    parents: dict
+    calls: list[ast.Call]
+    bindings: dict
+    imports: dict[str, str]
+    globals_: dict
+
+
+@lru_cache(maxsize=32)
+def _structure(source: str) -> _Structure:
+    """Parse and bind `source` once: notebooks rerun the same cells, often in auto mode."""
+    c = Cell._analyse(source)
+    return _Structure(c.lines, c._raw, c.tree, c.nodes, c.parents, c.calls, c.bindings, c.imports,
+                      c._globals)
+
+
 class Cell:
     """A parsed cell and the questions rules ask about it (names, loops, modules, autograd)."""
 
     def __init__(self, source: str, namespace: Mapping[str, Any] | None = None):
+        structure = _structure(source)
+        self.ns = namespace
+        # what the source alone determines is shared between runs of the same cell...
         self.source = source
+        self.lines, self._raw, self.tree = structure.lines, structure.raw, structure.tree
+        self.nodes, self.parents, self.calls = structure.nodes, structure.parents, structure.calls
+        self.bindings, self.imports, self._globals = structure.bindings, structure.imports, structure.globals_
+        # ...the rest is worked out afresh (these caches may also see nodes built by rules)
+        self._texts: dict[int, str] = {}
+        self._scopes: dict[ast.AST, ast.AST] = {}
+        self._cache: dict[tuple[str, int], Any] = {}
+        self._resolving: set[tuple[int, str]] = set()
+        self._paths: dict[tuple[int, int], str] = {}
+
+    @classmethod
+    def _analyse(cls, source: str) -> "Cell":
+        """A cell parsed and bound without a namespace: the source-only structure."""
+        self = cls.__new__(cls)
+        self.source = source
+        self.ns = None
         self.lines = source.splitlines()
         self._raw = source.splitlines(keepends=True)
-        self._texts: dict[int, str] = {}
-        self._cache: dict[tuple[str, int], Any] = {}
+        self._texts = {}
+        self._cache = {}
         self.tree = ast.parse(source)
-        self.ns = namespace
-        self.nodes: list[ast.AST] = list(ast.walk(self.tree))  # walked once; rules reuse it
-        self.parents: dict[ast.AST, ast.AST] = {}
+        self.nodes = list(ast.walk(self.tree))  # walked once; rules reuse it
+        self.parents = {}
         for parent in self.nodes:
             for child in ast.iter_child_nodes(parent):
                 self.parents[child] = parent
-        self.bindings: dict[ast.AST, dict[str, list[Binding]]] = defaultdict(lambda: defaultdict(list))
-        self.imports: dict[str, str] = {}
-        self.calls: list[ast.Call] = [n for n in self.nodes if isinstance(n, ast.Call)]
+        self.bindings = defaultdict(lambda: defaultdict(list))
+        self.imports = {}
+        self.calls = [n for n in self.nodes if isinstance(n, ast.Call)]
         self.calls.sort(key=lambda c: (c.lineno, c.col_offset))
-        self._globals: dict[ast.AST, set[str]] = defaultdict(set)
-        self._resolving: set[tuple[int, str]] = set()
-        self._paths: dict[tuple[int, int], str] = {}
-        self._scopes: dict[ast.AST, ast.AST] = {}
+        self._globals = defaultdict(set)
+        self._resolving = set()
+        self._paths = {}
+        self._scopes = {}
         self._collect()
+        return self
 
     # ------------------------------------------------------------ structure
     def text(self, node: ast.AST) -> str:

@@ -78,16 +78,8 @@ def names_read_by(source: str, namespace: Mapping[str, Any] | None = None) -> se
     reads the namespace dynamically (``globals()``, ``eval``...) is taken to read every
     user name of it.
     """
-    tree = _parse_cell(source)
-    if tree is None:
-        # Not even IPython can make sense of it: every identifier may be a read.
-        names = set(_IDENTIFIER.findall(source)) - set(keyword.kwlist)
-        dynamic = bool(names & _DYNAMIC_READERS)
-    else:
-        names = _module_reads(tree)
-        names |= _magic_argument_names(tree)
-        dynamic = bool(names & _DYNAMIC_READERS) or _reads_user_ns(tree)
-    names -= _SHELL_NAMES
+    static, dynamic = _static_reads(source)
+    names = set(static)
     if namespace is not None:
         names = {n for n in names if n not in _BUILTIN_NAMES or n in namespace}
         if dynamic:
@@ -99,6 +91,22 @@ def names_read_by(source: str, namespace: Mapping[str, Any] | None = None) -> se
     else:
         names -= _BUILTIN_NAMES
     return names
+
+
+@functools.lru_cache(maxsize=64)
+def _static_reads(source: str) -> tuple[frozenset[str], bool]:
+    """What the source alone says: the names the cell may read, and whether it reads the
+    namespace dynamically. Cached, since notebooks rerun the same cells."""
+    tree = _parse_cell(source)
+    if tree is None:
+        # Not even IPython can make sense of it: every identifier may be a read.
+        names = set(_IDENTIFIER.findall(source)) - set(keyword.kwlist)
+        dynamic = bool(names & _DYNAMIC_READERS)
+    else:
+        names = _module_reads(tree)
+        names |= _magic_argument_names(tree)
+        dynamic = bool(names & _DYNAMIC_READERS) or _reads_user_ns(tree)
+    return frozenset(names - _SHELL_NAMES), dynamic
 
 
 def _parse_cell(source: str) -> ast.Module | None:
@@ -472,8 +480,10 @@ class _Copier:
     `rebind` get the new globals, and closures holding mutable objects get copied cells.
     """
 
-    def __init__(self, rebind: Mapping[int, dict[str, Any]] | None = None, whole: set[Any] | None = None) -> None:
+    def __init__(self, rebind: Mapping[int, dict[str, Any]] | None = None, whole: set[Any] | None = None,
+                 spare: "HostBuffers | None" = None) -> None:
         self.memo: dict[int, Any] = {}
+        self.spare = spare
         self.rebind = dict(rebind or {})
         # Storages to copy whole (their views stay views); None: all of them. A tensor on
         # any other storage is copied alone, so a small slice of a big tensor stays small.
@@ -606,7 +616,9 @@ class _Copier:
             host = self.storages.get(key)
             if host is None:
                 storage = t.untyped_storage()
-                host = storage.cpu() if storage.device.type != "cpu" else storage.clone()
+                host = self.spare.reuse(storage) if self.spare is not None else None
+                if host is None:
+                    host = storage.cpu() if storage.device.type != "cpu" else storage.clone()
                 self.storages[key] = host
                 self.nbytes += host.nbytes()
             with torch.no_grad():
@@ -908,6 +920,15 @@ class Snapshot:
     seconds: float  # time it took
     rng: RngState  # torch CPU, torch CUDA (all devices, if CUDA initialised), numpy, random
     _source: Any = field(default=None, repr=False, compare=False)  # the namespace it was taken from
+    _buffers: list[Any] = field(default_factory=list, repr=False, compare=False)  # host storages made
+
+    def retire(self) -> "HostBuffers":
+        """Give the copies up (the snapshot keeps its figures only) and hand their host
+        buffers on to the next snapshot."""
+        buffers, self._buffers = self._buffers, []
+        self.values = {}
+        self._source = None
+        return HostBuffers(buffers)
 
     def shadow_namespace(self, base: Mapping[str, Any]) -> dict[str, Any]:
         """A fresh namespace for a rerun: fresh copies of the snapshot values (so a rerun can't
@@ -936,7 +957,8 @@ class Snapshot:
         return shadow
 
 
-def take_snapshot(namespace: Mapping[str, Any], names: Iterable[str], limit_bytes: int) -> Snapshot:
+def take_snapshot(namespace: Mapping[str, Any], names: Iterable[str], limit_bytes: int,
+                  spare: "HostBuffers | None" = None) -> Snapshot:
     """Copy to host memory what the cell can reach among `names`: tensors (directly, or inside
     modules, optimizers, lists, dicts, tuples, attributes of plain objects), keeping the object
     structure (a module stays a module, an optimizer stays bound to the copied module's
@@ -947,7 +969,7 @@ def take_snapshot(namespace: Mapping[str, Any], names: Iterable[str], limit_byte
 
     Functions among `names` defined in `namespace` bring in the global names they use, since
     a rerun that calls them reads those too. When not everything fits under `limit_bytes`,
-    the biggest names are left out first.
+    the biggest names are left out first. `spare`: buffers of a retired snapshot to copy into.
     """
     start = time.perf_counter()
     rng = capture_rng()
@@ -974,7 +996,7 @@ def take_snapshot(namespace: Mapping[str, Any], names: Iterable[str], limit_byte
         order.append(name)
 
     chosen, blocks = _fit_under_limit(order, reach, limit_bytes, left_out)
-    copier = _Copier(whole={k for k, b in blocks.items() if b.whole})
+    copier = _Copier(whole={k for k, b in blocks.items() if b.whole}, spare=spare)
     values: dict[str, Any] = {}
     for name in chosen:
         mark = copier.checkpoint()
@@ -996,7 +1018,48 @@ def take_snapshot(namespace: Mapping[str, Any], names: Iterable[str], limit_byte
         seconds=time.perf_counter() - start,
         rng=rng,
         _source=namespace,
+        _buffers=list(copier.storages.values()),
     )
+
+
+class HostBuffers:
+    """Host storages of a retired snapshot, for the next snapshot to copy into: a cell run
+    again copies the same tensors, and writing into memory already mapped costs a fraction of
+    allocating it afresh (no page faults). A buffer is reused only while nothing but this pool
+    refers to it."""
+
+    def __init__(self, storages: Iterable[Any] = ()) -> None:
+        self._by_size: dict[int, list[Any]] = {}
+        for storage in storages:
+            self._by_size.setdefault(storage.nbytes(), []).append(storage)
+
+    def __len__(self) -> int:
+        return sum(len(v) for v in self._by_size.values())
+
+    def reuse(self, source: Any) -> Any:
+        """A free buffer of `source`'s size holding a copy of its bytes, or None."""
+        if source.device.type != "cpu":
+            return None
+        candidates = self._by_size.get(source.nbytes(), [])
+        while candidates:
+            buffer = candidates.pop()
+            if _sole_reference(buffer):
+                buffer.copy_(source)
+                return buffer
+        return None
+
+
+def _sole_reference(storage: Any) -> bool:
+    """Whether no tensor (nor anything else but this one handle) uses the storage."""
+    import torch
+
+    use_count = getattr(torch._C, "_storage_Use_Count", None)  # no public API tells
+    if use_count is None:
+        return False
+    try:
+        return use_count(storage._cdata) == 1
+    except Exception:
+        return False
 
 
 def _fit_under_limit(
