@@ -374,6 +374,20 @@ def test_audit_in_chinese_and_empty(shell):
     assert empty.rows == [] and "No tensors" in str(empty)
 
 
+def test_audit_text_fits_100_columns():
+    w = torch.ones(3, requires_grad=True)
+    ns = {
+        "a_rather_long_name_for_the_validation_embeddings_of_every_item": torch.zeros(12, 34, 56, 7),
+        "carried": (w * 2).transpose(0, 0).unsqueeze(0).expand(5, 3),
+        "encoder_with_a_long_name": nn.TransformerEncoderLayer(16, 2),
+    }
+    for lang in ("en", "zh"):
+        text = str(device.audit(ns, lang=lang))
+        widths = [sum(2 if "\u2e80" <= ch <= "\uffef" else 1 for ch in line) for line in text.splitlines()]
+        assert max(widths) <= 100, text
+    assert "a_rather" in text and "…" in text  # cut, not dropped
+
+
 # --------------------------------------------------------------------------- with a GPU
 @pytest.mark.cuda
 @pytest.mark.skipif(not HAS_CUDA, reason="needs a CUDA GPU")

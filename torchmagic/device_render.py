@@ -30,10 +30,16 @@ def fmt_bytes(n: int | None) -> str:
     return f"{n} B"
 
 
-def table_text(headers: Sequence[str], rows: Sequence[Sequence[Any]], indent: str = "  ") -> str:
-    """Rows as aligned columns under a header line."""
+def table_text(headers: Sequence[str], rows: Sequence[Sequence[Any]], indent: str = "  ",
+               width: int = WIDTH) -> str:
+    """Rows as aligned columns under a header line, within `width` columns: the widest
+    columns give way first, their long cells cut with an ellipsis."""
     cells = [[str(h) for h in headers]] + [[str(c) for c in row] for row in rows]
     widths = [max(_width(r[i]) for r in cells) for i in range(len(headers))]
+    room = width - len(indent) - 2 * (len(widths) - 1)
+    while sum(widths) > room and max(widths) > 6:
+        widths[widths.index(max(widths))] -= 1
+    cells = [[_cut(c, widths[i]) for i, c in enumerate(row)] for row in cells]
     lines = []
     for n, row in enumerate(cells):
         padded = [c + " " * (widths[i] - _width(c)) for i, c in enumerate(row)]
@@ -41,6 +47,18 @@ def table_text(headers: Sequence[str], rows: Sequence[Sequence[Any]], indent: st
         if n == 0:
             lines.append(indent + "  ".join("-" * w for w in widths))
     return "\n".join(lines)
+
+
+def _cut(s: str, width: int) -> str:
+    """`s` shortened to `width` display columns, an ellipsis marking the cut."""
+    if _width(s) <= width:
+        return s
+    out = ""
+    for ch in s:
+        if _width(out + ch) > width - 1:
+            break
+        out += ch
+    return out + "…"
 
 
 def _width(s: str) -> int:
@@ -88,7 +106,7 @@ def wrap(message: str, first: str, rest: str, width: int = WIDTH) -> str:
             if not fresh:
                 line += " "
             continue
-        if (not fresh and _width(line.rstrip()) + _width(token) > width
+        if (not fresh and _width(line) + _width(token) > width
                 and token not in _NO_LINE_START):
             lines.append(line.rstrip())
             line, fresh = rest, True

@@ -80,7 +80,11 @@ class TorchMagic(Magics):
         first = next((ln for ln in lines if ln.strip()), "")
         if not first or first.lstrip().startswith(("%", "!", "?")) or first.rstrip().endswith("?"):
             return lines
-        return ["%%torchdebug --fast\n", *lines]
+        # The call IPython would make of `%%torchdebug --fast` + the cell, with the cell's text
+        # one line per line: a traceback quotes this code, and one long line would be unreadable.
+        text = [f"    {line!r}\n" for line in "".join(lines).splitlines(keepends=True)]
+        return ["get_ipython().run_cell_magic('torchdebug', '--fast', (  # torchmagic: automatic mode\n",
+                *text, "))\n"]
 
     def _set_auto(self, on: bool) -> None:
         transformers = self.shell.input_transformers_cleanup if self.shell else []

@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import warnings
 from pathlib import Path
 
 import pytest
+import torch
 from IPython.lib.pretty import pretty
 
 from torchmagic.knowledge import get_entry
@@ -113,3 +115,73 @@ def test_real_terminal_ipython_shows_a_coloured_report_unless_no_color():
     assert "A tensor that backward needs was changed in place" in strip_ansi(coloured)
     plain = run_ipython("--colors=linux", no_color=True)
     assert "\x1b" not in plain and "--> 5 | out += 1" in plain
+
+
+def run_in_pseudo_terminal(argv: list[str], width: int = 100, timeout: float = 240) -> str:
+    """Run `argv` with a pseudo-terminal of `width` columns as its terminal; its output."""
+    import fcntl
+    import pty
+    import select
+    import struct
+    import termios
+    import time
+
+    env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "COLUMNS", "LINES")}
+    env["TERM"] = "xterm-256color"
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: its stdin/stdout/stderr are the terminal
+        try:
+            os.execve(argv[0], argv, env)
+        finally:
+            os._exit(127)
+    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 50, width, 0, 0))
+    chunks: list[bytes] = []
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([fd], [], [], 1.0)
+            if not ready:
+                continue
+            try:
+                data = os.read(fd, 65536)
+            except OSError:  # the child closed the terminal
+                break
+            if not data:
+                break
+            chunks.append(data)
+    finally:
+        _, status = os.waitpid(pid, 0)
+        os.close(fd)
+    assert os.waitstatus_to_exitcode(status) == 0
+    return b"".join(chunks).decode("utf-8", errors="replace").replace("\r\n", "\n")
+
+
+@pytest.mark.slow
+def test_the_tour_in_a_pseudo_terminal_is_coloured_marked_and_fits_100_columns():
+    root = Path(__file__).resolve().parents[2]
+    ipython = str(Path(sys.executable).with_name("ipython"))
+    out = run_in_pseudo_terminal([ipython, "--no-banner", "--colors=linux", str(root / "demos" / "tour.ipy")])
+    plain = strip_ansi(out)
+    assert "\x1b[38;5;" in out  # 256-colour code highlighting
+    # the line to change, marked in the cell as shown
+    assert re.search(r"^--> +\d+ \|         out \+= x$", plain, re.M)  # the in-place op, not backward()
+    assert re.search(r"^--> 2 \| labels = stars.long\(\)$", plain, re.M)  # where the labels were made
+    if not torch.cuda.is_available():  # the tour's cell written for a GPU
+        assert re.search(r"^--> 2 \| model = nn.Linear\(20, 2\).to\(device\)$", plain, re.M)
+    assert "A tensor that backward needs was changed in place" in plain
+    assert "Fast mode: this diagnosis comes from replaying the cell" in plain
+    assert "索引" in plain  # the report in Chinese
+    # everything torchmagic prints fits; IPython's own traceback (automatic mode re-raises the
+    # cell's error) is IPython's to lay out
+    ours, in_ipython_traceback = [], False
+    for line in out.splitlines():
+        bare = strip_ansi(line)
+        if re.match(r"^\w+\s{5,}Traceback \(most recent call last\)", bare):
+            in_ipython_traceback = True
+        elif bare.startswith("=" * 20):
+            in_ipython_traceback = False
+        if not in_ipython_traceback:
+            ours.append(line)
+    wide = [strip_ansi(line) for line in ours if columns(line) > 100]
+    assert not wide, wide[:3]
+    assert len(ours) > 300
