@@ -166,3 +166,17 @@ def test_fast_mode_replay_leaves_user_objects_as_the_failed_run_left_them(shell)
     assert shell.user_ns["w"].tolist() == [1.0, 1.0, 1.0]
     d = torchmagic.last_diagnosis()
     assert d.replayed and any("outside effects" in n for n in d.notes)
+
+
+def test_text_report_leaves_the_traceback_to_ipython_when_the_error_is_raised(shell, capsys):
+    shell.run_cell("%%torchdebug\n" + FAILING)
+    raised = capsys.readouterr().out
+    shell.run_cell("%%torchdebug --no-raise\n" + FAILING)
+    kept = capsys.readouterr().out
+    report_part = raised.split("Traceback (most recent call last)")[0]
+    assert "What happened" in report_part and "Tensors on the failing line" in kept
+    # the report's own Traceback section appears only when IPython will not print one
+    assert "\nTraceback\n" not in raised and "\nTraceback\n" in kept
+    from torchmagic.render import Report
+
+    assert "<details" in Report(torchmagic.last_diagnosis(), traceback_follows=True)._repr_html_()

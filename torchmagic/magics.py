@@ -164,8 +164,9 @@ class TorchMagic(Magics):
             outcome = engine.debug_cell(self.shell, cell, options)
         finally:
             self._running = False
-        show_report(outcome.diagnosis)
-        if outcome.exception is not None and self.raise_errors and not args.no_raise:
+        raising = outcome.exception is not None and self.raise_errors and not args.no_raise
+        show_report(outcome.diagnosis, traceback_follows=raising)
+        if raising:
             raise outcome.exception.with_traceback(outcome.exception.__traceback__)
         return None
 

@@ -1,6 +1,7 @@
 """The report of one `%%torchdebug` run, shown through IPython's display machinery."""
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from ..diagnosis import Diagnosis
@@ -14,13 +15,16 @@ class Report(Displayable):
     a terminal IPython, plain text elsewhere (``str(report)``).
 
     `color` forces colours on or off in the text form; by default they follow the running
-    shell (see :func:`torchmagic.render.terminal.colors_enabled`).
+    shell (see :func:`torchmagic.render.terminal.colors_enabled`). With `traceback_follows`
+    the text form leaves the original traceback out, because IPython prints it right after
+    (the cell's error is re-raised); the HTML form keeps it, collapsed.
     """
 
     def __init__(self, diagnosis: Diagnosis, *, color: bool | None = None,
-                 shell: Any = None) -> None:
+                 shell: Any = None, traceback_follows: bool = False) -> None:
         super().__init__(diagnosis.language, color, shell)
         self.diagnosis = diagnosis
+        self.traceback_follows = traceback_follows
         self._model: ReportModel | None = None
 
     @property
@@ -37,7 +41,8 @@ class Report(Displayable):
     def text(self, color: bool = False) -> str:
         """The report as text, with terminal colours when `color` is true."""
         self.lang = self.model.lang
-        return self._renderer(color).report(self.model)
+        model = replace(self.model, traceback="") if self.traceback_follows else self.model
+        return self._renderer(color).report(model)
 
     def _describe(self) -> str:
         d = self.diagnosis
@@ -48,9 +53,9 @@ class Report(Displayable):
         return html.report(self.model)
 
 
-def show_report(diagnosis: Diagnosis) -> None:
+def show_report(diagnosis: Diagnosis, traceback_follows: bool = False) -> None:
     """Display the report of `diagnosis` (nothing for a clean successful run)."""
-    report = Report(diagnosis)
+    report = Report(diagnosis, traceback_follows=traceback_follows)
     if report.empty:
         return
     from IPython.display import display
