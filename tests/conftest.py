@@ -63,6 +63,26 @@ def shell():
     torch.set_default_dtype(saved[3])
 
 
+@pytest.fixture(scope="module")
+def plain_shell():
+    """A plain IPython shell without the extension, shared by a module: cells run as a user
+    would run them. `builtin_names` holds the names the shell starts with."""
+    from IPython.core.interactiveshell import InteractiveShell
+    from traitlets.config import Config
+
+    config = Config()
+    config.HistoryManager.hist_file = ":memory:"
+    InteractiveShell.clear_instance()
+    ip = InteractiveShell.instance(config=config)
+    ip.builtin_names = set(ip.user_ns)
+    yield ip
+    atexit.unregister(ip.atexit_operations)
+    if ip.history_manager is not None:
+        ip.history_manager.end_session()
+        ip.history_manager.close()
+    InteractiveShell.clear_instance()
+
+
 @dataclass
 class Case:
     """A cell file: expected pitfall and lines, setup cells and the cell to run."""

@@ -9,14 +9,8 @@ from torchmagic.lint import Hit
 
 
 @pytest.fixture(scope="module")
-def ip():
-    from IPython.core.interactiveshell import InteractiveShell
-
-    InteractiveShell.clear_instance()
-    shell = InteractiveShell.instance()
-    shell.builtin_names = set(shell.user_ns)
-    yield shell
-    InteractiveShell.clear_instance()
+def ip(plain_shell):
+    return plain_shell
 
 
 def run(ip, setup: str, cell: str) -> tuple[dict, list[tuple[str, int]]]:

@@ -28,15 +28,8 @@ def _param(case: Case):
 
 
 @pytest.fixture(scope="module")
-def ip():
-    """A plain IPython shell (no extension): the cells run as a user would run them."""
-    from IPython.core.interactiveshell import InteractiveShell
-
-    InteractiveShell.clear_instance()
-    shell = InteractiveShell.instance()
-    shell.builtin_names = set(shell.user_ns)
-    yield shell
-    InteractiveShell.clear_instance()
+def ip(plain_shell):
+    return plain_shell
 
 
 def fresh_namespace(ip) -> None:
