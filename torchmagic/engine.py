@@ -68,7 +68,7 @@ def debug_cell(shell: Any, cell: str, options: Options | None = None) -> Outcome
     log = guards.WarningLog()
     with ExitStack() as stack:
         log = stack.enter_context(guards.captured_warnings(filename, always=_warning_patterns()))
-        stack.enter_context(guards.anomaly_mode(options.anomaly and not options.fast))
+        stack.enter_context(guards.anomaly_mode(options.anomaly and not options.fast, filename))
         sync = False if options.fast else _cuda_precision(stack, diagnosis)
         if sync:
             stack.enter_context(rerun.synchronising())

@@ -88,8 +88,11 @@ def _pass_on(original, message, category, fname, lineno, file, line) -> None:
 
 
 @contextmanager
-def anomaly_mode(enabled: bool = True) -> Iterator[None]:
-    """Autograd anomaly detection with NaN checks, restored to its previous state on exit."""
+def anomaly_mode(enabled: bool = True, cell_filename: str | None = None) -> Iterator[None]:
+    """Autograd anomaly detection with NaN checks, restored to its previous state on exit.
+
+    With `cell_filename`, the forward stacks anomaly mode records end at the cell (see
+    :func:`stacks_up_to`)."""
     if not enabled:
         yield
         return
@@ -98,8 +101,49 @@ def anomaly_mode(enabled: bool = True) -> Iterator[None]:
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=_ANOMALY_ENABLED)
         mode = torch.autograd.detect_anomaly(check_nan=True)
-    with mode:
+    with mode, stacks_up_to(cell_filename):
         yield
+
+
+@contextmanager
+def stacks_up_to(cell_filename: str | None) -> Iterator[None]:
+    """Anomaly mode formats the whole Python stack for every forward operation (through
+    `torch.fx.traceback.format_stack`), the shell's and torchmagic's frames included. A
+    diagnosis reads only the frames from the operation up to the cell, so record just those:
+    the cost per operation then no longer grows with how deep the cell runs. Operations run
+    outside the cell (another thread, say) keep the whole stack."""
+    try:
+        import torch.fx.traceback as fx_traceback
+    except Exception:
+        fx_traceback = None
+    original = getattr(fx_traceback, "format_stack", None)
+    if cell_filename is None or original is None:
+        yield
+        return
+    import traceback
+
+    def format_stack() -> list[str]:
+        if getattr(fx_traceback, "should_preserve_node_meta", False):
+            return original()
+        frames = []
+        frame = sys._getframe(1)
+        while frame is not None:
+            frames.append((frame, frame.f_lineno))
+            code = frame.f_code
+            if code.co_name == "<module>" and code.co_filename == cell_filename:
+                break
+            frame = frame.f_back
+        else:
+            return original()
+        summary = traceback.StackSummary.extract(iter(frames))
+        summary.reverse()
+        return traceback.format_list(summary)
+
+    fx_traceback.format_stack = format_stack
+    try:
+        yield
+    finally:
+        fx_traceback.format_stack = original
 
 
 @contextmanager

@@ -93,7 +93,7 @@ def shadow_run(source: str, filename: str, snapshot: Any, namespace: Mapping[str
         stack.enter_context(rng_restored(snapshot.rng))
         if device is not None:
             stack.enter_context(redirected(device))
-        stack.enter_context(guards.anomaly_mode(anomaly))
+        stack.enter_context(guards.anomaly_mode(anomaly, filename))
         stack.enter_context(contextlib.redirect_stdout(out))
         stack.enter_context(contextlib.redirect_stderr(out))
         try:
