@@ -12,6 +12,7 @@ import torch
 
 import torchmagic
 from conftest import run_in_fresh_process
+from torchmagic.knowledge import get_entry
 from torchmagic.rerun import is_cuda_specific, is_missing_cuda, synchronised, synchronising, touches_cuda
 
 no_cuda = pytest.mark.skipif(torch.cuda.is_available(), reason="simulates a machine without CUDA")
@@ -162,7 +163,9 @@ def test_cell_written_for_cuda_without_a_gpu(ready):
     assert not result.success
     d = torchmagic.last_diagnosis()
     assert d.pitfalls[0] == "cuda-not-available"
-    assert d.line == 2
+    assert d.line == 1 and 2 in d.related_lines  # where the device was fixed; where it was used
+    sentence = get_entry("cuda-not-available").detail(d.top.detail, "en", d.top.facts)
+    assert sentence.startswith("`dev` is set to `cuda` on line 1")
     assert d.rerun is not None and d.rerun.ok is True  # the rest of the cell works on the CPU
     assert "net" not in ready.user_ns and "out" not in ready.user_ns
 

@@ -388,12 +388,81 @@ def no_grad_fn(ctx: Context) -> Match | None:
             match.facts.update(name=cut[0], line=block.lineno if block is not None else cut[1])
             match.detail = "no_grad_block"
         elif match.line is not None:
+            frozen = _frozen_module(ctx, match.line)
             op = _history_breaker(ctx.code, match.line)
-            if op:
+            if frozen is not None:
+                module, freeze_line = frozen
+                if freeze_line != match.line:
+                    match.related_lines.append(match.line)
+                    match.line = freeze_line
+                match.facts.update(name=module, line=freeze_line)
+                match.detail = "frozen"
+            elif op:
                 match.facts.update(op=op, line=match.line)
                 match.detail = "origin"
         return match
     return None
+
+
+def _frozen_module(ctx: Context, line: int, depth: int = 3) -> tuple[str, int] | None:
+    """A model used on `line`, or on the lines that made the history-less tensors read there,
+    whose parameters all have requires_grad=False, and the cell line that froze them
+    (`model.requires_grad_(False)`, `p.requires_grad = False` in a loop)."""
+    for name in ctx.code.read_at(line):
+        value = ctx.value(name)
+        if is_module(value):
+            params = list(value.parameters())
+            if params and not any(p.requires_grad for p in params):
+                freeze = _freeze_line(ctx, {id(p) for p in params}, line)
+                if freeze is not None:
+                    return name, freeze
+        elif depth and is_tensor(value) and value.grad_fn is None and not value.requires_grad:
+            origin = ctx.code.origin(name, line)
+            if origin is not None and origin.line != line:
+                found = _frozen_module(ctx, origin.line, depth - 1)
+                if found is not None:
+                    return found
+    return None
+
+
+def _freeze_line(ctx: Context, params: set[int], before: int) -> int | None:
+    """The last cell line before `before` that turns requires_grad off for any of `params`."""
+    found = None
+    for node in ast.walk(ctx.code.tree) if ctx.code.tree is not None else ():
+        target = None
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
+                and node.func.attr == "requires_grad_":
+            flag = node.args[0] if node.args else next(
+                (k.value for k in node.keywords if k.arg == "requires_grad"), None)
+            if isinstance(flag, ast.Constant) and flag.value is False:
+                target = node.func.value
+        elif isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant) and node.value.value is False:
+            target = next((t.value for t in node.targets
+                           if isinstance(t, ast.Attribute) and t.attr == "requires_grad"), None)
+        if target is None or node.lineno >= before:
+            continue
+        if _parameter_ids(ctx, target, node) & params and (found is None or node.lineno > found):
+            found = node.lineno
+    return found
+
+
+def _parameter_ids(ctx: Context, target: ast.AST, at: ast.AST) -> set[int]:
+    """Ids of the parameters `target` stands for: a module's, a tensor's own, or those of
+    `X.parameters()` when `target` is the variable of a loop over it."""
+    name = dotted(target)
+    if name is None:
+        return set()
+    for loop in ctx.code.ancestors(at):
+        if isinstance(loop, ast.For) and name in [n.id for n in ast.walk(loop.target) if isinstance(n, ast.Name)] \
+                and isinstance(loop.iter, ast.Call) and isinstance(loop.iter.func, ast.Attribute) \
+                and loop.iter.func.attr in ("parameters", "named_parameters"):
+            owner = dotted(loop.iter.func.value)
+            module = ctx.value(owner) if owner else None
+            return {id(p) for p in module.parameters()} if is_module(module) else set()
+    value = ctx.value(name)
+    if is_module(value):
+        return {id(p) for p in value.parameters()}
+    return {id(value)} if is_tensor(value) else set()
 
 
 _BREAKERS = re.compile(r"^(torch\.)?(tensor|as_tensor|from_numpy|Tensor|FloatTensor|LongTensor)$|"
@@ -510,6 +579,49 @@ def dtype_mismatch(ctx: Context) -> Match | None:
 
 
 # ---------------------------------------------------------------------------- shapes and indices
+@matcher
+def index_dtype(ctx: Context) -> Match | None:
+    """Floating-point indices: the line that made the index tensor."""
+    if not pattern_hits(ctx, "index-dtype"):
+        return None
+    for frame in reversed(ctx.frames):
+        for name in _index_names(ctx, frame):
+            value = ctx.value(name, frame)
+            if is_tensor(value) and value.is_floating_point():
+                facts = {"name": name, "dtype": str(value.dtype).replace("torch.", "")}
+                return origin_match(ctx, "index-dtype", name, frame.line, 0.9, facts, detail="dtype")
+    return None
+
+
+_INDEX_METHODS = {"gather", "scatter", "scatter_", "scatter_add", "scatter_add_", "scatter_reduce",
+                  "index_select", "index_add", "index_add_", "index_copy", "index_copy_", "index_fill",
+                  "index_fill_", "take", "take_along_dim", "put_", "index_put_"}
+
+
+def _index_names(ctx: Context, frame: CellFrame) -> list[str]:
+    """Names used as indices on the frame's line: subscripts, the index of gather/scatter/
+    index_select, and the ids given to an embedding or one_hot."""
+    stmt = ctx.code.statement_at(frame.line)
+    exprs: list[ast.AST] = []
+    for node in ast.walk(stmt) if stmt is not None else ():
+        if isinstance(node, ast.Subscript):
+            exprs.append(node.slice)
+        elif isinstance(node, ast.Call):
+            name = call_name(node)
+            if name in _INDEX_METHODS:
+                exprs += [k.value for k in node.keywords if k.arg == "index"]
+                is_function = isinstance(node.func, ast.Attribute) and dotted(node.func.value) in ("torch",)
+                exprs += node.args[1:] if is_function else node.args
+            elif name in ("embedding", "one_hot") and node.args:
+                exprs.append(node.args[0])
+            elif node.args and isinstance(ctx.value(dotted(node.func) or "", frame), _torch().nn.Embedding):
+                exprs.append(node.args[0])
+    names: list[str] = []
+    for expr in exprs:
+        names += [n for n in loaded_names(expr) if n not in names]
+    return names
+
+
 @matcher
 def embedding_index(ctx: Context) -> Match | None:
     """An id past the end of an nn.Embedding: the table was built too small for the ids."""
@@ -666,6 +778,30 @@ def matmul_shapes(ctx: Context) -> Match | None:
 
 # ---------------------------------------------------------------------------- data loading
 @matcher
+def cuda_unavailable(ctx: Context) -> Match | None:
+    """No CUDA here: the build's facts, and the line that hard-coded the device when the
+    failing line reads it from a variable (`device = "cuda"` ... `model.to(device)`)."""
+    if not pattern_hits(ctx, "cuda-not-available"):
+        return None
+    torch = _torch()
+    facts = {"version": torch.__version__, "built": "yes" if torch.backends.cuda.is_built() else "no",
+             "available": str(torch.cuda.is_available())}
+    for frame in reversed(ctx.frames):
+        for name in ctx.code.read_at(frame.line):
+            value = ctx.value(name, frame)
+            wants_cuda = (isinstance(value, str) and value.startswith("cuda")) or (
+                isinstance(value, torch.device) and value.type == "cuda")
+            if not wants_cuda:
+                continue
+            origin = ctx.code.origin(name, frame.line)
+            if origin is not None and origin.line != frame.line:
+                return Match("cuda-not-available", 0.9, line=origin.line, related_lines=[frame.line],
+                             facts={**facts, "name": name, "value": str(value), "line": origin.line},
+                             detail="device_variable")
+    return Match("cuda-not-available", 0.85, facts=facts, detail="build")
+
+
+@matcher
 def dataloader_origin(ctx: Context) -> Match | None:
     """DataLoader worker failures: the line that built the loader (num_workers, the Dataset)."""
     pid = next((p for p in ("dataloader-worker-pickle", "dataloader-shm") if pattern_hits(ctx, p)), None)
@@ -685,6 +821,36 @@ def dataloader_origin(ctx: Context) -> Match | None:
                     facts.update(name=dataset_type.__name__, method=method)
                     detail = "class_in_main"
                 return origin_match(ctx, pid, name, frame.line, 0.85, facts, detail=detail)
+    return None
+
+
+@matcher
+def bn_last_batch(ctx: Context) -> Match | None:
+    """BatchNorm given one sample: a DataLoader whose last batch holds a single sample is the
+    usual cause, and `drop_last=True` where it is built is the fix."""
+    if not pattern_hits(ctx, "bn-batch-size-one"):
+        return None
+    torch = _torch()
+    for frame in reversed(ctx.frames):
+        stmt = ctx.code.statement_at(frame.line)
+        for loop in ctx.code.loops_around(stmt) if stmt is not None else []:
+            if not isinstance(loop, ast.For):
+                continue
+            for name in loaded_names(loop.iter):
+                loader = ctx.value(name, frame)
+                if not isinstance(loader, torch.utils.data.DataLoader) or loader.drop_last:
+                    continue
+                try:
+                    size, batch = len(loader.dataset), loader.batch_size
+                except Exception:
+                    continue
+                if batch and batch > 1 and size % batch == 1:
+                    facts = {"loader": name, "size": size, "batch_size": batch}
+                    match = origin_match(ctx, "bn-batch-size-one", name, loop.lineno, 0.9, facts,
+                                         detail="last_batch")
+                    if match is not None and frame.line != match.line:
+                        match.related_lines = [frame.line]
+                    return match
     return None
 
 
