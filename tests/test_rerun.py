@@ -325,3 +325,43 @@ def test_device_side_assert_in_a_training_loop_is_rescued_bit_for_bit(tmp_path):
                 "optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)\n")
     restored = run_in_fresh_process([redefine, f"%torchdebug restore {d['rescue_file']}", RESTORE_CHECK], tmp_path)
     assert restored["success"] == [True, True, True]
+
+
+def test_lost_cuda_context_mid_training_saves_a_rescue_that_restores_bit_for_bit(ready, tmp_path, monkeypatch):
+    # The process's CUDA context cannot be broken on a CPU-only machine: the engine is told it
+    # is lost through its own seam, and launch() raises what a device-side assert reports.
+    from torchmagic.engine import Options, debug_cell
+
+    monkeypatch.chdir(tmp_path)  # the rescue file goes to ./torchmagic-rescue/
+    assert ready.run_cell(
+        "labels = torch.tensor([0, 2, 1, 1, 0])\n"
+        "opt = torch.optim.Adam(model.parameters(), lr=0.1)\n"
+        "F.cross_entropy(model(x), labels).backward()\nopt.step()\n"
+        "reference = {'model': {k: v.clone() for k, v in model.state_dict().items()},\n"
+        "             'opt': opt.state_dict()['state'][0]['exp_avg'].clone()}\n").success
+    cell = (
+        "for step in range(3):\n"
+        "    batch_labels = labels.clone()\n"
+        "    if step == 1:\n"
+        "        batch_labels[2] = -1\n"
+        "    logits = model(x.to(device))\n"
+        "    launch()\n"
+        "    loss = F.cross_entropy(logits, batch_labels)\n"
+        "    opt.zero_grad()\n"
+        "    loss.backward()\n"
+        "    opt.step()\n"
+    )
+    outcome = debug_cell(ready, cell, Options(context_lost=lambda: True))
+    d = outcome.diagnosis
+    assert "device-side assert" in d.error.message
+    # the CPU rerun finds the cause: the -1 written into the labels, used by the loss on line 7
+    assert d.pitfalls[0] == "target-out-of-range" and d.line == 4 and 7 in d.related_lines
+    assert any("restart the kernel" in n for n in d.notes)
+    assert d.rescue_file and any(d.rescue_file in n for n in d.notes)
+    # after the restart: the definitions again, then %torchdebug restore
+    reference = ready.user_ns["reference"]
+    ready.run_cell("model = nn.Linear(4, 3)\nopt = torch.optim.Adam(model.parameters(), lr=0.1)\n")
+    ready.run_line_magic("torchdebug", f"restore {d.rescue_file}")
+    for k, v in ready.user_ns["model"].state_dict().items():
+        assert torch.equal(v, reference["model"][k])
+    assert torch.equal(ready.user_ns["opt"].state_dict()["state"][0]["exp_avg"], reference["opt"])

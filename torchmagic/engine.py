@@ -12,7 +12,7 @@ import sys
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from . import guards, rerun
 from .cellcode import CellCode
@@ -36,6 +36,8 @@ class Options:
     snapshot_limit: int = 1 << 30
     rerun_timeout: float = 60.0
     fast: bool = False  # no instrumentation; replay from the snapshot when the cell fails
+    # whether CUDA in this process stopped working after an error (a seam for CPU-only tests)
+    context_lost: Callable[[], bool] = field(default=lambda: rerun.context_poisoned(), repr=False)
 
 
 @dataclass
@@ -281,7 +283,7 @@ def _after_cuda_error(diagnosis: Diagnosis, exc: BaseException, source: str, nam
         _attach_rerun(diagnosis, result, root_cause=cuda_error or options.rerun == "cpu")
         if snapshot.left_out:
             diagnosis.notes.append(note("snapshot_left_out", lang, names=", ".join(sorted(snapshot.left_out))))
-    if cuda_error and rerun.STICKY.search(str(exc)) and rerun.context_poisoned():
+    if cuda_error and rerun.STICKY.search(str(exc)) and options.context_lost():
         diagnosis.notes.append(note("context_lost", lang))
         if snapshot is not None:
             from .snapshot import save_rescue

@@ -547,8 +547,31 @@ def loss_target(ctx: Context) -> Match | None:
                     kind = (facts["loss"] + " " + type(loss_obj).__name__).lower()
                     binary = "binary" in kind or "bce" in kind or facts.get("dtype") == "int64"
                     detail = "classes" if pid == "target-out-of-range" else ("binary" if binary else "class_index")
+                    ignored = next((_const(k.value) for k in call.keywords if k.arg == "ignore_index"),
+                                   getattr(loss_obj, "ignore_index", -100))
+                    write = _bad_label_write(ctx, name, frame.line, facts.get("num_classes"), ignored) \
+                        if pid == "target-out-of-range" else None
+                    if write is not None:
+                        return Match(pid, 0.9, line=write, related_lines=[frame.line], facts=facts, detail=detail)
                     return origin_match(ctx, pid, name, frame.line, 0.9, facts, detail=detail)
     return None
+
+
+def _bad_label_write(ctx: Context, name: str, line: int, classes: int | None, ignored: Any = -100
+                     ) -> int | None:
+    """The last line before `line` that writes a constant label out of range into `name`
+    (`labels[mask] = -1`, `y[i] = 10` for 10 classes); the loss's `ignore_index` is fine."""
+    found = None
+    for stmt in ctx.code.statements:
+        if not isinstance(stmt, ast.Assign) or stmt.lineno >= line:
+            continue
+        if not any(isinstance(t, ast.Subscript) and base_name(t.value) == name for t in stmt.targets):
+            continue
+        value = _const(stmt.value)
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and value != ignored \
+                and (value < 0 or (classes is not None and value >= classes)):
+            found = max(found or 0, stmt.lineno)
+    return found
 
 
 @matcher
