@@ -553,8 +553,33 @@ def loss_target(ctx: Context) -> Match | None:
                         if pid == "target-out-of-range" else None
                     if write is not None:
                         return Match(pid, 0.9, line=write, related_lines=[frame.line], facts=facts, detail=detail)
+                    marker = _padding_marker(value, facts.get("num_classes")) if pid == "target-out-of-range" else None
+                    if marker is not None:
+                        # one marker value, valid labels elsewhere: the loss must be told to skip it
+                        facts["marker"] = marker
+                        built = ctx.code.origin(dotted(call.func), frame.line) if dotted(call.func) else None
+                        line = built.line if built is not None and is_module(loss_obj) else frame.line
+                        related = [frame.line] if line != frame.line else []
+                        return Match(pid, 0.9, line=line, related_lines=related, facts=facts, detail="padding")
                     return origin_match(ctx, pid, name, frame.line, 0.9, facts, detail=detail)
     return None
+
+
+def _padding_marker(target: Any, classes: int | None) -> int | None:
+    """The one value that marks labels to skip, when it is the only bad label: negative
+    (padding, 'unlabelled': -1) or 255 (the usual 'ignore' pixel of segmentation masks).
+    None otherwise, e.g. for 1-based labels, whose bad value is the number of classes."""
+    if not is_tensor(target) or target.is_floating_point() or not target.numel():
+        return None
+    bad = target < 0
+    if classes is not None:
+        bad |= target >= classes
+    if not bool(bad.any()):
+        return None
+    marker = int(target[bad][0])
+    if not bool((target[bad] == marker).all()) or not (marker < 0 or (marker == 255 and (classes or 0) < 255)):
+        return None
+    return marker
 
 
 def _bad_label_write(ctx: Context, name: str, line: int, classes: int | None, ignored: Any = -100
