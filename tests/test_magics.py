@@ -137,6 +137,24 @@ def test_auto_mode_skips_magic_and_shell_cells(shell):
         shell.run_line_magic("torchdebug", "off")
 
 
+def test_auto_mode_runs_the_cell_text_exactly(shell, capsys):
+    cell = "\n".join([
+        'doc = """a \\\\ b',
+        "  c'd\"\"\"  # 注释",
+        "label = '标签'",
+        "print(repr(doc), label, sep='|')",
+        "label",
+    ]) + "\n"
+    shell.run_line_magic("torchdebug", "on")
+    try:
+        result = shell.run_cell(cell)
+    finally:
+        shell.run_line_magic("torchdebug", "off")
+    assert result.success and result.result == "标签"  # the trailing expression still displays
+    assert torchmagic.last_diagnosis().cell == cell
+    assert capsys.readouterr().out.startswith(repr("a \\ b\n  c'd") + "|标签")
+
+
 def test_unload_removes_the_auto_transformer(shell):
     shell.run_line_magic("torchdebug", "on")
     shell.run_line_magic("unload_ext", "torchmagic")

@@ -124,7 +124,8 @@ def _register_source(shell: Any, source: str, raw: str, number: int) -> str:
 
 def compile_cell(source: str, filename: str, shell: Any = None, sync: bool = False) -> list[Any]:
     """The cell's code objects: its body, then a trailing expression compiled so that its value
-    is shown like in a normal cell. With `sync`, CUDA is synchronised after each statement."""
+    is shown like in a normal cell. With `sync`, each statement is followed by a sync point
+    (see :func:`torchmagic.rerun.sync_point`)."""
     flags = getattr(getattr(shell, "compile", None), "flags", 0)
     tree = ast.parse(source, filename=filename)
     if sync:
