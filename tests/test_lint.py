@@ -256,6 +256,17 @@ def test_process_pool_of_torch_workers():
     assert lint_cell(limited, None) == []
 
 
+@pytest.mark.parametrize("pool", ['mp.get_context("fork").Pool(4)', "ctx.Pool(processes=4)"])
+def test_process_pool_from_a_start_method_context(pool):
+    import multiprocessing
+
+    source = POOL_CELL.replace("from multiprocessing import Pool", "import multiprocessing as mp") \
+        .replace("Pool(4)", pool)
+    namespace = {"mp": multiprocessing, "ctx": multiprocessing.get_context("spawn")}
+    found = [(f.pitfall, f.line) for f in lint_cell(source, namespace)]
+    assert found == [("cpu-oversubscription", 9)]
+
+
 @pytest.mark.parametrize("source,expected", [
     ("import numpy as np, torch\ntorch.manual_seed(0)\nidx = np.random.permutation(5)\n", [("nondeterminism", 3)]),
     ("import numpy as np, torch\nidx = np.random.permutation(5)\nt = torch.randn(2)\n", []),

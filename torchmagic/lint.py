@@ -2349,11 +2349,23 @@ _THREAD_LIMIT = re.compile(r"OMP_NUM_THREADS|MKL_NUM_THREADS|set_num_threads")
 
 def _launcher(cell: Cell, call: ast.Call) -> str:
     """'popen' / 'process' / 'pool' for calls that start worker processes, else ''."""
-    path = cell.path_of(call.func, cell.scope_of(call))
+    scope = cell.scope_of(call)
+    path = cell.path_of(call.func, scope)
     head, _, last = path.rpartition(".")
     if not head.startswith(("subprocess", "multiprocessing", "concurrent.futures", "torch.multiprocessing")):
-        return ""
+        if not (isinstance(call.func, ast.Attribute) and _is_mp_context(cell, call.func.value, scope)):
+            return ""
+        last = call.func.attr  # mp.get_context("fork").Pool(...), ctx.Process(...)
     return {"Popen": "popen", "Process": "process", "Pool": "pool", "ProcessPoolExecutor": "pool"}.get(last, "")
+
+
+def _is_mp_context(cell: Cell, expr: ast.AST, scope: ast.AST) -> bool:
+    """Whether `expr` is a multiprocessing start-method context (`mp.get_context(...)`)."""
+    if isinstance(expr, ast.Call):
+        path = cell.path_of(expr.func, scope)
+        return path.endswith(".get_context") and path.startswith(("multiprocessing", "torch.multiprocessing"))
+    value = cell.resolve(expr, scope)
+    return type(value).__module__ == "multiprocessing.context"
 
 
 def _script_of(cell: Cell, call: ast.Call) -> tuple[str, str] | None:

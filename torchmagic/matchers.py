@@ -366,41 +366,57 @@ def _has_graph(value: Any) -> bool:
 
 @matcher
 def no_grad_fn(ctx: Context) -> Match | None:
-    """backward() on a tensor without history: point at where that tensor was made."""
-    if "does not require grad and does not have a grad_fn" not in ctx.message:
+    """backward() on a tensor without history (or autograd given a tensor made in inference
+    mode): point at where that tensor was made."""
+    name = _without_history(ctx)
+    if name is None:
         return None
-    for call in ctx.code.calls_on_line(ctx.line):
-        if call_name(call) == "backward" and isinstance(call.func, ast.Attribute):
-            name = base_name(call.func.value)
-        elif call_name(call) in ("grad", "backward") and call.args:
-            name = base_name(call.args[0])
+    match = origin_match(ctx, "no-grad-fn", name, ctx.line, 0.9, {"name": name or ""})
+    cut = _graph_cut(ctx, name, ctx.line) if name else None
+    if match is None:
+        return None
+    if cut is not None:
+        if cut[1] != match.line:
+            match.related_lines.append(match.line)
+            match.line = cut[1]
+        function = _no_grad_function(ctx, cut[1])
+        if function is not None:  # cut[1] is the decorator of a function the tensor came from
+            match.facts.update(name=cut[0], function=function.name, line=cut[1])
+            match.detail = "no_grad_function"
         else:
-            continue
-        match = origin_match(ctx, "no-grad-fn", name, ctx.line, 0.9, {"name": name or ""})
-        cut = _graph_cut(ctx, name, ctx.line) if name else None
-        if match is None:
-            return None
-        if cut is not None:
-            if cut[1] != match.line:
-                match.related_lines.append(match.line)
-                match.line = cut[1]
             block = ctx.code.enclosing_with(cut[1], r"no_grad|inference_mode|set_grad_enabled")
             match.facts.update(name=cut[0], line=block.lineno if block is not None else cut[1])
             match.detail = "no_grad_block"
-        elif match.line is not None:
-            frozen = _frozen_module(ctx, match.line)
-            op = _history_breaker(ctx.code, match.line)
-            if frozen is not None:
-                module, freeze_line = frozen
-                if freeze_line != match.line:
-                    match.related_lines.append(match.line)
-                    match.line = freeze_line
-                match.facts.update(name=module, line=freeze_line)
-                match.detail = "frozen"
-            elif op:
-                match.facts.update(op=op, line=match.line)
-                match.detail = "origin"
-        return match
+    elif match.line is not None:
+        frozen = _frozen_module(ctx, match.line)
+        op = _history_breaker(ctx.code, match.line)
+        if frozen is not None:
+            module, freeze_line = frozen
+            if freeze_line != match.line:
+                match.related_lines.append(match.line)
+                match.line = freeze_line
+            match.facts.update(name=module, line=freeze_line)
+            match.detail = "frozen"
+        elif op:
+            match.facts.update(op=op, line=match.line)
+            match.detail = "origin"
+    return match
+
+
+def _without_history(ctx: Context) -> str | None:
+    """The tensor the error is about: the subject of backward()/autograd.grad, or the tensor
+    made in inference mode that an operation wanted to save for backward."""
+    if "does not require grad and does not have a grad_fn" in ctx.message:
+        for call in ctx.code.calls_on_line(ctx.line):
+            if call_name(call) == "backward" and isinstance(call.func, ast.Attribute):
+                return base_name(call.func.value)
+            if call_name(call) in ("grad", "backward") and call.args:
+                return base_name(call.args[0])
+    elif "Inference tensors cannot be saved for backward" in ctx.message:
+        for name in ctx.code.read_at(ctx.line) if ctx.line else []:
+            value = ctx.value(name)
+            if is_tensor(value) and value.is_inference():
+                return name
     return None
 
 
@@ -487,6 +503,11 @@ def _graph_cut(ctx: Context, name: str, line: int, depth: int = 3) -> tuple[str,
         return None
     if ctx.code.enclosing_with(origin.line, r"no_grad|inference_mode|set_grad_enabled\(False\)"):
         return name, origin.line
+    for call in ctx.code.calls_on_line(origin.line):  # a helper defined with @torch.no_grad()
+        function = _cell_function(ctx.code, call)
+        decorator = _no_grad_decorator(function) if function is not None else None
+        if decorator is not None:
+            return name, decorator.lineno
     for read in ctx.code.read_at(origin.line):
         value = ctx.value(read)
         if read != name and is_tensor(value) and value.grad_fn is None and not value.requires_grad \
@@ -494,6 +515,36 @@ def _graph_cut(ctx: Context, name: str, line: int, depth: int = 3) -> tuple[str,
             found = _graph_cut(ctx, read, origin.line, depth - 1)
             if found:
                 return found
+    return None
+
+
+_NO_GRAD = re.compile(r"(^|\.)(no_grad|inference_mode)$")
+
+
+def _cell_function(code: CellCode, call: ast.Call) -> ast.FunctionDef | None:
+    """The function the cell defines under the name `call` calls, if any."""
+    if not isinstance(call.func, ast.Name):
+        return None
+    defs = [s for s in code.statements if isinstance(s, ast.FunctionDef) and s.name == call.func.id]
+    return defs[-1] if defs else None
+
+
+def _no_grad_decorator(function: ast.FunctionDef) -> ast.AST | None:
+    """The `@torch.no_grad()` / `@torch.inference_mode()` decorator of `function`, if it has one."""
+    for decorator in function.decorator_list:
+        target = decorator.func if isinstance(decorator, ast.Call) else decorator
+        if _NO_GRAD.search(dotted(target) or ""):
+            return decorator
+    return None
+
+
+def _no_grad_function(ctx: Context, line: int) -> ast.FunctionDef | None:
+    """The cell function whose no-grad decorator is on `line`."""
+    for stmt in ctx.code.statements:
+        if isinstance(stmt, ast.FunctionDef):
+            decorator = _no_grad_decorator(stmt)
+            if decorator is not None and decorator.lineno == line:
+                return stmt
     return None
 
 
@@ -555,8 +606,12 @@ def loss_target(ctx: Context) -> Match | None:
                         return Match(pid, 0.9, line=write, related_lines=[frame.line], facts=facts, detail=detail)
                     marker = _padding_marker(value, facts.get("num_classes")) if pid == "target-out-of-range" else None
                     if marker is not None:
-                        # one marker value, valid labels elsewhere: the loss must be told to skip it
+                        # one marker value, valid labels elsewhere: made in the cell, that is the line;
+                        # made elsewhere, the loss must be told to skip it (ignore_index)
                         facts["marker"] = marker
+                        made = ctx.code.origin(name, frame.line)
+                        if made is not None and made.line != frame.line:
+                            return origin_match(ctx, pid, name, frame.line, 0.9, facts, detail="padding")
                         built = ctx.code.origin(dotted(call.func), frame.line) if dotted(call.func) else None
                         line = built.line if built is not None and is_module(loss_obj) else frame.line
                         related = [frame.line] if line != frame.line else []
