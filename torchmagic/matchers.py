@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Callable, Iterable, Mapping
 
-from .cellcode import CellCode, base_name, call_name, dotted, loaded_names
+from .cellcode import Binding, CellCode, base_name, call_name, dotted, loaded_names
 from .diagnosis import Match
 from .knowledge import Entry, catalog, user_matchers
 from .locate import CellFrame, ForwardTrace
@@ -323,7 +323,36 @@ def backward_twice(ctx: Context) -> Match | None:
         b = outside[-1]
         return Match("backward-twice", 0.95, line=b.line, related_lines=[ctx.line],
                      facts={"name": b.name, "line": b.line}, detail="outside_loop")
+    # 3. state a module of the cell keeps between calls (`self.memory = h` in forward)
+    for name in sorted(read_inside):
+        kept = _state_kept_by_module(ctx, name)
+        if kept is not None:
+            return Match("backward-twice", 0.95, line=kept[1], related_lines=[ctx.line],
+                         facts={"name": kept[0]}, detail="carried")
     return _shared_with_earlier_backward(ctx) or Match("backward-twice", 0.85, line=ctx.line)
+
+
+def _state_kept_by_module(ctx: Context, name: str) -> tuple[str, int] | None:
+    """`self.<attr>` and its line, when a method of the cell class of module `name` (other than
+    __init__) stores a tensor on the module that still holds a graph."""
+    module = ctx.value(name)
+    if not is_module(module):
+        return None
+    for cls in ctx.code.classes():
+        if cls.name != type(module).__name__:
+            continue
+        for method in cls.body:
+            if not isinstance(method, ast.FunctionDef) or method.name == "__init__":
+                continue
+            for node in ast.walk(method):
+                if not isinstance(node, ast.Assign):
+                    continue
+                for target in node.targets:
+                    attr = dotted(target)
+                    if attr and attr.startswith("self.") and attr.count(".") == 1 \
+                            and _has_graph(vars(module).get(attr[len("self."):])):
+                        return attr, node.lineno
+    return None
 
 
 def _shared_with_earlier_backward(ctx: Context) -> Match | None:
@@ -664,6 +693,8 @@ def dtype_mismatch(ctx: Context) -> Match | None:
             value = ctx.value(name, frame)
             if is_tensor(value) and value.dtype in (_torch().float64, _torch().float16, _torch().bfloat16):
                 binding = ctx.code.origin(name, frame.line)
+                if binding is None and name.startswith("self."):
+                    binding = _attribute_origin(ctx.code, name[len("self."):], frame.line)
                 if binding is not None and binding.line != frame.line:
                     facts = {"name": name, **describe(value)}
                     detail = "dtypes"
@@ -679,6 +710,23 @@ def dtype_mismatch(ctx: Context) -> Match | None:
                     return Match("dtype-mismatch", 0.9, line=binding.line, related_lines=[frame.line],
                                  facts=facts, detail=detail)
     return None
+
+
+def _attribute_origin(code: CellCode, attr: str, line: int) -> Binding | None:
+    """Where the class around `line` sets `self.<attr>`: an assignment, or
+    `self.register_buffer("<attr>", ...)` / `self.register_parameter("<attr>", ...)`."""
+    stmt = code.statement_at(line)
+    owner = next((a for a in code.ancestors(stmt) if isinstance(a, ast.ClassDef)), None) if stmt else None
+    if owner is None:
+        return None
+    found = None
+    for node in ast.walk(owner):
+        if isinstance(node, ast.Assign) and any(dotted(t) == f"self.{attr}" for t in node.targets):
+            found = found or node
+        elif isinstance(node, ast.Call) and call_name(node) in ("register_buffer", "register_parameter") \
+                and node.args and isinstance(node.args[0], ast.Constant) and node.args[0].value == attr:
+            found = found or node
+    return Binding(f"self.{attr}", found.lineno, found) if found is not None else None
 
 
 # ---------------------------------------------------------------------------- shapes and indices
