@@ -334,22 +334,24 @@ def backward_twice(ctx: Context) -> Match | None:
 
 def _state_kept_by_module(ctx: Context, name: str) -> tuple[str, int] | None:
     """`self.<attr>` and its line, when a method of the cell class of module `name` (other than
-    __init__) stores a tensor on the module that still holds a graph."""
+    __init__) stores on the module a tensor that still holds a graph, and a method reads it back
+    (a value only kept for logging does not link one call's graph to the next)."""
     module = ctx.value(name)
     if not is_module(module):
         return None
     for cls in ctx.code.classes():
         if cls.name != type(module).__name__:
             continue
-        for method in cls.body:
-            if not isinstance(method, ast.FunctionDef) or method.name == "__init__":
-                continue
+        methods = [m for m in cls.body if isinstance(m, ast.FunctionDef) and m.name != "__init__"]
+        read = {dotted(n) for m in methods for n in ast.walk(m)
+                if isinstance(n, ast.Attribute) and isinstance(n.ctx, ast.Load)}
+        for method in methods:
             for node in ast.walk(method):
                 if not isinstance(node, ast.Assign):
                     continue
                 for target in node.targets:
                     attr = dotted(target)
-                    if attr and attr.startswith("self.") and attr.count(".") == 1 \
+                    if attr and attr.startswith("self.") and attr.count(".") == 1 and attr in read \
                             and _has_graph(vars(module).get(attr[len("self."):])):
                         return attr, node.lineno
     return None
