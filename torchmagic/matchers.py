@@ -937,7 +937,7 @@ def cuda_unavailable(ctx: Context) -> Match | None:
     if not pattern_hits(ctx, "cuda-not-available"):
         return None
     torch = _torch()
-    facts = {"version": torch.__version__, "built": "yes" if torch.backends.cuda.is_built() else "no",
+    facts = {"version": torch.__version__, "built": str(torch.backends.cuda.is_built()),
              "available": str(torch.cuda.is_available())}
     for frame in reversed(ctx.frames):
         for name in ctx.code.read_at(frame.line):
