@@ -12,7 +12,7 @@ import re
 from typing import Any
 
 from .model import (Explanation, FindingRow, ReportModel, code_lexer, line_count,
-                    normalize_cell, visible_lines)
+                    normalize_cell, tensor_cells, visible_lines)
 from .strings import kind_name, ui
 
 # Colours of the code blocks (explicit background: the same in every theme).
@@ -230,18 +230,8 @@ def findings(rows: list[FindingRow], lang: str) -> str:
 
 
 def tensors(items: list[Any], lang: str) -> str:
-    keys = ["name", "kind", "shape", "dtype", "device", "requires_grad", "grad_fn"]
-    if any(t.note for t in items):
-        keys.append("note")
-    rows = []
-    for t in items:
-        row = []
-        for k in keys:
-            value = getattr(t, k)
-            if k == "requires_grad":
-                value = "True" if value else "False"
-            row.append(esc(value) if value not in ("", None) else "–")
-        rows.append(row)
+    keys, cells = tensor_cells(items)
+    rows = [[esc(value) if value else "–" for value in row] for row in cells]
     return table([ui(f"col_{k}", lang) for k in keys], rows, mono=(0, 2, 3, 4, 5, 6))
 
 

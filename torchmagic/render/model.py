@@ -105,6 +105,25 @@ class ReportModel:
     internal_error: str | None = None
 
 
+TENSOR_COLUMNS = ["name", "kind", "shape", "dtype", "device", "requires_grad", "grad_fn"]
+
+
+def tensor_cells(items: list[Any]) -> tuple[list[str], list[list[str]]]:
+    """The columns and cells of the table of tensors on the failing line, for any renderer:
+    a 'note' column only when some row has one; '' where a value is missing."""
+    keys = TENSOR_COLUMNS + (["note"] if any(t.note for t in items) else [])
+    rows = []
+    for t in items:
+        row = []
+        for k in keys:
+            value = getattr(t, k)
+            if k == "requires_grad":
+                value = "True" if value else "False"
+            row.append("" if value in ("", None) else str(value))
+        rows.append(row)
+    return keys, rows
+
+
 def _text(entry: Entry, key: str, lang: str, facts: dict[str, Any]) -> str:
     """`entry.text(key, lang, **facts)`, safe for facts named like its parameters."""
     for choice in (lang, "en"):

@@ -12,7 +12,7 @@ import unicodedata
 from typing import Any, Iterable
 
 from .model import (Explanation, FindingRow, ReportModel, code_lexer, line_count,
-                    normalize_cell, visible_lines)
+                    normalize_cell, tensor_cells, visible_lines)
 from .strings import kind_name, ui
 
 WIDTH = 100
@@ -449,20 +449,9 @@ class TextRenderer:
         return self.join(out)
 
     def tensor_table(self, tensors: list[Any]) -> list[Line]:
-        keys = ["name", "kind", "shape", "dtype", "device", "requires_grad", "grad_fn"]
-        if any(t.note for t in tensors):
-            keys.append("note")
-        header = [ui(f"col_{k}", self.lang) for k in keys]
-        rows = []
-        for t in tensors:
-            row = []
-            for k in keys:
-                value = getattr(t, k)
-                if k == "requires_grad":
-                    value = "True" if value else "False"
-                row.append(str(value) if value not in ("", None) else "-")
-            rows.append(row)
-        return self.table(header, rows)
+        keys, cells = tensor_cells(tensors)
+        rows = [[value or "-" for value in row] for row in cells]
+        return self.table([ui(f"col_{k}", self.lang) for k in keys], rows)
 
     def rerun(self, rerun: Any) -> list[Line]:
         lang = self.lang
