@@ -866,12 +866,8 @@ def conv_channels(ctx: Context) -> Match | None:
     out_c, expected, got = int(m.group(1)), int(m.group(3)), int(m.group(4))
     facts: dict[str, Any] = {"expected": expected, "got": got, "out_channels": out_c}
     frame = ctx.frames[-1] if ctx.frames else None
-    tensor = first_tensor(ctx, frame, lambda t: t.dim() >= 3 and t.shape[-3] == got)
-    module = first_module(ctx, frame, lambda mod: getattr(mod, "in_channels", None) == expected) or \
-        first_module(ctx, frame, lambda mod: any(getattr(sub, "in_channels", None) == expected
-                                                 for sub in mod.modules()))
-    if tensor and module:
-        facts.update(name=tensor[0], shape=str(tuple(tensor[1].shape)), module=module[0])
+    tensor = _input_and_layer(ctx, frame, lambda t: t.dim() >= 3 and t.shape[-3] == got,
+                              "in_channels", expected, facts)
     if tensor and tensor[1].shape[-1] == expected and tensor[1].dim() >= 3:
         # channels last (N, H, W, C), as images come from PIL/OpenCV: the input needs a permute
         match = origin_match(ctx, "conv-input-shape", tensor[0], frame.line if frame else ctx.line, 0.9,
@@ -920,13 +916,21 @@ def matmul_shapes(ctx: Context) -> Match | None:
     rows, got, expected, out = (int(g) for g in m.groups())
     facts: dict[str, Any] = {"rows": rows, "got": got, "expected": expected, "out": out}
     frame = ctx.frames[-1] if ctx.frames else None
-    tensor = first_tensor(ctx, frame, lambda t: t.dim() >= 1 and t.shape[-1] == got)
-    module = first_module(ctx, frame, lambda mod: getattr(mod, "in_features", None) == expected) or \
-        first_module(ctx, frame, lambda mod: any(getattr(sub, "in_features", None) == expected
-                                                 for sub in mod.modules()))
+    _input_and_layer(ctx, frame, lambda t: t.dim() >= 1 and t.shape[-1] == got, "in_features", expected, facts)
+    return Match("shape-mismatch", 0.85, line=ctx.line, facts=facts, detail="linear")
+
+
+def _input_and_layer(ctx: Context, frame: CellFrame | None, fits: Callable[[Any], bool], attr: str,
+                     expected: int, facts: dict[str, Any]) -> tuple[str, Any] | None:
+    """The tensor on the failing line that `fits` the error's input size, and the layer that
+    expected another size (`attr == expected` on it or on one of its submodules). With both,
+    their names and the input's shape go into `facts`. Returns the tensor found."""
+    tensor = first_tensor(ctx, frame, fits)
+    module = first_module(ctx, frame, lambda mod: getattr(mod, attr, None) == expected) or \
+        first_module(ctx, frame, lambda mod: any(getattr(sub, attr, None) == expected for sub in mod.modules()))
     if tensor and module:
         facts.update(name=tensor[0], shape=str(tuple(tensor[1].shape)), module=module[0])
-    return Match("shape-mismatch", 0.85, line=ctx.line, facts=facts, detail="linear")
+    return tensor
 
 
 # ---------------------------------------------------------------------------- data loading
