@@ -203,3 +203,46 @@ def test_a_rerun_cell_snapshots_into_the_previous_runs_buffers(shell):
     assert copy.untyped_storage().data_ptr() == buffer
     assert torch.equal(copy, shell.user_ns["data"])
     assert first.snapshot.values == {} and first.snapshot.nbytes == second.snapshot.nbytes
+
+
+def test_a_cell_run_again_reuses_its_translation_but_not_a_one_line_cells(shell):
+    cell = "x = 1\n%time y = x + 1\n!true\n"
+    first = engine.python_source(shell, cell)
+    assert "run_line_magic('time'" in first and "system('true')" in first
+    assert engine.python_source(shell, cell) is first  # the cached translation
+    # one-line cells go through IPython's prefilter, which reads the namespace: never cached
+    assert engine.python_source(shell, "z = 1\n") == "z = 1\n"
+    assert not any(key[0] == "z = 1\n" for key in engine._translations)
+
+
+def test_a_new_input_transformer_is_not_missed(shell):
+    cell = "a = 1\nb = 2\n"
+    before = engine.python_source(shell, cell)
+
+    def shout(lines):
+        return [line.replace("2", "3") for line in lines]
+
+    shell.input_transformers_post.append(shout)
+    try:
+        after = engine.python_source(shell, cell)
+    finally:
+        shell.input_transformers_post.remove(shout)
+    assert "b = 2" in before and "b = 3" in after
+    assert engine.python_source(shell, cell) == before
+
+
+def test_a_cell_compiled_before_reports_errors_under_its_new_filename(shell):
+    cell = "def f(xs):\n    return [1 / x for x in xs]\nf([1, 0])\n"
+    first = run(shell, cell).diagnosis
+    shell.execution_count += 1  # a later cell number, the same text
+    second_out = run(shell, cell)
+    second = second_out.diagnosis
+    assert second.filename != first.filename
+    tb = second_out.exception.__traceback__
+    files = []
+    while tb is not None:
+        files.append(tb.tb_frame.f_code.co_filename)
+        tb = tb.tb_next
+    # the module, the function and the comprehension all run as the new cell
+    assert files.count(second.filename) == 3 and first.filename not in files
+    assert second.line == 2

@@ -8,7 +8,10 @@ and the user's exception, untouched, for the caller to re-raise. Nothing is prin
 from __future__ import annotations
 
 import ast
+import contextlib
+import math
 import sys
+import types
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -60,7 +63,7 @@ def debug_cell(shell: Any, cell: str, options: Options | None = None) -> Outcome
     __tracebackhide__ = True
     global _last
     options = options or Options()
-    source = shell.transform_cell(cell) if shell is not None else cell
+    source = python_source(shell, cell)
     number = getattr(shell, "execution_count", 0)
     filename = _register_source(shell, source, cell, number)
     namespace = shell.user_ns if shell is not None else {}
@@ -99,7 +102,7 @@ def debug_cell(shell: Any, cell: str, options: Options | None = None) -> Outcome
 
 def lint_only(cell: str, shell: Any = None, lang: str = "en") -> Diagnosis:
     """Findings for a cell's text without running it (names resolve in the current namespace)."""
-    source = shell.transform_cell(cell) if shell is not None else cell
+    source = python_source(shell, cell)
     namespace = shell.user_ns if shell is not None else {}
     diagnosis = Diagnosis(ok=True, cell=source, language=lang)
     try:
@@ -109,6 +112,37 @@ def lint_only(cell: str, shell: Any = None, lang: str = "en") -> Diagnosis:
     except Exception as internal:
         diagnosis.internal_error = f"{type(internal).__name__}: {internal}"
     return diagnosis
+
+
+_translations: dict[tuple, str] = {}
+
+
+def python_source(shell: Any, cell: str) -> str:
+    """The Python that IPython would run for a cell's text (`%magic`, `!cmd` translated).
+
+    IPython's static input transforms depend on the text and the transformers installed only,
+    so a cell run again (automatic mode, a training cell rerun) reuses its translation. One-line
+    cells also go through IPython's prefilter, which reads the namespace (autocall), and are
+    translated afresh every time.
+    """
+    if shell is None:
+        return cell
+    manager = getattr(shell, "input_transformer_manager", None)
+    if manager is None:
+        return shell.transform_cell(cell)
+    key = (cell, *manager.cleanup_transforms, *manager.line_transforms, *manager.token_transformers,
+           *shell.input_transformers_post)
+    try:
+        return _translations[key]
+    except (KeyError, TypeError):  # TypeError: a transformer that cannot be hashed
+        pass
+    source = shell.transform_cell(cell)
+    if len(source.splitlines()) > 1:
+        with contextlib.suppress(TypeError):
+            if len(_translations) >= 64:
+                del _translations[next(iter(_translations))]
+            _translations[key] = source
+    return source
 
 
 def _register_source(shell: Any, source: str, raw: str, number: int) -> str:
@@ -127,16 +161,33 @@ def compile_cell(source: str, filename: str, shell: Any = None, sync: bool = Fal
     is shown like in a normal cell. With `sync`, each statement is followed by a sync point
     (see :func:`torchmagic.rerun.sync_point`)."""
     flags = getattr(getattr(shell, "compile", None), "flags", 0)
-    tree = ast.parse(source, filename=filename)
+    try:
+        codes = _compiled(source, flags, sync)
+    except SyntaxError as error:
+        error.filename = filename
+        raise
+    return [_renamed(code, filename) for code in codes]
+
+
+@lru_cache(maxsize=32)
+def _compiled(source: str, flags: int, sync: bool) -> tuple[Any, ...]:
+    # compiled once per text: a rerun only renames the code objects after its own filename
+    tree = ast.parse(source)
     if sync:
         tree = rerun.synchronised(tree)
     last = None
     if tree.body and isinstance(tree.body[-1], ast.Expr):
         last = ast.Interactive(body=[tree.body.pop()])
-    codes = [compile(tree, filename, "exec", flags=flags, dont_inherit=True)]
+    codes = [compile(tree, "<cell>", "exec", flags=flags, dont_inherit=True)]
     if last is not None:
-        codes.append(compile(last, filename, "single", flags=flags, dont_inherit=True))
-    return codes
+        codes.append(compile(last, "<cell>", "single", flags=flags, dont_inherit=True))
+    return tuple(codes)
+
+
+def _renamed(code: types.CodeType, filename: str) -> types.CodeType:
+    """`code` and the functions, classes and comprehensions inside it, as compiled from `filename`."""
+    consts = tuple(_renamed(c, filename) if isinstance(c, types.CodeType) else c for c in code.co_consts)
+    return code.replace(co_filename=filename, co_consts=consts)
 
 
 def diagnose_error(diagnosis: Diagnosis, exc: BaseException, namespace: Mapping[str, Any],
@@ -194,11 +245,14 @@ def tensors_on_line(ctx: Context, line: int | None) -> list[TensorInfo]:
 
 def _warning_patterns() -> tuple[str, ...]:
     """Message regexes of silent pitfalls that show as warnings (to be seen even if filtered)."""
-    out = []
-    for entry in catalog().values():
-        if entry.kind == "silent":
-            out.extend(p.pattern for p in entry.patterns)
-    return tuple(out)
+    entries = tuple(catalog().values())
+    key = tuple(map(id, entries))  # registering a pitfall makes a new catalog
+    if _silent_patterns[0] != key:
+        _silent_patterns[:] = [key, tuple(p.pattern for e in entries if e.kind == "silent" for p in e.patterns)]
+    return _silent_patterns[1]
+
+
+_silent_patterns: list[Any] = [None, ()]
 
 
 def collect_findings(source: str, namespace: Mapping[str, Any], log: guards.WarningLog,
@@ -332,12 +386,11 @@ def _non_finite_loss(source: str, namespace: Mapping[str, Any]) -> bool:
     """Whether a scalar the cell assigned (a loss, typically) ended up NaN or infinite."""
     import torch
 
-    names = _assigned_names(source)
-    for name in names:
+    for name in _assigned_names(source):
         value = namespace.get(name)
-        if is_tensor(value) and value.dim() == 0 and value.is_floating_point() and value.device.type == "cpu":
-            if not bool(torch.isfinite(value.detach())):
-                return True
+        if isinstance(value, torch.Tensor) and value.dim() == 0 and value.is_floating_point() \
+                and value.device.type == "cpu" and not math.isfinite(value.item()):
+            return True
     return False
 
 
