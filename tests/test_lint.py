@@ -275,3 +275,29 @@ def test_process_pool_from_a_start_method_context(pool):
 ])
 def test_unseeded_generator_next_to_a_seeded_one(source, expected):
     assert [(f.pitfall, f.line) for f in lint_cell(source, None)] == expected
+
+
+def test_a_cell_linted_again_asks_the_new_namespace():
+    """What the source alone decides is kept between runs of a cell; what the objects decide is not."""
+    import torch
+    import torch.nn as nn
+
+    source = "m.requires_grad = False\nfor t in items:\n    t.require_grad = False\n"
+    as_module = {"m": nn.Linear(2, 2), "items": [torch.ones(1)], "t": torch.ones(1)}
+    as_tensor = {"m": torch.ones(2), "items": [1], "t": "not a tensor"}
+    for _ in range(2):
+        assert [(f.pitfall, f.line) for f in lint_cell(source, as_module)] == \
+            [("requires-grad-typo", 1), ("requires-grad-typo", 3)]
+        assert lint_cell(source, as_tensor) == []
+
+
+def test_nodes_built_while_linting_are_not_remembered():
+    import ast
+
+    source = "x = 1\ny = x + 1\n"
+    cell = Cell(source, {})
+    assert cell.scope_of(cell.nodes[1]) is cell.tree  # a node of the cell: remembered
+    remembered = len(lint._structure(source).memo)
+    built = ast.Name(id="x", ctx=ast.Load())
+    assert cell.scope_of(built) is cell.tree and cell.loops_of(built) == []
+    assert len(lint._structure(source).memo) == remembered

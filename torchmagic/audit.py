@@ -34,15 +34,23 @@ def audit_parsed(cell: Cell, lang: str = "en") -> list[Finding]:
     return findings_from_hits(run_rules(AUDIT_RULES, cell), cell.source, lang, "audit")
 
 
-def _named_objects(cell: Cell) -> dict[str, Any]:
-    """Module-level names the cell mentions, with their live values."""
-    out: dict[str, Any] = {}
+def _module_level_names(cell: Cell) -> list[str]:
+    """Names the cell reads or writes at module level (its globals), in order of appearance."""
+    out: dict[str, None] = {}
     for node in cell.nodes:
         if isinstance(node, ast.Name) and node.id not in out \
                 and cell.def_scope(node.id, cell.scope_of(node)) is cell.tree:
-            value = cell.lookup(node.id, cell.tree)
-            if value is not MISSING:
-                out[node.id] = value
+            out[node.id] = None
+    return list(out)
+
+
+def _named_objects(cell: Cell) -> dict[str, Any]:
+    """Module-level names the cell mentions, with their live values."""
+    out: dict[str, Any] = {}
+    for name in cell.once(_module_level_names):
+        value = cell.lookup(name, cell.tree)
+        if value is not MISSING:
+            out[name] = value
     return out
 
 
@@ -103,8 +111,12 @@ def audit_unregistered_submodule(cell: Cell) -> Iterator[Hit]:
                 yield Hit("unregistered-submodule", line, label, other)
 
 
-def _optimizer_sources(cell: Cell) -> Iterator[tuple[str, ast.Call, ast.AST]]:
+def _optimizer_sources(cell: Cell) -> list[tuple[str, ast.Call, ast.AST]]:
     """(optimizer name, constructor call, model expression) for `opt = X(model.parameters())`."""
+    return list(_find_optimizer_sources(cell))
+
+
+def _find_optimizer_sources(cell: Cell) -> Iterator[tuple[str, ast.Call, ast.AST]]:
     for node in cell.nodes:
         if not (isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)
                 and isinstance(node.value, ast.Call) and node.value.args):
@@ -125,7 +137,7 @@ def audit_optimizer_params(cell: Cell) -> Iterator[Hit]:
     import torch
 
     steps = [c for c in cell.calls if isinstance(c.func, ast.Attribute) and c.func.attr == "step"]
-    for opt_name, ctor, model_expr in _optimizer_sources(cell):
+    for opt_name, ctor, model_expr in cell.once(_optimizer_sources):
         opt = cell.lookup(opt_name, cell.tree)
         model = cell.resolve(model_expr, cell.tree)
         if not isinstance(opt, torch.optim.Optimizer) or not is_module(model):
@@ -151,10 +163,8 @@ def audit_optimizer_params(cell: Cell) -> Iterator[Hit]:
         yield Hit("optimizer-device", line, opt_name, shown)
 
 
-def audit_bn_running_stats(cell: Cell) -> Iterator[Hit]:
-    """BatchNorm layers frozen with requires_grad=False but still updating running stats in training."""
-    import torch
-
+def _freeze_lines(cell: Cell) -> list[int]:
+    """Lines that set `requires_grad` to False (`p.requires_grad = False`, `requires_grad_(False)`)."""
     freeze_lines = []
     for node in cell.nodes:
         if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant) and node.value.value is False \
@@ -163,6 +173,14 @@ def audit_bn_running_stats(cell: Cell) -> Iterator[Hit]:
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "requires_grad_" \
                 and node.args and isinstance(node.args[0], ast.Constant) and node.args[0].value is False:
             freeze_lines.append(node.lineno)
+    return freeze_lines
+
+
+def audit_bn_running_stats(cell: Cell) -> Iterator[Hit]:
+    """BatchNorm layers frozen with requires_grad=False but still updating running stats in training."""
+    import torch
+
+    freeze_lines = cell.once(_freeze_lines)
     if not freeze_lines:
         return
     if not any(cell.is_backward(c) for c in cell.calls):

@@ -377,6 +377,7 @@ class _Structure:
     bindings: dict
     imports: dict[str, str]
     globals_: dict
+    memo: dict  # (question, node) -> answer, for the questions the source alone answers
 
 
 @lru_cache(maxsize=32)
@@ -384,7 +385,7 @@ def _structure(source: str) -> _Structure:
     """Parse and bind `source` once: notebooks rerun the same cells, often in auto mode."""
     c = Cell._analyse(source)
     return _Structure(c.lines, c._raw, c.tree, c.nodes, c.parents, c.calls, c.bindings, c.imports,
-                      c._globals)
+                      c._globals, c._memo)
 
 
 class Cell:
@@ -398,12 +399,12 @@ class Cell:
         self.lines, self._raw, self.tree = structure.lines, structure.raw, structure.tree
         self.nodes, self.parents, self.calls = structure.nodes, structure.parents, structure.calls
         self.bindings, self.imports, self._globals = structure.bindings, structure.imports, structure.globals_
-        # ...the rest is worked out afresh (these caches may also see nodes built by rules)
-        self._texts: dict[int, str] = {}
-        self._scopes: dict[ast.AST, ast.AST] = {}
+        self._memo = structure.memo
+        # ...what the namespace decides is worked out afresh
         self._cache: dict[tuple[str, int], Any] = {}
         self._resolving: set[tuple[int, str]] = set()
-        self._paths: dict[tuple[int, int], str] = {}
+        self._paths: dict[tuple[ast.AST, ast.AST], str] = {}
+        self._values: dict[tuple[ast.AST, ast.AST], Any] = {}
 
     @classmethod
     def _analyse(cls, source: str) -> "Cell":
@@ -413,7 +414,7 @@ class Cell:
         self.ns = None
         self.lines = source.splitlines()
         self._raw = source.splitlines(keepends=True)
-        self._texts = {}
+        self._memo = {}
         self._cache = {}
         self.tree = ast.parse(source)
         self.nodes = list(ast.walk(self.tree))  # walked once; rules reuse it
@@ -428,17 +429,37 @@ class Cell:
         self._globals = defaultdict(set)
         self._resolving = set()
         self._paths = {}
-        self._scopes = {}
+        self._values = {}
         self._collect()
         return self
 
     # ------------------------------------------------------------ structure
+    def _static(self, question: Callable[[ast.AST], Any], node: ast.AST) -> Any:
+        """`question(node)`, answered once per cell text: the answer depends on the source only.
+
+        Nodes that rules build on the fly are not part of the cell and are not remembered."""
+        key = (question.__func__, node)  # the function, not the bound method: one Cell per run
+        try:
+            return self._memo[key]
+        except KeyError:
+            answer = question(node)
+            if node in self.parents or node is self.tree:
+                self._memo[key] = answer
+            return answer
+
+    def once(self, find: Callable[["Cell"], Any]) -> Any:
+        """`find(cell)`, for a finder that reads the cell's source only: worked out once per cell
+        text (rules look for their candidates this way, then ask the namespace about them)."""
+        key = (find, None)
+        try:
+            return self._memo[key]
+        except KeyError:
+            answer = self._memo[key] = find(self)
+            return answer
+
     def text(self, node: ast.AST) -> str:
         """The source text of a node (as written in the cell)."""
-        key = id(node)
-        if key not in self._texts:
-            self._texts[key] = self._segment(node)
-        return self._texts[key]
+        return self._static(self._segment, node)
 
     def _segment(self, node: ast.AST) -> str:
         try:
@@ -462,10 +483,7 @@ class Cell:
 
     def scope_of(self, node: ast.AST) -> ast.AST:
         """The function, class or module whose namespace `node` lives in."""
-        scope = self._scopes.get(node)
-        if scope is None:
-            scope = self._scopes[node] = self._scope_of(node)
-        return scope
+        return self._static(self._scope_of, node)
 
     def _scope_of(self, node: ast.AST) -> ast.AST:
         child = node
@@ -484,12 +502,18 @@ class Cell:
 
     def function_of(self, node: ast.AST) -> ast.AST | None:
         """The innermost function (def or lambda) containing `node`, or None at module level."""
+        return self._static(self._function_of, node)
+
+    def _function_of(self, node: ast.AST) -> ast.AST | None:
         for anc in self.ancestors(node):
             if isinstance(anc, _FUNCS):
                 return anc
         return None
 
     def class_of(self, node: ast.AST) -> ast.ClassDef | None:
+        return self._static(self._class_of, node)
+
+    def _class_of(self, node: ast.AST) -> ast.ClassDef | None:
         for anc in self.ancestors(node):
             if isinstance(anc, ast.ClassDef):
                 return anc
@@ -497,6 +521,9 @@ class Cell:
 
     def top_function(self, node: ast.AST) -> ast.AST | None:
         """The outermost function containing `node` (module-level def), or None."""
+        return self._static(self._top_function, node)
+
+    def _top_function(self, node: ast.AST) -> ast.AST | None:
         top = None
         for anc in self.ancestors(node):
             if isinstance(anc, _FUNCS):
@@ -505,6 +532,9 @@ class Cell:
 
     def loops_of(self, node: ast.AST) -> list[ast.AST]:
         """Loops whose body runs `node` repeatedly, innermost first, inside `node`'s function."""
+        return self._static(self._loops_of, node)
+
+    def _loops_of(self, node: ast.AST) -> list[ast.AST]:
         out = []
         child = node
         for anc in self.ancestors(node):
@@ -516,6 +546,9 @@ class Cell:
         return out
 
     def statement_of(self, node: ast.AST) -> ast.stmt:
+        return self._static(self._statement_of, node)
+
+    def _statement_of(self, node: ast.AST) -> ast.stmt:
         cur = node
         while not isinstance(cur, ast.stmt):
             cur = self.parents[cur]
@@ -523,17 +556,14 @@ class Cell:
 
     def in_no_grad(self, node: ast.AST) -> bool:
         """Whether `node` runs with autograd off (no_grad, inference_mode, decorated function)."""
-        key = ("no_grad", id(node))
-        if key not in self._cache:
-            self._cache[key] = self._in_no_grad(node)
-        return self._cache[key]
+        return self._static(self._in_no_grad, node)
 
     def _grad_off_lines(self) -> list[int]:
-        key = ("grad_off", 0)
-        if key not in self._cache:
-            self._cache[key] = [c.lineno for c in self.calls if self._call_last(c) == "set_grad_enabled"
-                                and is_false(arg_at(c, 0, "mode")) and isinstance(self.parents.get(c), ast.Expr)]
-        return self._cache[key]
+        return self._static(self._find_grad_off_lines, self.tree)
+
+    def _find_grad_off_lines(self, tree: ast.AST) -> list[int]:
+        return [c.lineno for c in self.calls if self._call_last(c) == "set_grad_enabled"
+                and is_false(arg_at(c, 0, "mode")) and isinstance(self.parents.get(c), ast.Expr)]
 
     def _in_no_grad(self, node: ast.AST) -> bool:
         for anc in self.ancestors(node):
@@ -726,6 +756,16 @@ class Cell:
 
     def resolve(self, expr: ast.AST, scope: ast.AST) -> Any:
         """The live object a Name/Attribute chain denotes, or MISSING."""
+        key = (expr, scope)  # the nodes themselves: a Cell lives for one pass over a fixed namespace
+        try:
+            return self._values[key]
+        except KeyError:
+            value = self._resolve(expr, scope)
+            if not self._resolving:  # an answer cut short by a recursion guard is not final
+                self._values[key] = value
+            return value
+
+    def _resolve(self, expr: ast.AST, scope: ast.AST) -> Any:
         if isinstance(expr, ast.Name):
             return self.lookup(expr.id, scope)
         if isinstance(expr, ast.Attribute):
@@ -744,7 +784,7 @@ class Cell:
 
     def path_of(self, expr: ast.AST, scope: ast.AST) -> str:
         """'torch.nn.functional.cross_entropy' for F.cross_entropy, from imports or live objects."""
-        key = (id(expr), id(scope))  # a Cell lives for one pass over a fixed namespace
+        key = (expr, scope)
         if key not in self._paths:
             self._paths[key] = self._path_of(expr, scope)
         return self._paths[key]
@@ -904,9 +944,9 @@ class Cell:
 
     def frozen_in_code(self) -> set[str]:
         """Modules the cell freezes: `m.requires_grad_(False)`, `for p in m.parameters(): p.requires_grad = False`."""
-        key = ("frozen", 0)
-        if key in self._cache:
-            return self._cache[key]
+        return self._static(self._frozen_in_code, self.tree)
+
+    def _frozen_in_code(self, tree: ast.AST) -> set[str]:
         frozen: set[str] = set()
         for call in self.calls:
             f = call.func
@@ -921,11 +961,16 @@ class Cell:
                             isinstance(t, ast.Attribute) and t.attr == "requires_grad"
                             and dotted(t.value) == loop.target.id for t in n.targets):
                         frozen.add(self.text(loop.iter.func.value))
-        self._cache[key] = frozen
         return frozen
 
     def loss_name(self, call: ast.Call, scope: ast.AST) -> str:
         """'cross_entropy', 'CrossEntropyLoss', ... when `call` computes a torch loss, else ''."""
+        key = ("loss_name", id(call))
+        if key not in self._cache:
+            self._cache[key] = self._loss_name(call, scope)
+        return self._cache[key]
+
+    def _loss_name(self, call: ast.Call, scope: ast.AST) -> str:
         name = self.torch_func(call, scope)
         if name:
             return name
@@ -982,6 +1027,9 @@ class Cell:
 
     def is_manual_update(self, node: ast.AST) -> bool:
         """`p -= lr * p.grad`, `p.data.add_(-lr, p.grad)`: a hand-written optimizer step."""
+        return self._static(self._is_manual_update, node)
+
+    def _is_manual_update(self, node: ast.AST) -> bool:
         if isinstance(node, ast.AugAssign) and isinstance(node.op, (ast.Sub, ast.Add)):
             return has_grad_attr(node.value)
         if isinstance(node, ast.Assign) and has_grad_attr(node.value):
@@ -995,6 +1043,9 @@ class Cell:
 
     def is_zeroing(self, node: ast.AST) -> bool:
         """`zero_grad()`, `p.grad = None`, `p.grad.zero_()`, `del p.grad`."""
+        return self._static(self._is_zeroing, node)
+
+    def _is_zeroing(self, node: ast.AST) -> bool:
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
             if node.func.attr.startswith("zero_grad"):
                 return True
@@ -1007,6 +1058,13 @@ class Cell:
             return any(isinstance(t, ast.Attribute) and t.attr == "grad" for t in node.targets)
         return False
 
+    def zeroes_grads(self, node: ast.AST) -> bool:
+        """Whether a loop or function zeroes gradients somewhere in what it runs."""
+        return self._static(self._zeroes_grads, node)
+
+    def _zeroes_grads(self, node: ast.AST) -> bool:
+        return any(self.is_zeroing(n) for n in self.body_nodes(node))
+
     def cell_function(self, call: ast.Call) -> ast.FunctionDef | None:
         if isinstance(call.func, ast.Name):
             for b in reversed(self.bindings[self.tree].get(call.func.id, [])):
@@ -1016,10 +1074,13 @@ class Cell:
 
     def body_nodes(self, node: ast.AST, inline: bool = True) -> list[ast.AST]:
         """Nodes a loop or function runs, with the bodies of cell functions it calls."""
-        key = ("body_inline" if inline else "body", id(node))
-        if key not in self._cache:
-            self._cache[key] = self._body_nodes(node, inline)
-        return self._cache[key]
+        return self._static(self._inlined_body if inline else self._own_body, node)
+
+    def _inlined_body(self, node: ast.AST) -> list[ast.AST]:
+        return self._body_nodes(node, True)
+
+    def _own_body(self, node: ast.AST) -> list[ast.AST]:
+        return self._body_nodes(node, False)
 
     def _body_nodes(self, node: ast.AST, inline: bool) -> list[ast.AST]:
         body = node.body + node.orelse if isinstance(node, _LOOPS) else node.body
@@ -1051,6 +1112,10 @@ class Cell:
                    or self.is_manual_update(n) for n in nodes)
 
     def call_sites(self, func: ast.AST) -> list[ast.Call]:
+        """The calls of a function the cell defines."""
+        return self._static(self._call_sites, func)
+
+    def _call_sites(self, func: ast.AST) -> list[ast.Call]:
         if not isinstance(func, (ast.FunctionDef, ast.AsyncFunctionDef)):
             return []
         return [c for c in self.calls if isinstance(c.func, ast.Name) and c.func.id == func.name
@@ -1313,6 +1378,23 @@ def _forward_calls(cell: Cell, nodes: Iterable[ast.AST]) -> list[tuple[ast.Call,
     return out
 
 
+def _loops(cell: Cell) -> list[ast.AST]:
+    return [n for n in cell.nodes if isinstance(n, _LOOPS)]
+
+
+def _classes(cell: Cell) -> list[ast.ClassDef]:
+    return [n for n in cell.nodes if isinstance(n, ast.ClassDef)]
+
+
+def _walked_calls(cell: Cell) -> list[ast.Call]:
+    """The cell's calls in the order of `cell.nodes` (outer calls before the calls in their arguments)."""
+    return [n for n in cell.nodes if isinstance(n, ast.Call)]
+
+
+def _cell_mode_calls(cell: Cell) -> list[tuple[ast.Call, str]]:
+    return _mode_calls(cell, cell.nodes)
+
+
 def _is_loss_cls(cls: Any) -> bool:
     try:
         return isinstance(cls, type) and issubclass(cls, _torch().nn.modules.loss._Loss)
@@ -1366,6 +1448,8 @@ def rule_grad_accumulation(cell: Cell) -> Iterator[Hit]:
         if not cell.is_backward(call):
             continue
         loops = cell.loops_of(call)
+        if loops and cell.zeroes_grads(loops[0]):
+            continue  # the outer loops run the inner one's zeroing too: none of them accumulates
         for loop in loops:
             nodes = cell.body_nodes(loop)
             steps = [n for n in nodes if (isinstance(n, ast.Call) and cell.is_step(n)) or cell.is_manual_update(n)]
@@ -1391,8 +1475,12 @@ def rule_grad_accumulation(cell: Cell) -> Iterator[Hit]:
                 yield Hit("grad-accumulation", call.lineno, _backward_subject(cell, call), _short(cell, steps[0]))
 
 
-def _accumulations(cell: Cell) -> Iterator[tuple[ast.stmt, ast.AST, ast.AST]]:
-    """(statement, accumulator target, added value) for `t += v` and `t = t + v`."""
+def _accumulations(cell: Cell) -> list[tuple[ast.stmt, ast.AST, ast.AST]]:
+    """(statement, accumulator target, added value) for `t += v` and `t = t + v`, in line order."""
+    return sorted(_find_accumulations(cell), key=lambda a: a[0].lineno)
+
+
+def _find_accumulations(cell: Cell) -> Iterator[tuple[ast.stmt, ast.AST, ast.AST]]:
     for node in cell.nodes:
         if isinstance(node, ast.AugAssign) and isinstance(node.op, (ast.Add, ast.Sub)):
             yield node, node.target, node.value
@@ -1445,7 +1533,7 @@ def _live_target(cell: Cell, target: ast.AST, scope: ast.AST) -> Any:
 def rule_history_accumulation(cell: Cell) -> Iterator[Hit]:
     """A tensor with grad history added up across loop iterations (`total += loss`)."""
     flagged: set[str] = set()
-    for stmt, target, value in sorted(_accumulations(cell), key=lambda a: a[0].lineno):
+    for stmt, target, value in cell.once(_accumulations):
         if names_in(value) & flagged:
             continue  # a consequence of an accumulation already reported
         loops = cell.loops_of(stmt)
@@ -1494,8 +1582,9 @@ def rule_history_accumulation(cell: Cell) -> Iterator[Hit]:
         yield Hit("history-accumulation", stmt.lineno, t_text, cell.text(value))
 
 
-def rule_requires_grad_typo(cell: Cell) -> Iterator[Hit]:
-    """`p.require_grad = False`: a misspelt attribute that freezes nothing."""
+def _grad_flag_writes(cell: Cell) -> list[tuple[ast.AST, ast.AST, str, int]]:
+    """(statement, receiver, attribute, line) for writes of `requires_grad` or a name close to it."""
+    out = []
     for node in cell.nodes:
         targets: list[tuple[ast.AST, str, int]] = []
         if isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
@@ -1507,27 +1596,32 @@ def rule_requires_grad_typo(cell: Cell) -> Iterator[Hit]:
                 and len(node.args) >= 2 and isinstance(node.args[1], ast.Constant) and isinstance(node.args[1].value, str):
             targets.append((node.args[0], node.args[1].value, node.lineno))
         for recv, attr, line in targets:
-            scope = cell.scope_of(node)
-            value = cell.resolve(recv, scope)
-            if attr == "requires_grad":
-                if value is not MISSING and is_module(value):
-                    yield Hit("requires-grad-typo", line, f"{cell.text(recv)}.requires_grad", "module")
+            if attr == "requires_grad" or difflib.SequenceMatcher(None, attr.lower(), "requires_grad").ratio() >= 0.85:
+                out.append((node, recv, attr, line))
+    return out
+
+
+def rule_requires_grad_typo(cell: Cell) -> Iterator[Hit]:
+    """`p.require_grad = False`: a misspelt attribute that freezes nothing."""
+    for node, recv, attr, line in cell.once(_grad_flag_writes):
+        scope = cell.scope_of(node)
+        value = cell.resolve(recv, scope)
+        if attr == "requires_grad":
+            if value is not MISSING and is_module(value):
+                yield Hit("requires-grad-typo", line, f"{cell.text(recv)}.requires_grad", "module")
+            continue
+        if value is not MISSING and not (is_tensor(value) or is_module(value)):
+            continue
+        if value is MISSING and isinstance(recv, ast.Name):
+            if recv.id == "self":
                 continue
-            ratio = difflib.SequenceMatcher(None, attr.lower(), "requires_grad").ratio()
-            if ratio < 0.85:
-                continue
-            if value is not MISSING and not (is_tensor(value) or is_module(value)):
-                continue
-            if value is MISSING and isinstance(recv, ast.Name):
-                if recv.id == "self":
-                    continue
-                b = cell.binding(recv.id, scope, line)
-                if b is not None and b.kind == "assign" and b.index is None:
-                    cls = cell.ctor_class(b.value, cell.scope_of(b.node))
-                    if cls is not None and not cell.is_module_class(cls) and not (
-                            isinstance(cls, type) and cls.__module__.startswith("torch")):
-                        continue  # an object of some other class: its attribute may be real
-            yield Hit("requires-grad-typo", line, f"{cell.text(recv)}.{attr}", "requires_grad")
+            b = cell.binding(recv.id, scope, line)
+            if b is not None and b.kind == "assign" and b.index is None:
+                cls = cell.ctor_class(b.value, cell.scope_of(b.node))
+                if cls is not None and not cell.is_module_class(cls) and not (
+                        isinstance(cls, type) and cls.__module__.startswith("torch")):
+                    continue  # an object of some other class: its attribute may be real
+        yield Hit("requires-grad-typo", line, f"{cell.text(recv)}.{attr}", "requires_grad")
 
 
 def rule_target_requires_grad(cell: Cell) -> Iterator[Hit]:
@@ -1595,7 +1689,7 @@ def _builds_module(cell: Cell, expr: ast.AST, scope: ast.AST) -> str:
 
 def rule_unregistered_submodule(cell: Cell) -> Iterator[Hit]:
     """Layers kept in a plain list/dict attribute of an nn.Module defined in the cell."""
-    for cls in [n for n in cell.nodes if isinstance(n, ast.ClassDef)]:
+    for cls in cell.once(_classes):
         if not cell.is_module_class(cls):
             continue
         registers = any(isinstance(n, ast.Call) and cell._call_last(n) in
@@ -1796,30 +1890,20 @@ def _layer_kind(cell: Cell, node: ast.AST, scope: ast.AST) -> str:
     return ""
 
 
-def rule_conv_bias_before_bn(cell: Cell) -> Iterator[Hit]:
-    """A Conv layer with a bias directly followed by BatchNorm."""
+def _layer_candidates(cell: Cell) -> tuple[list[tuple[ast.Call, ast.Call]], list[tuple[ast.ClassDef, list, list]]]:
+    """Where a biased Conv may be followed by BatchNorm, from the source alone: neighbouring
+    constructor calls (`nn.Sequential(conv, bn)`, `[conv, bn]`), and per class its layer
+    assignments (`self.conv = ...`) with the pairs of layers its methods apply one after the other."""
+    neighbours = []
     for node in cell.nodes:
-        seqs: list[list[ast.AST]] = []
-        if isinstance(node, ast.Call):
-            seqs.append(list(node.args))
-        if isinstance(node, (ast.List, ast.Tuple)):
-            seqs.append(list(node.elts))
-        for seq in seqs:
-            for a, b in zip(seq, seq[1:]):
-                scope = cell.scope_of(a)
-                if _layer_kind(cell, a, scope) == "conv" and _layer_kind(cell, b, scope) == "bn" \
-                        and _conv_bias_on(cell, a):  # type: ignore[arg-type]
-                    yield Hit("conv-bias-before-bn", a.lineno, _short(cell, a), _short(cell, b))
-    for cls in [n for n in cell.nodes if isinstance(n, ast.ClassDef)]:
-        layers: dict[str, tuple[str, ast.Call]] = {}
-        for node in ast.walk(cls):
-            if isinstance(node, ast.Assign) and len(node.targets) == 1:
-                t = node.targets[0]
-                kind = _layer_kind(cell, node.value, cell.scope_of(node))
-                if kind and isinstance(t, ast.Attribute):
-                    layers[cell.text(t)] = (kind, node.value)  # type: ignore[assignment]
-        if not layers:
-            continue
+        seq = node.args if isinstance(node, ast.Call) else node.elts if isinstance(node, (ast.List, ast.Tuple)) else []
+        for a, b in zip(seq, seq[1:]):
+            if isinstance(a, ast.Call) and isinstance(b, ast.Call) and _conv_bias_on(cell, a):
+                neighbours.append((a, b))
+    classes = []
+    for cls in cell.once(_classes):
+        assigned = [node for node in ast.walk(cls) if isinstance(node, ast.Assign) and len(node.targets) == 1
+                    and isinstance(node.targets[0], ast.Attribute) and isinstance(node.value, ast.Call)]
         pairs: list[tuple[str, str]] = []
         for node in ast.walk(cls):
             # self.bn(self.conv(x))
@@ -1834,6 +1918,24 @@ def rule_conv_bias_before_bn(cell: Cell) -> Iterator[Hit]:
                             and isinstance(s1.value, ast.Call) and isinstance(s2.value, ast.Call) \
                             and s2.value.args and cell.text(s2.value.args[0]) == cell.text(s1.targets[0]):
                         pairs.append((cell.text(s1.value.func), cell.text(s2.value.func)))
+        if assigned and pairs:
+            classes.append((cls, assigned, pairs))
+    return neighbours, classes
+
+
+def rule_conv_bias_before_bn(cell: Cell) -> Iterator[Hit]:
+    """A Conv layer with a bias directly followed by BatchNorm."""
+    neighbours, classes = cell.once(_layer_candidates)
+    for a, b in neighbours:
+        scope = cell.scope_of(a)
+        if _layer_kind(cell, a, scope) == "conv" and _layer_kind(cell, b, scope) == "bn":
+            yield Hit("conv-bias-before-bn", a.lineno, _short(cell, a), _short(cell, b))
+    for cls, assigned, pairs in classes:
+        layers: dict[str, tuple[str, ast.Call]] = {}
+        for node in assigned:
+            kind = _layer_kind(cell, node.value, cell.scope_of(node))
+            if kind:
+                layers[cell.text(node.targets[0])] = (kind, node.value)
         for inner, outer in pairs:
             a, b = layers.get(inner), layers.get(outer)
             if a and b and a[0] == "conv" and b[0] == "bn" and _conv_bias_on(cell, a[1]):
@@ -1856,15 +1958,13 @@ def _asked_for_train_mode(cell: Cell, call: ast.Call, modes: list[tuple[ast.Call
 
 def rule_train_eval_mode(cell: Cell) -> Iterator[Hit]:
     """Evaluation in training mode (no eval()), or training after eval() without train()."""
-    all_nodes = cell.nodes
-    modes = _mode_calls(cell, all_nodes)
-    forwards = _forward_calls(cell, all_nodes)
+    modes = cell.once(_cell_mode_calls)
+    forwards = _forward_calls(cell, cell.once(_walked_calls))
     train_loops: list[tuple[ast.AST, list[ast.AST]]] = []
-    for n in all_nodes:
-        if isinstance(n, _LOOPS):
-            nodes = cell.body_nodes(n)
-            if cell.trains(nodes):
-                train_loops.append((n, nodes))
+    for n in cell.once(_loops):
+        nodes = cell.body_nodes(n)
+        if cell.trains(nodes):
+            train_loops.append((n, nodes))
 
     def in_training(node: ast.AST) -> bool:
         for loop in cell.loops_of(node):
@@ -1946,7 +2046,7 @@ def _collects(cell: Cell, loop: ast.AST) -> bool:
 
 def rule_eval_without_no_grad(cell: Cell) -> Iterator[Hit]:
     """A loop that only runs a trainable model forward (evaluation) with autograd on."""
-    for loop in [n for n in cell.nodes if isinstance(n, _LOOPS)]:
+    for loop in cell.once(_loops):
         if cell.in_no_grad(loop):
             continue
         nodes = cell.body_nodes(loop)
@@ -2079,12 +2179,15 @@ def _is_array_like(cell: Cell, expr: ast.AST, scope: ast.AST, kind: str) -> bool
     return None
 
 
+def _named_call_results(cell: Cell) -> list[ast.Assign]:
+    """`name = call(...)` statements."""
+    return [node for node in cell.nodes if isinstance(node, ast.Assign) and len(node.targets) == 1
+            and isinstance(node.targets[0], ast.Name) and isinstance(node.value, ast.Call)]
+
+
 def rule_from_numpy_shares_memory(cell: Cell) -> Iterator[Hit]:
     """`t = torch.from_numpy(a)` (or `a = t.numpy()`), then one is changed in place, the other read."""
-    for node in cell.nodes:
-        if not (isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)
-                and isinstance(node.value, ast.Call)):
-            continue
+    for node in cell.once(_named_call_results):
         call, new = node.value, node.targets[0].id
         scope = cell.scope_of(node)
         src = None
@@ -2141,22 +2244,25 @@ def _assigned_pairs(node: ast.AST) -> list[tuple[str, ast.AST]]:
     return []
 
 
+def _name_assignments(cell: Cell) -> list[tuple[ast.Assign, str, ast.AST]]:
+    return [(node, new, value) for node in cell.nodes for new, value in _assigned_pairs(node)]
+
+
 def rule_tensor_aliasing(cell: Cell) -> Iterator[Hit]:
     """`b = a` for tensors/models used as a copy: in-place changes show through both names."""
-    for node in cell.nodes:
-        for new, value in _assigned_pairs(node):
-            scope = cell.scope_of(node)
-            hit = _snapshot_alias(cell, node, new, value, scope)
-            if hit is not None:
-                yield hit
-                continue
-            if isinstance(value, ast.Name) and value.id != new and isinstance(node.targets[0], ast.Name):  # type: ignore[attr-defined]
-                if _is_array_like(cell, value, scope, "tensor") or _is_array_like(cell, value, scope, "array"):
-                    if cell.def_scope(new, scope) is cell.tree:
-                        a_val, b_val = cell.lookup(value.id, scope), cell.lookup(new, scope)
-                        if a_val is not MISSING and b_val is not MISSING and a_val is not b_val:
-                            continue
-                    yield from _shared_pair_hits(cell, "tensor-aliasing", node.lineno, value.id, new, scope)
+    for node, new, value in cell.once(_name_assignments):
+        scope = cell.scope_of(node)
+        hit = _snapshot_alias(cell, node, new, value, scope)
+        if hit is not None:
+            yield hit
+            continue
+        if isinstance(value, ast.Name) and value.id != new and isinstance(node.targets[0], ast.Name):  # type: ignore[attr-defined]
+            if _is_array_like(cell, value, scope, "tensor") or _is_array_like(cell, value, scope, "array"):
+                if cell.def_scope(new, scope) is cell.tree:
+                    a_val, b_val = cell.lookup(value.id, scope), cell.lookup(new, scope)
+                    if a_val is not MISSING and b_val is not MISSING and a_val is not b_val:
+                        continue
+                yield from _shared_pair_hits(cell, "tensor-aliasing", node.lineno, value.id, new, scope)
 
 
 def _snapshot_source(value: ast.AST) -> tuple[str, ast.AST] | None:
@@ -2419,11 +2525,18 @@ def _how_many(cell: Cell, node: ast.AST) -> str:
     return ""
 
 
+@lru_cache(maxsize=1)
+def _cpu_count() -> int:
+    import os
+
+    return os.cpu_count() or 1
+
+
 def rule_cpu_oversubscription(cell: Cell) -> Iterator[Hit]:
     """Several PyTorch processes started side by side, each with as many threads as there are cores."""
     import os
 
-    if (os.cpu_count() or 1) < 2 or any(v in os.environ for v in ("OMP_NUM_THREADS", "MKL_NUM_THREADS")):
+    if _cpu_count() < 2 or any(v in os.environ for v in ("OMP_NUM_THREADS", "MKL_NUM_THREADS")):
         return
     if _THREAD_LIMIT.search(cell.source):
         return
