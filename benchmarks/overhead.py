@@ -6,6 +6,10 @@ Prints, for each cell, the median time of: the plain cell, the cell under a bare
 ratios against plain, torchmagic's own share over bare anomaly detection, the snapshot that
 fast mode takes (bytes, seconds), and the cost of `%load_ext torchmagic` beyond `import torch`.
 
+Cells are usually run again with the same text, and fast mode keeps what depends on the text
+alone (translation, compiled code, the lint's parse). A second table runs every cell with a
+new text each time (a numbered comment), so that nothing is reused: the cost of a first run.
+
     .venv/bin/python benchmarks/overhead.py [--repeat 15]
 """
 from __future__ import annotations
@@ -183,6 +187,19 @@ def main() -> None:
         snap = torchmagic.last_diagnosis().snapshot
         if snap is not None:
             snapshots.append(f"{name}: {snap.nbytes / 1e6:.2f} MB in {snap.seconds * 1000:.2f} ms")
+
+    print("\nfirst run of a cell's text (a new comment every run, nothing reused):")
+    print(f"{'cell':12s} {'plain':>8s} {'fast':>8s} {'fast/plain':>10s}")
+    counter = iter(range(10**9))
+    for name, cell in CELLS.items():
+        def plain_new():
+            ip.run_cell(f"# run {next(counter)}\n" + cell, store_history=False)
+
+        def fast_new():
+            ip.run_cell(f"%%torchdebug --fast\n# run {next(counter)}\n" + cell, store_history=False)
+
+        times = interleaved({"plain": plain_new, "fast": fast_new}, args.repeat)
+        print(f"{name:12s} {times['plain']:8.4f} {times['fast']:8.4f} {times['fast'] / times['plain']:9.3f}x")
 
     print("\nfast-mode snapshot per run: " + ("; ".join(snapshots) or "none taken"))
     snapshot_cost(ip, args.repeat)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import ast
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 # Tensor methods that modify their tensor in place and matter to autograd.
 _NOT_INPLACE = {"requires_grad_", "share_memory_", "retain_grad_", "manual_seed_"}
@@ -31,6 +31,13 @@ class InplaceOp:
     name: str  # dotted name of the modified object, e.g. "out" or "self.h"
     line: int
     how: str  # "augassign", "setitem", "method", "inplace=True", "module"
+
+
+@lru_cache(maxsize=32)
+def parse(source: str) -> ast.Module:
+    """The syntax tree of a cell's text, parsed once and shared by everything that reads it
+    (lint, snapshot, diagnosis): callers must not change it. Raises SyntaxError."""
+    return ast.parse(source)
 
 
 def dotted(node: ast.AST) -> str | None:
@@ -99,7 +106,7 @@ class CellCode:
         self.source = source
         self.lines = source.splitlines()
         try:
-            self.tree: ast.Module | None = ast.parse(source)
+            self.tree: ast.Module | None = parse(source)
         except SyntaxError:
             self.tree = None
         self._parents: dict[ast.AST, ast.AST] = {}

@@ -18,7 +18,7 @@ from functools import lru_cache
 from typing import Any, Callable, Mapping
 
 from . import guards, rerun
-from .cellcode import CellCode
+from .cellcode import CellCode, parse
 from .diagnosis import Diagnosis, ErrorInfo, Finding, Rerun, TensorInfo
 from .knowledge import catalog
 from .locate import cell_frames, error_line, format_user_traceback, forward_trace
@@ -398,7 +398,7 @@ def _non_finite_loss(source: str, namespace: Mapping[str, Any]) -> bool:
 def _assigned_names(source: str) -> frozenset[str]:
     """Names the cell assigns at its top level or in its loops (cached: notebooks rerun cells)."""
     try:
-        tree = ast.parse(source)
+        tree = parse(source)
     except SyntaxError:
         return frozenset()
     names = {t.id for node in tree.body if isinstance(node, (ast.Assign, ast.AugAssign))

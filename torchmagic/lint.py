@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Callable, Iterable, Iterator, Mapping
 
-from .cellcode import dotted
+from .cellcode import dotted, parse
 from .diagnosis import Finding
 
 MISSING: Any = object()
@@ -416,7 +416,7 @@ class Cell:
         self._raw = source.splitlines(keepends=True)
         self._memo = {}
         self._cache = {}
-        self.tree = ast.parse(source)
+        self.tree = parse(source)
         self.nodes = list(ast.walk(self.tree))  # walked once; rules reuse it
         self.parents = {}
         for parent in self.nodes:

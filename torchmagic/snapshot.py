@@ -31,6 +31,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .cellcode import parse
+
 __all__ = [
     "names_read_by",
     "Snapshot",
@@ -111,7 +113,7 @@ def _static_reads(source: str) -> tuple[frozenset[str], bool]:
 
 def _parse_cell(source: str) -> ast.Module | None:
     try:
-        return ast.parse(source)
+        return parse(source)
     except SyntaxError:
         pass
     try:
