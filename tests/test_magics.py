@@ -198,3 +198,18 @@ def test_text_report_leaves_the_traceback_to_ipython_when_the_error_is_raised(sh
     from torchmagic.render import Report
 
     assert "<details" in Report(torchmagic.last_diagnosis(), traceback_follows=True)._repr_html_()
+
+
+def test_fast_mode_replays_a_cell_that_ends_with_a_nan_loss(shell):
+    shell.run_cell("import torch\nx = torch.tensor([0.0, 1.0], requires_grad=True)\n")
+    cell = (
+        "with torch.enable_grad():\n"
+        "    y = torch.log(x)\n"
+        "    loss = (y * 0).sum()\n"  # -inf * 0: NaN, and no error without anomaly detection
+        "    loss.backward()\n"
+    )
+    result = shell.run_cell("%%torchdebug --fast\n" + cell)
+    assert result.success  # the cell itself ran: the user's run is not turned into a failure
+    d = torchmagic.last_diagnosis()
+    assert d.replayed and d.error is not None and "nan" in d.error.message.lower()
+    assert d.line in (2, 3)

@@ -396,18 +396,24 @@ def _non_finite_loss(source: str, namespace: Mapping[str, Any]) -> bool:
 
 @lru_cache(maxsize=64)
 def _assigned_names(source: str) -> frozenset[str]:
-    """Names the cell assigns at its top level or in its loops (cached: notebooks rerun cells)."""
+    """Names the cell assigns outside its functions and classes: at top level, in loops,
+    under `if` or `with` (cached: notebooks rerun cells)."""
     try:
         tree = parse(source)
     except SyntaxError:
         return frozenset()
-    names = {t.id for node in tree.body if isinstance(node, (ast.Assign, ast.AugAssign))
-             for t in (node.targets if isinstance(node, ast.Assign) else [node.target]) if isinstance(t, ast.Name)}
-    for node in ast.walk(tree):
-        if isinstance(node, (ast.For, ast.While)):
-            for sub in ast.walk(node):
-                if isinstance(sub, ast.Assign):
-                    names.update(t.id for t in sub.targets if isinstance(t, ast.Name))
+    names: set[str] = set()
+    statements: list[ast.AST] = list(tree.body)
+    while statements:  # statements only: expressions hold no assignments worth a look
+        node = statements.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            continue
+        if isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            names.update(n.id for t in targets for n in ast.walk(t)
+                         if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store))
+        statements.extend(c for c in ast.iter_child_nodes(node)
+                          if isinstance(c, (ast.stmt, ast.excepthandler, ast.match_case)))
     return frozenset(names)
 
 

@@ -106,8 +106,9 @@ def _static_reads(source: str) -> tuple[frozenset[str], bool]:
         dynamic = bool(names & _DYNAMIC_READERS)
     else:
         names = _module_reads(tree)
-        names |= _magic_argument_names(tree)
-        dynamic = bool(names & _DYNAMIC_READERS) or _reads_user_ns(tree)
+        in_strings, user_ns = _indirect_reads(tree)
+        names |= in_strings
+        dynamic = bool(names & _DYNAMIC_READERS) or user_ns
     return frozenset(names - _SHELL_NAMES), dynamic
 
 
@@ -325,14 +326,18 @@ def _local_bindings(body: Iterable[ast.AST], declared: set[str]) -> set[str]:
     return out
 
 
-def _magic_argument_names(tree: ast.Module) -> set[str]:
-    """Identifiers in the string arguments of ``get_ipython().<method>(...)`` calls.
+def _indirect_reads(tree: ast.Module) -> tuple[set[str], bool]:
+    """Reads the names alone do not show: identifiers in the string arguments of
+    ``get_ipython().<method>(...)`` calls, and whether the cell reaches into ``user_ns``.
 
     Magics such as ``%time`` or ``%timeit`` run their argument as code, and ``!cmd {x}``
     expands names: every identifier there may be a read.
     """
     out: set[str] = set()
+    user_ns = False
     for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and node.attr in ("user_ns", "user_global_ns"):
+            user_ns = True
         if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
             continue
         owner = node.func.value
@@ -341,14 +346,7 @@ def _magic_argument_names(tree: ast.Module) -> set[str]:
         for arg in node.args[1:] if node.func.attr.startswith("run_") else node.args:
             if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
                 out |= set(_IDENTIFIER.findall(arg.value)) - set(keyword.kwlist)
-    return out
-
-
-def _reads_user_ns(tree: ast.Module) -> bool:
-    return any(
-        isinstance(node, ast.Attribute) and node.attr in ("user_ns", "user_global_ns")
-        for node in ast.walk(tree)
-    )
+    return out, user_ns
 
 
 @functools.lru_cache(maxsize=1024)
