@@ -246,3 +246,18 @@ def test_a_cell_compiled_before_reports_errors_under_its_new_filename(shell):
     # the module, the function and the comprehension all run as the new cell
     assert files.count(second.filename) == 3 and first.filename not in files
     assert second.line == 2
+
+
+def test_a_registered_silent_pitfall_recognises_its_warning_until_unregistered(shell):
+    from torchmagic.knowledge import register_pitfall, unregister_pitfall
+
+    cell = "import warnings\nwarnings.warn('our loader skipped 3 shards')\n"
+    assert all(f.pitfall != "our-shards" for f in run(shell, cell).diagnosis.findings)
+    register_pitfall("our-shards", title="Shards skipped", what="w", fix="f", kind="silent",
+                     patterns=[r"skipped \d+ shards"])
+    try:
+        findings = run(shell, cell).diagnosis.findings
+        assert [(f.pitfall, f.line) for f in findings if f.pitfall == "our-shards"] == [("our-shards", 2)]
+    finally:
+        unregister_pitfall("our-shards")
+    assert all(f.pitfall != "our-shards" for f in run(shell, cell).diagnosis.findings)

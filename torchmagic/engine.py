@@ -245,14 +245,16 @@ def tensors_on_line(ctx: Context, line: int | None) -> list[TensorInfo]:
 
 def _warning_patterns() -> tuple[str, ...]:
     """Message regexes of silent pitfalls that show as warnings (to be seen even if filtered)."""
+    global _silent
     entries = tuple(catalog().values())
-    key = tuple(map(id, entries))  # registering a pitfall makes a new catalog
-    if _silent_patterns[0] != key:
-        _silent_patterns[:] = [key, tuple(p.pattern for e in entries if e.kind == "silent" for p in e.patterns)]
-    return _silent_patterns[1]
+    known, patterns = _silent
+    if len(known) != len(entries) or any(a is not b for a, b in zip(known, entries)):
+        patterns = tuple(p.pattern for e in entries if e.kind == "silent" for p in e.patterns)
+        _silent = (entries, patterns)
+    return patterns
 
 
-_silent_patterns: list[Any] = [None, ()]
+_silent: tuple[tuple[Any, ...], tuple[str, ...]] = ((), ())  # the catalog's entries and their patterns
 
 
 def collect_findings(source: str, namespace: Mapping[str, Any], log: guards.WarningLog,
