@@ -11,6 +11,11 @@ Each rule yields :class:`Hit` objects; :func:`findings_from_hits` turns them int
 :class:`~torchmagic.diagnosis.Finding` objects with the knowledge base's message, drops
 the lines silenced by ``# torchmagic: ignore[id]``, de-duplicates and sorts them. A rule
 that crashes is skipped; the others still run.
+
+Notebooks run the same cells again and again, so what the source alone decides (the parse,
+the bindings, tree questions such as a node's scope or loops, each rule's candidate
+statements via :meth:`Cell.once`) is worked out once per cell text; only the questions put
+to the live objects are asked afresh on every run.
 """
 from __future__ import annotations
 
