@@ -12,6 +12,7 @@ from functools import cached_property, lru_cache
 # Tensor methods that modify their tensor in place and matter to autograd.
 _NOT_INPLACE = {"requires_grad_", "share_memory_", "retain_grad_", "manual_seed_"}
 _LOOPS = (ast.For, ast.AsyncFor, ast.While)
+_PASS_ITEMS = {"enumerate", "tqdm", "iter"}  # wrappers that hand a loader's batches on
 _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
 
 
@@ -233,6 +234,63 @@ class CellCode:
         if scope is not self.tree and self.tree is not None:
             return self.origin(name, line, self.tree) if name.split(".")[0] != "self" else None
         return None
+
+    def item_origin(self, binding: Binding) -> Binding | None:
+        """For a name bound by a loop over a DataLoader (`for x, y in loader:`), the line of
+        `__getitem__` in the cell's Dataset class that makes that element of a sample: the
+        place to change a sample's dtype or shape. None when the cell does not show it."""
+        loop = binding.node
+        if not isinstance(loop, (ast.For, ast.AsyncFor)):
+            return None
+        target, source = loop.target, loop.iter
+        while isinstance(source, ast.Call) and call_name(source) in _PASS_ITEMS and source.args:
+            if call_name(source) == "enumerate":  # for i, (x, y) in enumerate(loader)
+                if not (isinstance(target, ast.Tuple) and len(target.elts) == 2):
+                    return None
+                target = target.elts[1]
+            source = source.args[0]
+        index = None
+        if isinstance(target, (ast.Tuple, ast.List)):
+            names = [e.id if isinstance(e, ast.Name) else None for e in target.elts]
+            if binding.name not in names:
+                return None
+            index = names.index(binding.name)
+        elif not (isinstance(target, ast.Name) and target.id == binding.name):
+            return None
+        dataset = self._made_by(source, loop.lineno)
+        if isinstance(dataset, ast.Call) and call_name(dataset) == "DataLoader":
+            if any(k.arg == "collate_fn" for k in dataset.keywords):
+                return None  # the batch is whatever collate_fn makes of the samples
+            given = dataset.args[0] if dataset.args else next(
+                (k.value for k in dataset.keywords if k.arg == "dataset"), None)
+            dataset = self._made_by(given, loop.lineno) if given is not None else None
+        if not isinstance(dataset, ast.Call):
+            return None
+        getitem = next((m for cls in self.classes() if cls.name == call_name(dataset) for m in cls.body
+                        if isinstance(m, ast.FunctionDef) and m.name == "__getitem__"), None)
+        returns = [n for n in ast.walk(getitem) if isinstance(n, ast.Return) and n.value is not None] \
+            if getitem is not None else []
+        if len(returns) != 1:
+            return None
+        value, line = returns[0].value, returns[0].lineno
+        if index is not None:
+            if not (isinstance(value, (ast.Tuple, ast.List)) and len(value.elts) > index):
+                return None
+            value = value.elts[index]
+        if isinstance(value, ast.Name):
+            made = self.origin(value.id, line, getitem)
+            if made is not None and made.line != line:
+                return Binding(binding.name, made.line, made.node)
+        return Binding(binding.name, line, returns[0])
+
+    def _made_by(self, expr: ast.AST | None, line: int) -> ast.AST | None:
+        """The call that made `expr` (itself, or the value last assigned to the name)."""
+        if isinstance(expr, ast.Name):
+            made = self.origin(expr.id, line)
+            if made is not None and isinstance(made.node, ast.Assign):
+                return made.node.value
+            return None
+        return expr
 
     def assigned_at(self, line: int) -> list[str]:
         stmt = self.statement_at(line)

@@ -199,6 +199,8 @@ def origin_match(ctx: Context, pid: str, name: str | None, line: int | None, sco
     if not name or line is None:
         return None
     binding = ctx.code.origin(name, line)
+    if binding is not None:
+        binding = ctx.code.item_origin(binding) or binding  # a batch: the Dataset line that made it
     if binding is None or binding.line == line:
         return Match(pid, score, line=line, facts=facts or {}, detail=detail)
     return Match(pid, score, line=binding.line, related_lines=[line], facts=facts or {}, detail=detail)
@@ -367,18 +369,33 @@ def _shared_with_earlier_backward(ctx: Context) -> Match | None:
         return None
     feeding = _graph_inputs(ctx, receiver, line)
     for earlier_line, earlier in sorted(calls.items(), reverse=True):
-        if earlier_line >= line or earlier is None or not code.same_scope(earlier_line, line):
+        if earlier_line >= line or not code.same_scope(earlier_line, line):
             continue
         if earlier == receiver or earlier in feeding:
             return Match("backward-twice", 0.9, line=earlier_line, related_lines=[line],
                          facts={"name": receiver, "line": earlier_line}, detail="second_call")
-        shared = [n for n in _graph_inputs(ctx, earlier, earlier_line) if n in feeding]
-        if shared:
-            origin = code.origin(earlier, earlier_line)
-            target = origin.line if origin is not None else earlier_line
-            return Match("backward-twice", 0.9, line=target, related_lines=[earlier_line, line],
-                         facts={"name": shared[0], "line": earlier_line}, detail="shared")
+        # `(loss_real + loss_fake).backward()`: each loss of the sum is a subject of its own
+        subjects = [earlier] if earlier is not None else _backward_subjects(code, earlier_line)
+        for subject in subjects:
+            shared = [n for n in _graph_inputs(ctx, subject, earlier_line) if n in feeding]
+            if shared:
+                origin = code.origin(subject, earlier_line)
+                target = origin.line if origin is not None else earlier_line
+                return Match("backward-twice", 0.9, line=target, related_lines=[earlier_line, line],
+                             facts={"name": shared[0], "line": earlier_line}, detail="shared")
     return None
+
+
+def _backward_subjects(code: CellCode, line: int) -> list[str]:
+    """The names read by what `backward()` is called on at `line` (`a + b` for `(a + b).backward()`)."""
+    for call in code.calls_on_line(line):
+        if call_name(call) != "backward":
+            continue
+        method = isinstance(call.func, ast.Attribute) and dotted(call.func.value) not in ("torch.autograd", "autograd")
+        subject = call.func.value if method else (call.args[0] if call.args else None)
+        if subject is not None:
+            return [n for n in loaded_names(subject) if "." not in n]
+    return []
 
 
 def _graph_inputs(ctx: Context, name: str, line: int) -> list[str]:
@@ -431,7 +448,33 @@ def no_grad_fn(ctx: Context) -> Match | None:
         elif op:
             match.facts.update(op=op, line=match.line)
             match.detail = "origin"
+        else:
+            broken = _broken_in_helper(ctx.code, match.line)
+            if broken is not None:  # `loss = weighted_loss(...)`: the helper rebuilt it without history
+                match.related_lines.append(match.line)
+                match.line = broken[1]
+                match.facts.update(op=broken[0], line=broken[1])
+                match.detail = "origin"
     return match
+
+
+def _broken_in_helper(code: CellCode, line: int) -> tuple[str, int] | None:
+    """The op and line inside a cell function called on `line` whose returned tensor is made
+    without history (`return torch.tensor(values).sum()`, `out = x.detach(); return out`)."""
+    for call in code.calls_on_line(line):
+        function = _cell_function(code, call)
+        if function is None:
+            continue
+        for ret in (n for n in ast.walk(function) if isinstance(n, ast.Return) and n.value is not None):
+            op = _history_breaker(code, ret.lineno)
+            if op:
+                return op, ret.lineno
+            if isinstance(ret.value, ast.Name):
+                made = code.origin(ret.value.id, ret.lineno, function)
+                op = _history_breaker(code, made.line) if made is not None else None
+                if op:
+                    return op, made.line
+    return None
 
 
 def _without_history(ctx: Context) -> str | None:
@@ -524,6 +567,9 @@ def _history_breaker(code: CellCode, line: int) -> str | None:
             dotted(node) if isinstance(node, ast.Attribute) and node.attr == "data" else None)
         if name and _BREAKERS.search(name):
             return name if isinstance(node, ast.Attribute) else f"{name}(...)"
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and name is None \
+                and _BREAKERS.search("." + node.func.attr):  # on an expression: `(w * ce).mean().detach()`
+            return f".{node.func.attr}()"
     return None
 
 
@@ -695,6 +741,8 @@ def dtype_mismatch(ctx: Context) -> Match | None:
             value = ctx.value(name, frame)
             if is_tensor(value) and value.dtype in (_torch().float64, _torch().float16, _torch().bfloat16):
                 binding = ctx.code.origin(name, frame.line)
+                if binding is not None:
+                    binding = ctx.code.item_origin(binding) or binding
                 if binding is None and name.startswith("self."):
                     binding = _attribute_origin(ctx.code, name[len("self."):], frame.line)
                 if binding is not None and binding.line != frame.line:
