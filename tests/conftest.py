@@ -40,7 +40,7 @@ def shell():
     from IPython.core.interactiveshell import InteractiveShell
 
     saved = (torch.is_anomaly_enabled(), torch.is_anomaly_check_nan_enabled(), torch.is_grad_enabled(),
-             torch.get_default_dtype())
+             torch.get_default_dtype(), torch.get_num_threads())
     from traitlets.config import Config
 
     config = Config()
@@ -61,6 +61,7 @@ def shell():
     torch.autograd.set_detect_anomaly(saved[0], check_nan=saved[1])
     torch.set_grad_enabled(saved[2])
     torch.set_default_dtype(saved[3])
+    torch.set_num_threads(saved[4])
 
 
 @pytest.fixture(scope="module")

@@ -2459,15 +2459,18 @@ _THREAD_LIMIT = re.compile(r"OMP_NUM_THREADS|MKL_NUM_THREADS|set_num_threads")
 
 
 def _launcher(cell: Cell, call: ast.Call) -> str:
-    """'popen' / 'process' / 'pool' for calls that start worker processes, else ''."""
+    """'popen' / 'process' / 'pool' for calls that start workers, else ''. Threads count too:
+    PyTorch ops run from several Python threads at once each bring a full set of compute threads."""
     scope = cell.scope_of(call)
     path = cell.path_of(call.func, scope)
     head, _, last = path.rpartition(".")
-    if not head.startswith(("subprocess", "multiprocessing", "concurrent.futures", "torch.multiprocessing")):
+    if not head.startswith(("subprocess", "multiprocessing", "concurrent.futures", "torch.multiprocessing",
+                            "threading")):
         if not (isinstance(call.func, ast.Attribute) and _is_mp_context(cell, call.func.value, scope)):
             return ""
         last = call.func.attr  # mp.get_context("fork").Pool(...), ctx.Process(...)
-    return {"Popen": "popen", "Process": "process", "Pool": "pool", "ProcessPoolExecutor": "pool"}.get(last, "")
+    return {"Popen": "popen", "Process": "process", "Thread": "process", "Pool": "pool", "ThreadPool": "pool",
+            "ProcessPoolExecutor": "pool", "ThreadPoolExecutor": "pool"}.get(last, "")
 
 
 def _is_mp_context(cell: Cell, expr: ast.AST, scope: ast.AST) -> bool:
@@ -2572,7 +2575,7 @@ def rule_cpu_oversubscription(cell: Cell) -> Iterator[Hit]:
             label = fn.name
         n = _how_many(cell, call) if kind != "pool" else ""
         if kind == "pool":
-            size = arg_at(call, 0, "processes" if cell._call_last(call) == "Pool" else "max_workers")
+            size = arg_at(call, 0, "processes" if cell._call_last(call) in ("Pool", "ThreadPool") else "max_workers")
             n = str(size.value) if isinstance(size, ast.Constant) and isinstance(size.value, int) else ""
             if n == "1":
                 continue
