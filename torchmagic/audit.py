@@ -205,6 +205,11 @@ def audit_bn_running_stats(cell: Cell) -> Iterator[Hit]:
             if isinstance(call.func, ast.Name) and call.func.id == name and cell.loops_of(call) \
                     and cell.trains(cell.body_nodes(cell.loops_of(call)[0])):
                 line = call.lineno
+                # the `model.train()` before it is where the frozen layers need their `.eval()`
+                modes = [c.lineno for c in cell.calls if isinstance(c.func, ast.Attribute) and c.func.attr == "train"
+                         and dotted(c.func.value) == name and c.lineno <= call.lineno]
+                if modes:
+                    line = modes[-1]
                 break
         yield Hit("bn-running-stats", line, name, f"{len(frozen)} frozen BatchNorm layer(s)")
         return

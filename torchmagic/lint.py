@@ -2001,8 +2001,13 @@ def rule_train_eval_mode(cell: Cell) -> Iterator[Hit]:
             if evals and not any(kind == "train" for _, kind in loop_modes):
                 train_fwd = [c for c in inside if not cell.in_no_grad(c)]
                 if train_fwd:
+                    # the line to change: a train() called once before the loop (it belongs
+                    # inside), else the eval() that nothing undoes
+                    before = [c for c, kind in my_modes if kind == "train" and c.lineno < loop.lineno
+                              and cell.scope_of(c) is cell.scope_of(loop)]
+                    line = before[-1].lineno if before else evals[0].lineno
                     reported.add(key)
-                    yield Hit("train-eval-mode", train_fwd[0].lineno, ref.label, ", ".join(layers))
+                    yield Hit("train-eval-mode", line, ref.label, ", ".join(layers))
                     break
         if key in reported:
             continue

@@ -1,6 +1,6 @@
 # pitfall: train-eval-mode
 # kind: silent
-# line: 12
+# line: 8, 12
 # source: validation calls eval() each epoch and training never switches back with train()
 # %% setup
 import torch
