@@ -198,12 +198,55 @@ def origin_match(ctx: Context, pid: str, name: str | None, line: int | None, sco
     """A match that points at the cell line where `name` (read on `line`) got its value."""
     if not name or line is None:
         return None
+    passed = _passed_in(ctx, name, line)
+    if passed is not None:  # a parameter: where the caller's argument was made
+        match = origin_match(ctx, pid, passed[0], passed[1], score, facts, detail)
+        if match is not None and line not in match.related_lines and line != match.line:
+            match.related_lines.append(line)
+        return match
     binding = ctx.code.origin(name, line)
     if binding is not None:
         binding = ctx.code.item_origin(binding) or binding  # a batch: the Dataset line that made it
     if binding is None or binding.line == line:
         return Match(pid, score, line=line, facts=facts or {}, detail=detail)
     return Match(pid, score, line=binding.line, related_lines=[line], facts=facts or {}, detail=detail)
+
+
+def _passed_in(ctx: Context, name: str, line: int) -> tuple[str, int] | None:
+    """(argument, caller's line) when `name`, read on `line`, is a parameter of the cell
+    function running there that the function never reassigns, and the cell line that called
+    it (the next frame out) passed a plain name for it: `clf(ids_t)` for `forward(self, ids)`."""
+    code = ctx.code
+    func = code.scope_of(code.statement_at(line))
+    if not isinstance(func, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        return None
+    params = [a.arg for a in func.args.posonlyargs + func.args.args]
+    if name not in params or any(b.name == name and b.line < line for b in code.bindings(func)):
+        return None
+    at = next((i for i in range(len(ctx.frames) - 1, 0, -1)
+               if ctx.frames[i].line == line and ctx.frames[i].function == func.name), None)
+    if at is None:
+        return None
+    caller = ctx.frames[at - 1]
+    cls = code.parent(func)
+    method = isinstance(cls, ast.ClassDef)
+    index = params.index(name) - (1 if method else 0)
+    for call in code.calls_on_line(caller.line):
+        if isinstance(call.func, ast.Name) and call.func.id == func.name and not method:
+            pass
+        elif method and isinstance(call.func, ast.Attribute) and call.func.attr == func.name:
+            pass
+        elif method and func.name == "forward" and dotted(call.func) \
+                and type(ctx.value(dotted(call.func), caller)).__name__ == cls.name:
+            pass
+        else:
+            continue
+        if any(isinstance(a, ast.Starred) for a in call.args):
+            return None
+        arg = call.args[index] if 0 <= index < len(call.args) else next(
+            (k.value for k in call.keywords if k.arg == name), None)
+        return (arg.id, caller.line) if isinstance(arg, ast.Name) else None
+    return None
 
 
 def first_module(ctx: Context, frame: CellFrame | None, where: Callable[[Any], bool] | None = None
