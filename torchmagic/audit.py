@@ -183,8 +183,7 @@ def audit_bn_running_stats(cell: Cell) -> Iterator[Hit]:
     freeze_lines = cell.once(_freeze_lines)
     if not freeze_lines:
         return
-    if not any(cell.is_backward(c) for c in cell.calls):
-        return
+    backward = any(cell.is_backward(c) for c in cell.calls)
     named = _named_objects(cell)
     for name, root in named.items():
         if not is_module(root):
@@ -200,17 +199,13 @@ def audit_bn_running_stats(cell: Cell) -> Iterator[Hit]:
             trained = False
         if not trained:
             continue
-        line = min(freeze_lines)
-        for call in cell.calls:  # where it runs forward while training
-            if isinstance(call.func, ast.Name) and call.func.id == name and cell.loops_of(call) \
-                    and cell.trains(cell.body_nodes(cell.loops_of(call)[0])):
-                line = call.lineno
-                # the `model.train()` before it is where the frozen layers need their `.eval()`
-                modes = [c.lineno for c in cell.calls if isinstance(c.func, ast.Attribute) and c.func.attr == "train"
-                         and dotted(c.func.value) == name and c.lineno <= call.lineno]
-                if modes:
-                    line = modes[-1]
-                break
+        # it must train here: a training loop of the cell, or a training helper of an earlier
+        # cell handed the model in a loop (`train_one_epoch(model, ...)`)
+        helper = any(cell.loops_of(c) and isinstance(c.func, ast.Name) and cell.cell_function(c) is None
+                     and any(isinstance(a, ast.Name) and a.id == name for a in c.args) for c in cell.calls)
+        if not (backward or helper):
+            continue
+        line = min(freeze_lines)  # where the user believed the layers frozen
         yield Hit("bn-running-stats", line, name, f"{len(frozen)} frozen BatchNorm layer(s)")
         return
 

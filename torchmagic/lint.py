@@ -1063,13 +1063,6 @@ class Cell:
             return any(isinstance(t, ast.Attribute) and t.attr == "grad" for t in node.targets)
         return False
 
-    def zeroes_grads(self, node: ast.AST) -> bool:
-        """Whether a loop or function zeroes gradients somewhere in what it runs."""
-        return self._static(self._zeroes_grads, node)
-
-    def _zeroes_grads(self, node: ast.AST) -> bool:
-        return any(self.is_zeroing(n) for n in self.body_nodes(node))
-
     def cell_function(self, call: ast.Call) -> ast.FunctionDef | None:
         if isinstance(call.func, ast.Name):
             for b in reversed(self.bindings[self.tree].get(call.func.id, [])):
@@ -1453,15 +1446,14 @@ def rule_grad_accumulation(cell: Cell) -> Iterator[Hit]:
         if not cell.is_backward(call):
             continue
         loops = cell.loops_of(call)
-        if loops and cell.zeroes_grads(loops[0]):
-            continue  # the outer loops run the inner one's zeroing too: none of them accumulates
         for loop in loops:
             nodes = cell.body_nodes(loop)
             steps = [n for n in nodes if (isinstance(n, ast.Call) and cell.is_step(n)) or cell.is_manual_update(n)]
             if not steps:
                 continue
-            if not any(cell.is_zeroing(n) for n in nodes):
-                step = steps[0]
+            # the step this backward feeds: the next one in the loop (GANs step two optimizers)
+            step = min((s for s in steps if s.lineno > call.lineno), key=lambda s: s.lineno, default=steps[0])
+            if not _zeroed(cell, step, nodes):
                 yield Hit("grad-accumulation", call.lineno, _backward_subject(cell, call), _short(cell, step))
             break
         else:
@@ -1478,6 +1470,36 @@ def rule_grad_accumulation(cell: Cell) -> Iterator[Hit]:
             if looped and all(not any(cell.is_zeroing(n) for n in cell.body_nodes(cell.loops_of(s)[0]))
                               for s in looped):
                 yield Hit("grad-accumulation", call.lineno, _backward_subject(cell, call), _short(cell, steps[0]))
+
+
+def _zeroed(cell: Cell, step: ast.AST, nodes: list[ast.AST]) -> bool:
+    """Whether the loop body `nodes` zeroes the gradients that `step` uses. Only an optimizer's
+    `zero_grad()` on another optimizer (or on a module it does not train) is known not to."""
+    zeroings = [n for n in nodes if cell.is_zeroing(n)]
+    if not zeroings:
+        return False
+    if not (isinstance(step, ast.Call) and isinstance(step.func, ast.Attribute)):
+        return True  # a hand-written update: any zeroing is taken to be its own
+    scope = cell.scope_of(step)
+    optimizer = cell.resolve(step.func.value, scope)
+    torch = _torch()
+    for z in zeroings:
+        if not (isinstance(z, ast.Call) and isinstance(z.func, ast.Attribute) and z.func.attr == "zero_grad"):
+            return True
+        if cell.text(z.func.value) == cell.text(step.func.value):
+            return True
+        other = cell.resolve(z.func.value, cell.scope_of(z))
+        if other is MISSING or optimizer is MISSING or other is optimizer:
+            return True
+        if isinstance(other, torch.optim.Optimizer) and isinstance(optimizer, torch.optim.Optimizer):
+            continue  # another optimizer's zero_grad()
+        if is_module(other) and isinstance(optimizer, torch.optim.Optimizer):
+            mine = {id(p) for group in optimizer.param_groups for p in group["params"]}
+            if any(id(p) in mine for p in other.parameters()):
+                return True
+            continue
+        return True
+    return False
 
 
 def _accumulations(cell: Cell) -> list[tuple[ast.stmt, ast.AST, ast.AST]]:

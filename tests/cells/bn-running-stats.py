@@ -1,6 +1,6 @@
 # pitfall: bn-running-stats
 # kind: silent
-# line: 6, 9
+# line: 2, 6, 9
 # source: linear probe on a frozen pretrained backbone whose BatchNorm layers stay in train mode
 # %% setup
 import torch

@@ -1,6 +1,6 @@
 # pitfall: bn-running-stats
 # kind: silent
-# line: 6, 8
+# line: 4, 6, 8
 # source: a frozen backbone with BatchNorm left in training mode: its running stats still move
 # %% setup
 import torch
