@@ -113,10 +113,7 @@ def audit_unregistered_submodule(cell: Cell) -> Iterator[Hit]:
 
 def _optimizer_sources(cell: Cell) -> list[tuple[str, ast.Call, ast.AST]]:
     """(optimizer name, constructor call, model expression) for `opt = X(model.parameters())`."""
-    return list(_find_optimizer_sources(cell))
-
-
-def _find_optimizer_sources(cell: Cell) -> Iterator[tuple[str, ast.Call, ast.AST]]:
+    found = []
     for node in cell.nodes:
         if not (isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)
                 and isinstance(node.value, ast.Call) and node.value.args):
@@ -129,7 +126,8 @@ def _find_optimizer_sources(cell: Cell) -> Iterator[tuple[str, ast.Call, ast.AST
             params = params.args[1]
         if isinstance(params, ast.Call) and isinstance(params.func, ast.Attribute) \
                 and params.func.attr == "parameters" and not params.args:
-            yield node.targets[0].id, node.value, params.func.value
+            found.append((node.targets[0].id, node.value, params.func.value))
+    return found
 
 
 def audit_optimizer_params(cell: Cell) -> Iterator[Hit]:

@@ -204,12 +204,17 @@ def origin_match(ctx: Context, pid: str, name: str | None, line: int | None, sco
         if match is not None and line not in match.related_lines and line != match.line:
             match.related_lines.append(line)
         return match
-    binding = ctx.code.origin(name, line)
-    if binding is not None:
-        binding = ctx.code.item_origin(binding) or binding  # a batch: the Dataset line that made it
+    binding = _made_at(ctx, name, line)
     if binding is None or binding.line == line:
         return Match(pid, score, line=line, facts=facts or {}, detail=detail)
     return Match(pid, score, line=binding.line, related_lines=[line], facts=facts or {}, detail=detail)
+
+
+def _made_at(ctx: Context, name: str, line: int) -> Binding | None:
+    """Where `name`, read on `line`, got its value; for a batch of a DataLoader over the cell's
+    Dataset, the `__getitem__` line that made that element of a sample."""
+    binding = ctx.code.origin(name, line)
+    return (ctx.code.item_origin(binding) or binding) if binding is not None else None
 
 
 def _passed_in(ctx: Context, name: str, line: int) -> tuple[str, int] | None:
@@ -231,16 +236,17 @@ def _passed_in(ctx: Context, name: str, line: int) -> tuple[str, int] | None:
     cls = code.parent(func)
     method = isinstance(cls, ast.ClassDef)
     index = params.index(name) - (1 if method else 0)
-    for call in code.calls_on_line(caller.line):
-        if isinstance(call.func, ast.Name) and call.func.id == func.name and not method:
-            pass
-        elif method and isinstance(call.func, ast.Attribute) and call.func.attr == func.name:
-            pass
-        elif method and func.name == "forward" and dotted(call.func) \
-                and type(ctx.value(dotted(call.func), caller)).__name__ == cls.name:
-            pass
-        else:
-            continue
+
+    def calls_func(call: ast.Call) -> bool:
+        if not method:
+            return isinstance(call.func, ast.Name) and call.func.id == func.name
+        if isinstance(call.func, ast.Attribute) and call.func.attr == func.name:
+            return True
+        # `model(x)` runs `forward`
+        return func.name == "forward" and bool(dotted(call.func)) \
+            and type(ctx.value(dotted(call.func), caller)).__name__ == cls.name
+
+    for call in filter(calls_func, code.calls_on_line(caller.line)):
         if any(isinstance(a, ast.Starred) for a in call.args):
             return None
         arg = call.args[index] if 0 <= index < len(call.args) else next(
@@ -462,10 +468,10 @@ def no_grad_fn(ctx: Context) -> Match | None:
     name = _without_history(ctx)
     if name is None:
         return None
-    match = origin_match(ctx, "no-grad-fn", name, ctx.line, 0.9, {"name": name or ""})
-    cut = _graph_cut(ctx, name, ctx.line) if name else None
+    match = origin_match(ctx, "no-grad-fn", name, ctx.line, 0.9, {"name": name})
     if match is None:
         return None
+    cut = _graph_cut(ctx, name, ctx.line)
     if cut is not None:
         if cut[1] != match.line:
             match.related_lines.append(match.line)
@@ -783,9 +789,7 @@ def dtype_mismatch(ctx: Context) -> Match | None:
         for name in ctx.code.read_at(frame.line):
             value = ctx.value(name, frame)
             if is_tensor(value) and value.dtype in (_torch().float64, _torch().float16, _torch().bfloat16):
-                binding = ctx.code.origin(name, frame.line)
-                if binding is not None:
-                    binding = ctx.code.item_origin(binding) or binding
+                binding = _made_at(ctx, name, frame.line)
                 if binding is None and name.startswith("self."):
                     binding = _attribute_origin(ctx.code, name[len("self."):], frame.line)
                 if binding is not None and binding.line != frame.line:
