@@ -10,7 +10,6 @@ from __future__ import annotations
 import ast
 import contextlib
 import math
-import sys
 import types
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -18,11 +17,12 @@ from functools import lru_cache
 from typing import Any, Callable, Mapping
 
 from . import guards, rerun
-from .cellcode import CellCode, parse
-from .diagnosis import Diagnosis, ErrorInfo, Finding, Rerun, TensorInfo
-from .knowledge import catalog
+from .diagnosis import Diagnosis, ErrorInfo, Rerun, TensorInfo
+from .findings import collect_findings, warning_patterns
 from .locate import cell_frames, error_line, format_user_traceback, forward_trace
-from .matchers import Context, is_module, is_tensor, rank
+from .pitfalls.registry import Context, rank
+from .source.cell import is_module, is_tensor
+from .source.cellcode import CellCode, parse
 from .notes import note
 
 _last: Diagnosis | None = None
@@ -72,7 +72,7 @@ def debug_cell(shell: Any, cell: str, options: Options | None = None) -> Outcome
     exc: BaseException | None = None
     log = guards.WarningLog()
     with ExitStack() as stack:
-        log = stack.enter_context(guards.captured_warnings(filename, always=_warning_patterns()))
+        log = stack.enter_context(guards.captured_warnings(filename, always=warning_patterns()))
         stack.enter_context(guards.anomaly_mode(options.anomaly and not options.fast, filename))
         sync = False if options.fast else _cuda_precision(stack, diagnosis)
         if sync:
@@ -106,7 +106,7 @@ def lint_only(cell: str, shell: Any = None, lang: str = "en") -> Diagnosis:
     namespace = shell.user_ns if shell is not None else {}
     diagnosis = Diagnosis(ok=True, cell=source, language=lang)
     try:
-        from .lint import lint_cell
+        from .findings import lint_cell
 
         diagnosis.findings = lint_cell(source, namespace, lang)
     except Exception as internal:
@@ -240,55 +240,6 @@ def tensors_on_line(ctx: Context, line: int | None) -> list[TensorInfo]:
                                   dtype=str(value.dtype), device="numpy"))
         if len(out) >= 8:
             break
-    return out
-
-
-def _warning_patterns() -> tuple[str, ...]:
-    """Message regexes of silent pitfalls that show as warnings (to be seen even if filtered)."""
-    global _silent
-    entries = tuple(catalog().values())
-    known, patterns = _silent
-    if len(known) != len(entries) or any(a is not b for a, b in zip(known, entries)):
-        patterns = tuple(p.pattern for e in entries if e.kind == "silent" for p in e.patterns)
-        _silent = (entries, patterns)
-    return patterns
-
-
-_silent: tuple[tuple[Any, ...], tuple[str, ...]] = ((), ())  # the catalog's entries and their patterns
-
-
-def collect_findings(source: str, namespace: Mapping[str, Any], log: guards.WarningLog,
-                     lang: str) -> list[Finding]:
-    """Silent pitfalls: the static lint, the runtime audit and the warnings the run raised."""
-    from .audit import audit_parsed
-    from .lint import lint_parsed, parse_cell
-
-    findings: list[Finding] = warning_findings(log, lang)
-    cell = parse_cell(source, namespace)  # one parse serves the lint and the audit
-    if cell is not None:
-        findings += lint_parsed(cell, lang)
-        findings += audit_parsed(cell, lang)
-    seen: set[tuple[str, int]] = set()
-    unique = []
-    for f in sorted(findings, key=lambda f: f.line):
-        if (f.pitfall, f.line) not in seen:
-            seen.add((f.pitfall, f.line))
-            unique.append(f)
-    return unique
-
-
-def warning_findings(log: guards.WarningLog, lang: str) -> list[Finding]:
-    """Findings for warnings that a silent pitfall's patterns recognise (e.g. loss broadcasting)."""
-    out = []
-    for w in log.warnings:
-        if w.cell_line is None:
-            continue
-        for entry in catalog().values():
-            if entry.kind == "silent" and any(p.search(w.message) for p in entry.patterns):
-                message = w.message.splitlines()[0]
-                if lang != "en":
-                    message = entry.text("finding", lang) or entry.text("title", lang) or message
-                out.append(Finding(entry.id, w.cell_line, message, source="audit"))
     return out
 
 
@@ -457,7 +408,7 @@ def _after_out_of_memory(diagnosis: Diagnosis, source: str, namespace: Mapping[s
 
     facts = memory.oom_facts(diagnosis.error.message if diagnosis.error else "", namespace)
     try:
-        from .lint import lint_cell
+        from .findings import lint_cell
 
         evals = [f for f in lint_cell(source, namespace) if f.pitfall == "eval-without-no-grad"]
         if evals:

@@ -177,7 +177,7 @@ def register_pitfall(
     """Add a pitfall of your own; it ranks ahead of the built-in ones.
 
     `patterns` are regular expressions searched in the error message. `matcher`, if given,
-    is called with a :class:`torchmagic.matchers.Context` and returns a score in 0..1, a
+    is called with a :class:`torchmagic.pitfalls.registry.Context` and returns a score in 0..1, a
     :class:`torchmagic.diagnosis.Match`, or None for "not mine". `zh` holds the Chinese
     texts (title, what, why, fix) where you have them.
     """

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .cellcode import parse
+from .source.cellcode import parse
 
 __all__ = [
     "names_read_by",

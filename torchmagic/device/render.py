@@ -8,7 +8,7 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Any, Sequence
 
-from .device_messages import text
+from .messages import text
 
 WIDTH = 100
 _STYLE = ("border-collapse:collapse;margin:2px 0 6px 0;font-size:0.92em;"

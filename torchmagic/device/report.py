@@ -1,9 +1,9 @@
-"""The `%device` engine: report the PyTorch installation, set the default device, redirect
+"""The `%device` actions: report the PyTorch installation, set the default device, redirect
 CUDA/MPS code to another device, and audit where the namespace's tensors and models live.
 
 Each action returns a dataclass view (data as fields, HTML and aligned-text renderings);
-nothing here prints. The audit lives in :mod:`torchmagic.device_audit`, the words in
-:mod:`torchmagic.device_messages`, the renderings in :mod:`torchmagic.device_render`.
+nothing here prints. The audit lives in :mod:`torchmagic.device.audit`, the words in
+:mod:`torchmagic.device.messages`, the renderings in :mod:`torchmagic.device.render`.
 """
 from __future__ import annotations
 
@@ -18,18 +18,10 @@ from typing import Any, Iterable, Iterator, Sequence
 
 from IPython.core.error import UsageError
 
-from . import redirect
-from .device_audit import (AuditFlag, AuditReport, AuditRow, audit, module_tensors,
-                           user_items)
-from .device_messages import text
-from .device_render import View, view
-
-__all__ = [
-    "handle", "device_report", "diagnose", "set_default_device", "resolve_device",
-    "start_redirect", "stop_redirect", "audit", "current_default_device",
-    "visible_device_entries", "DeviceReport", "DeviceChoice", "RedirectChange", "GpuInfo",
-    "CudnnInfo", "Issue", "AuditReport", "AuditRow", "AuditFlag",
-]
+from .. import redirect
+from .audit import audit, module_tensors, user_items
+from .messages import text
+from .render import View, view
 
 # The CUDA_VISIBLE_DEVICES value when torchmagic first asked torch about CUDA: the driver
 # reads the variable once, at that moment at the latest.

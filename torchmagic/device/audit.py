@@ -13,9 +13,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Iterator
 
-from . import redirect
-from .device_messages import text
-from .device_render import View, view
+from .. import redirect
+from .messages import text
+from .render import View, view
 
 
 @dataclass

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .knowledge import fill
+from ..knowledge import fill
 
 MESSAGES: dict[str, dict[str, str]] = {
     # ------------------------------------------------------------------ report labels

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import pytest
 
-from torchmagic import audit
-from torchmagic.audit import audit_namespace
-from torchmagic.lint import Hit
+from torchmagic.findings import audit_namespace, findings_from_hits
+from torchmagic.pitfalls import registry
+from torchmagic.pitfalls.registry import Hit
 
 
 @pytest.fixture(scope="module")
@@ -130,7 +130,7 @@ def test_ignore_comment_and_crashing_rule(ip, monkeypatch):
     def broken(cell):
         raise ValueError("rule bug")
 
-    monkeypatch.setattr(audit, "AUDIT_RULES", [broken] + list(audit.AUDIT_RULES))
+    monkeypatch.setattr(registry, "_audits", [broken] + registry.audits())
     assert run(ip, SETUP, "tower = Tower()\n")[1] == [("unregistered-submodule", 1)]
 
 
@@ -149,7 +149,5 @@ def test_audit_reads_without_changing(ip):
 
 
 def test_hits_keep_the_audit_origin():
-    from torchmagic.lint import findings_from_hits
-
     found = findings_from_hits([Hit("bn-running-stats", 1, "m")], "m(x)\n", "en", "audit")
     assert found[0].source == "audit" and "`m`" in found[0].message

@@ -10,10 +10,12 @@ from __future__ import annotations
 import pytest
 
 from conftest import CELLS, CLEAN_CELLS, CORPUS, Case, cases_in
-from torchmagic import lint
-from torchmagic.audit import audit_namespace
 from torchmagic.diagnosis import Finding
-from torchmagic.lint import Cell, Hit, findings_from_hits, ignored_lines, lint_cell, message
+from torchmagic.findings import audit_namespace, findings_from_hits, ignored_lines, lint_cell, message
+from torchmagic.pitfalls import registry
+from torchmagic.pitfalls.registry import Hit
+from torchmagic.source import cell as cell_model
+from torchmagic.source.cell import Cell
 
 # loss-broadcast is reported by the engine from the warning that torch raises, not by the lint
 _ENGINE_ONLY = {"loss-broadcast"}
@@ -139,7 +141,7 @@ def test_a_crashing_rule_is_isolated(monkeypatch):
         yield Hit("grad-accumulation", 1)
         raise KeyError("half way")
 
-    monkeypatch.setattr(lint, "RULES", [broken, broken_later] + list(lint.RULES))
+    monkeypatch.setattr(registry, "_rules", [broken, broken_later] + registry.rules())
     found = lint_cell(TYPO_CELL.format(comment=""), None)
     assert ("requires-grad-typo", 4) in [(f.pitfall, f.line) for f in found]
 
@@ -297,7 +299,7 @@ def test_nodes_built_while_linting_are_not_remembered():
     source = "x = 1\ny = x + 1\n"
     cell = Cell(source, {})
     assert cell.scope_of(cell.nodes[1]) is cell.tree  # a node of the cell: remembered
-    remembered = len(lint._structure(source).memo)
+    remembered = len(cell_model._structure(source).memo)
     built = ast.Name(id="x", ctx=ast.Load())
     assert cell.scope_of(built) is cell.tree and cell.loops_of(built) == []
-    assert len(lint._structure(source).memo) == remembered
+    assert len(cell_model._structure(source).memo) == remembered

@@ -1,0 +1,4 @@
+"""The pitfall families, each as a pair of files: `<family>.toml` holds the family's entries
+(patterns, explanations in English and Chinese, examples) and `<family>.py` its rules — the
+error matchers that recognise a failure and find the line to change, and the lint rules and
+audit checks of its silent pitfalls. :mod:`.registry` collects and ranks them."""

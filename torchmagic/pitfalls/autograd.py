@@ -1,0 +1,691 @@
+"""Autograd pitfalls: in-place changes of saved tensors, freed graphs, lost history, NaN in
+backward, gradients that add up, graphs kept alive, misspelt requires_grad, targets with history."""
+from __future__ import annotations
+
+import ast
+import difflib
+import re
+from typing import Any, Iterator
+
+from ..diagnosis import Match
+from ..source.cell import Cell, MISSING, _torch, arg_at, is_module, is_ndarray, is_tensor, names_in, root_name, walk_body
+from ..source.cellcode import CellCode, base_name, call_name, dotted, loaded_names
+from .helpers import _short, origin_match, pattern_hits
+from .registry import Context, Hit, matcher, rule
+
+
+_TARGET_LOSSES = {
+    "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "cross_entropy", "nll_loss", "binary_cross_entropy",
+    "binary_cross_entropy_with_logits", "kl_div", "poisson_nll_loss", "gaussian_nll_loss", "soft_margin_loss",
+    "multilabel_soft_margin_loss", "multi_margin_loss", "multilabel_margin_loss", "hinge_embedding_loss",
+    "MSELoss", "L1Loss", "SmoothL1Loss", "HuberLoss", "CrossEntropyLoss", "NLLLoss", "BCELoss",
+    "BCEWithLogitsLoss", "KLDivLoss", "PoissonNLLLoss", "GaussianNLLLoss", "SoftMarginLoss",
+    "MultiLabelSoftMarginLoss", "MultiMarginLoss", "MultiLabelMarginLoss", "HingeEmbeddingLoss",
+}
+
+
+def _backward_subject(cell: Cell, call: ast.Call) -> str:
+    """What is backpropagated: `loss` for `loss.backward()`, the first argument otherwise."""
+    if isinstance(call.func, ast.Attribute) and call.func.attr == "backward":
+        return _short(cell, call.func.value)
+    return _short(cell, call.args[0]) if call.args else "loss"
+
+
+@rule
+def rule_grad_accumulation(cell: Cell) -> Iterator[Hit]:
+    """backward() and an optimizer step in a loop that never zeroes the gradients."""
+    for call in cell.calls:
+        if not cell.is_backward(call):
+            continue
+        loops = cell.loops_of(call)
+        for loop in loops:
+            nodes = cell.body_nodes(loop)
+            steps = [n for n in nodes if (isinstance(n, ast.Call) and cell.is_step(n)) or cell.is_manual_update(n)]
+            if not steps:
+                continue
+            # the step this backward feeds: the next one in the loop (GANs step two optimizers)
+            step = min((s for s in steps if s.lineno > call.lineno), key=lambda s: s.lineno, default=steps[0])
+            if not _zeroed(cell, step, nodes):
+                yield Hit("grad-accumulation", call.lineno, _backward_subject(cell, call), _short(cell, step))
+            break
+        else:
+            # backward and step in a cell function without a loop: its callers' loops must zero
+            fn = cell.top_function(call)
+            if fn is None or loops:
+                continue
+            nodes = cell.body_nodes(fn)
+            steps = [n for n in nodes if (isinstance(n, ast.Call) and cell.is_step(n)) or cell.is_manual_update(n)]
+            if not steps or any(cell.is_zeroing(n) for n in nodes):
+                continue
+            sites = cell.call_sites(fn)
+            looped = [s for s in sites if cell.loops_of(s)]
+            if looped and all(not any(cell.is_zeroing(n) for n in cell.body_nodes(cell.loops_of(s)[0]))
+                              for s in looped):
+                yield Hit("grad-accumulation", call.lineno, _backward_subject(cell, call), _short(cell, steps[0]))
+
+
+def _zeroed(cell: Cell, step: ast.AST, nodes: list[ast.AST]) -> bool:
+    """Whether the loop body `nodes` zeroes the gradients that `step` uses. Only an optimizer's
+    `zero_grad()` on another optimizer (or on a module it does not train) is known not to."""
+    zeroings = [n for n in nodes if cell.is_zeroing(n)]
+    if not zeroings:
+        return False
+    if not (isinstance(step, ast.Call) and isinstance(step.func, ast.Attribute)):
+        return True  # a hand-written update: any zeroing is taken to be its own
+    scope = cell.scope_of(step)
+    optimizer = cell.resolve(step.func.value, scope)
+    torch = _torch()
+    for z in zeroings:
+        if not (isinstance(z, ast.Call) and isinstance(z.func, ast.Attribute) and z.func.attr == "zero_grad"):
+            return True
+        if cell.text(z.func.value) == cell.text(step.func.value):
+            return True
+        other = cell.resolve(z.func.value, cell.scope_of(z))
+        if other is MISSING or optimizer is MISSING or other is optimizer:
+            return True
+        if isinstance(other, torch.optim.Optimizer) and isinstance(optimizer, torch.optim.Optimizer):
+            continue  # another optimizer's zero_grad()
+        if is_module(other) and isinstance(optimizer, torch.optim.Optimizer):
+            mine = {id(p) for group in optimizer.param_groups for p in group["params"]}
+            if any(id(p) in mine for p in other.parameters()):
+                return True
+            continue
+        return True
+    return False
+
+
+def _accumulations(cell: Cell) -> list[tuple[ast.stmt, ast.AST, ast.AST]]:
+    """(statement, accumulator target, added value) for `t += v` and `t = t + v`, in line order."""
+    return sorted(_find_accumulations(cell), key=lambda a: a[0].lineno)
+
+
+def _find_accumulations(cell: Cell) -> Iterator[tuple[ast.stmt, ast.AST, ast.AST]]:
+    for node in cell.nodes:
+        if isinstance(node, ast.AugAssign) and isinstance(node.op, (ast.Add, ast.Sub)):
+            yield node, node.target, node.value
+        elif isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.value, ast.BinOp) \
+                and isinstance(node.value.op, ast.Add):
+            t = cell.text(node.targets[0])
+            left, right = node.value.left, node.value.right
+            if cell.text(left) == t:
+                yield node, node.targets[0], right
+            elif cell.text(right) == t:
+                yield node, node.targets[0], left
+        elif isinstance(node, ast.Expr) and isinstance(node.value, ast.Call) \
+                and isinstance(node.value.func, ast.Attribute) and node.value.func.attr in ("append", "insert") \
+                and node.value.args:
+            yield node, node.value.func.value, node.value.args[-1]
+
+
+def _derived_names(cell: Cell, name: str, scope: ast.AST) -> set[str]:
+    """`name` and every name assigned from an expression that reads it (in the scope)."""
+    found = {name}
+    assigns = [n for n in cell.body_nodes(scope, inline=False)
+               if isinstance(n, (ast.Assign, ast.AugAssign, ast.AnnAssign))]
+    changed = True
+    while changed:
+        changed = False
+        for a in assigns:
+            value = a.value
+            if value is None or not (names_in(value) & found):
+                continue
+            targets = a.targets if isinstance(a, ast.Assign) else [a.target]
+            for t in targets:
+                for n in ast.walk(t):
+                    if isinstance(n, ast.Name) and n.id not in found:
+                        found.add(n.id)
+                        changed = True
+    return found
+
+
+def _live_target(cell: Cell, target: ast.AST, scope: ast.AST) -> Any:
+    """The live value of an accumulator (`x`, `d["k"]`, `obj.attr`), or MISSING."""
+    if isinstance(target, (ast.Name, ast.Attribute)):
+        return cell.resolve(target, scope)
+    if isinstance(target, ast.Subscript) and isinstance(target.slice, ast.Constant):
+        base = cell.resolve(target.value, scope)
+        if isinstance(base, dict):
+            return base.get(target.slice.value, MISSING)
+    return MISSING
+
+
+@rule
+def rule_history_accumulation(cell: Cell) -> Iterator[Hit]:
+    """A tensor with grad history added up across loop iterations (`total += loss`)."""
+    flagged: set[str] = set()
+    for stmt, target, value in cell.once(_accumulations):
+        if names_in(value) & flagged:
+            continue  # a consequence of an accumulation already reported
+        loops = cell.loops_of(stmt)
+        if not loops or isinstance(value, (ast.List, ast.Tuple, ast.ListComp)):
+            continue
+        loop = loops[0]
+        root = root_name(target)
+        if root is None:
+            continue
+        scope = cell.scope_of(stmt)
+        t_text = cell.text(target)
+        reset = False
+        for n in walk_body(loop.body):
+            if isinstance(n, (ast.Assign, ast.AnnAssign)) and n is not stmt:
+                targets = n.targets if isinstance(n, ast.Assign) else [n.target]
+                if any(cell.text(t) in (t_text, root) for t in targets):
+                    reset = True
+            if isinstance(n, (ast.For, ast.AsyncFor)) and root in names_in(n.target):
+                reset = True
+        if reset:
+            continue
+        appended = isinstance(stmt, ast.Expr)
+        if appended and not any(cell.trains(cell.body_nodes(l)) for l in loops):
+            continue  # outputs kept by an evaluation loop: eval-without-no-grad tells the cause
+        live = _live_target(cell, target, scope) if cell.def_scope(root, scope) is cell.tree else MISSING
+        if appended and isinstance(live, list):
+            tensors = [v for v in live if is_tensor(v)]
+            if len(tensors) < len(live) or not any(v.requires_grad for v in tensors):
+                continue
+            live = MISSING
+        if live is not MISSING and not is_tensor(live):
+            if isinstance(live, (int, float, complex)) or is_ndarray(live) or live is None:
+                continue
+        if is_tensor(live):
+            if not live.requires_grad:
+                continue
+        elif not cell.carries_grad(value, scope):
+            continue
+        derived = _derived_names(cell, root, scope)
+        if any(names_in(call) & derived for call in cell.grad_calls()):
+            continue  # accumulated on purpose, to backpropagate the sum
+        if any(isinstance(n, (ast.Return, ast.Yield)) and n.value is not None and names_in(n.value) & derived
+               for n in cell.body_nodes(scope, inline=False) if scope is not cell.tree):
+            continue  # returned to a caller that may backpropagate it
+        flagged.add(root)
+        yield Hit("history-accumulation", stmt.lineno, t_text, cell.text(value))
+
+
+def _grad_flag_writes(cell: Cell) -> list[tuple[ast.AST, ast.AST, str, int]]:
+    """(statement, receiver, attribute, line) for writes of `requires_grad` or a name close to it."""
+    out = []
+    for node in cell.nodes:
+        targets: list[tuple[ast.AST, str, int]] = []
+        if isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+            for t in (node.targets if isinstance(node, ast.Assign) else [node.target]):
+                for sub in ast.walk(t):
+                    if isinstance(sub, ast.Attribute) and isinstance(sub.ctx, ast.Store):
+                        targets.append((sub.value, sub.attr, node.lineno))
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "setattr" \
+                and len(node.args) >= 2 and isinstance(node.args[1], ast.Constant) and isinstance(node.args[1].value, str):
+            targets.append((node.args[0], node.args[1].value, node.lineno))
+        for recv, attr, line in targets:
+            if attr == "requires_grad" or difflib.SequenceMatcher(None, attr.lower(), "requires_grad").ratio() >= 0.85:
+                out.append((node, recv, attr, line))
+    return out
+
+
+@rule
+def rule_requires_grad_typo(cell: Cell) -> Iterator[Hit]:
+    """`p.require_grad = False`: a misspelt attribute that freezes nothing."""
+    for node, recv, attr, line in cell.once(_grad_flag_writes):
+        scope = cell.scope_of(node)
+        value = cell.resolve(recv, scope)
+        if attr == "requires_grad":
+            if value is not MISSING and is_module(value):
+                yield Hit("requires-grad-typo", line, f"{cell.text(recv)}.requires_grad", "module")
+            continue
+        if value is not MISSING and not (is_tensor(value) or is_module(value)):
+            continue
+        if value is MISSING and isinstance(recv, ast.Name):
+            if recv.id == "self":
+                continue
+            b = cell.binding(recv.id, scope, line)
+            if b is not None and b.kind == "assign" and b.index is None:
+                cls = cell.ctor_class(b.value, cell.scope_of(b.node))
+                if cls is not None and not cell.is_module_class(cls) and not (
+                        isinstance(cls, type) and cls.__module__.startswith("torch")):
+                    continue  # an object of some other class: its attribute may be real
+        yield Hit("requires-grad-typo", line, f"{cell.text(recv)}.{attr}", "requires_grad")
+
+
+@rule
+def rule_target_requires_grad(cell: Cell) -> Iterator[Hit]:
+    """A loss whose target carries grad history from a module the prediction does not use."""
+    for call in cell.calls:
+        scope = cell.scope_of(call)
+        name = cell.loss_name(call, scope)
+        if name not in _TARGET_LOSSES:
+            continue
+        target = arg_at(call, 1, "target")
+        pred = arg_at(call, 0, "input")
+        if target is None or pred is None:
+            continue
+        t_src = cell.grad_sources(target, scope)
+        if not t_src:
+            continue
+        p_src = cell.grad_sources(pred, scope) or frozenset()
+        if name in ("kl_div", "KLDivLoss") and not t_src - p_src:
+            continue  # two passes of one model matched to each other (R-Drop, consistency): on purpose
+        line = call.lineno
+        if isinstance(target, ast.Name):
+            b = cell.binding(target.id, scope, call.lineno)
+            if b is not None and b.kind in ("assign", "aug") and b.line <= call.lineno:
+                line = b.line
+        yield Hit("target-requires-grad", line, cell.text(target), name)
+
+
+@matcher
+def inplace_autograd(ctx: Context) -> Match | None:
+    """The in-place op that clobbered a tensor saved for backward (not the backward() line)."""
+    if not pattern_hits(ctx, "inplace-autograd"):
+        return None
+    facts: dict[str, Any] = {}
+    m = re.search(r"\[(?:torch\.)?(\w+) \[([\d, ]*)\]\], which is output (\d+) of (\w+), is at version (\d+); "
+                  r"expected version (\d+)", ctx.message)
+    if m:
+        facts.update(shape=f"({m.group(2)})", op=m.group(4), version=m.group(5), expected=m.group(6))
+    ops = ctx.code.inplace_ops()
+    forward_line = ctx.forward.line if ctx.forward else None
+    if forward_line is not None:
+        names = set(ctx.code.assigned_at(forward_line)) | set(ctx.code.read_at(forward_line))
+        later = [op for op in ops if op.line > forward_line and op.name in names
+                 and ctx.code.same_scope(op.line, forward_line)]
+        if later:
+            op = later[0]
+            facts.update(name=op.name, forward_line=forward_line, line=op.line)
+            return Match("inplace-autograd", 0.95, line=op.line, related_lines=[forward_line],
+                         facts=facts, detail="modified")
+    # No forward trace (anomaly off): an in-place op on a tensor-valued name is the suspect.
+    tensorish = [op for op in ops if op.how != "augassign" or _assigned_from_call(ctx.code, op)]
+    if tensorish:
+        op = tensorish[0]
+        related = [forward_line] if forward_line else []
+        return Match("inplace-autograd", 0.9, line=op.line, related_lines=related, facts=facts,
+                     detail="saved" if m else "")
+    return Match("inplace-autograd", 0.8, line=forward_line, facts=facts, detail="saved" if m else "")
+
+
+def _assigned_from_call(code: CellCode, op) -> bool:
+    binding = code.origin(op.name, op.line)
+    return binding is not None and isinstance(getattr(binding.node, "value", None), (ast.Call, ast.BinOp))
+
+
+@matcher
+def nan_in_backward(ctx: Context) -> Match | None:
+    """NaN from a backward function: the forward op anomaly mode recorded."""
+    m = re.search(r"Function '(\w+)' returned nan values in its (\d+)\w* output", ctx.message)
+    if not m:
+        return None
+    line = ctx.forward.line if ctx.forward else None
+    function = m.group(1)
+    op = re.sub(r"Backward\d*$", "", function).lower()
+    facts = {"function": function, "op": op}
+    if line is not None:
+        facts["line"] = line
+    return Match("nan-in-backward", 0.95, line=line, facts=facts, detail="origin")
+
+
+@matcher
+def backward_twice(ctx: Context) -> Match | None:
+    """Backward through a freed graph: a graph built outside the loop iteration that uses it."""
+    if not re.search(r"backward through the graph a second time|saved tensors after they have already been freed",
+                     ctx.message):
+        return None
+    stmt = ctx.code.statement_at(ctx.line)
+    loops = ctx.code.loops_around(stmt) if stmt is not None else []
+    if not loops:
+        return _shared_with_earlier_backward(ctx) or Match("backward-twice", 0.9, line=ctx.line)
+    loop = loops[-1]  # the outermost loop in this scope
+    body_start, body_end = loop.lineno, loop.end_lineno or loop.lineno
+    bindings = ctx.code.bindings(ctx.code.scope_of(stmt))
+    inside = [b for b in bindings if body_start < b.line <= body_end or b.line == body_start]
+    # 1. a value carried from one iteration to the next (e.g. an RNN hidden state)
+    for b in inside:
+        reads = ctx.code.read_at(b.line)
+        if b.name in reads and _has_graph(ctx.value(b.name)):
+            first_read = min((ln for ln in range(body_start, body_end + 1) if b.name in ctx.code.read_at(ln)),
+                             default=b.line)
+            if first_read <= b.line:
+                return Match("backward-twice", 0.95, line=b.line, related_lines=[ctx.line],
+                             facts={"name": b.name}, detail="carried")
+    # 2. a graph built once before the loop and reused by every iteration
+    bound_inside = {b.name for b in inside}
+    read_inside = {n for ln in range(body_start, body_end + 1) for n in ctx.code.read_at(ln)}
+    outside = [b for b in bindings if b.line < body_start and b.name in read_inside - bound_inside
+               and _has_graph(ctx.value(b.name))]
+    if outside:
+        b = outside[-1]
+        return Match("backward-twice", 0.95, line=b.line, related_lines=[ctx.line],
+                     facts={"name": b.name, "line": b.line}, detail="outside_loop")
+    # 3. state a module of the cell keeps between calls (`self.memory = h` in forward)
+    for name in sorted(read_inside):
+        kept = _state_kept_by_module(ctx, name)
+        if kept is not None:
+            return Match("backward-twice", 0.95, line=kept[1], related_lines=[ctx.line],
+                         facts={"name": kept[0]}, detail="carried")
+    return _shared_with_earlier_backward(ctx) or Match("backward-twice", 0.85, line=ctx.line)
+
+
+def _state_kept_by_module(ctx: Context, name: str) -> tuple[str, int] | None:
+    """`self.<attr>` and its line, when a method of the cell class of module `name` (other than
+    __init__) stores on the module a tensor that still holds a graph, and a method reads it back
+    (a value only kept for logging does not link one call's graph to the next)."""
+    module = ctx.value(name)
+    if not is_module(module):
+        return None
+    for cls in ctx.code.classes():
+        if cls.name != type(module).__name__:
+            continue
+        methods = [m for m in cls.body if isinstance(m, ast.FunctionDef) and m.name != "__init__"]
+        read = {dotted(n) for m in methods for n in ast.walk(m)
+                if isinstance(n, ast.Attribute) and isinstance(n.ctx, ast.Load)}
+        for method in methods:
+            for node in ast.walk(method):
+                if not isinstance(node, ast.Assign):
+                    continue
+                for target in node.targets:
+                    attr = dotted(target)
+                    if attr and attr.startswith("self.") and attr.count(".") == 1 and attr in read \
+                            and _has_graph(vars(module).get(attr[len("self."):])):
+                        return attr, node.lineno
+    return None
+
+
+def _shared_with_earlier_backward(ctx: Context) -> Match | None:
+    """An earlier backward() in the same pass freed a graph this one needs (e.g. a GAN's fakes
+    used by the discriminator loss without `.detach()`): point at that earlier loss."""
+    code, line = ctx.code, ctx.line
+    calls = dict(code.backward_calls())
+    receiver = calls.get(line)
+    if receiver is None:
+        return None
+    feeding = _graph_inputs(ctx, receiver, line)
+    for earlier_line, earlier in sorted(calls.items(), reverse=True):
+        if earlier_line >= line or not code.same_scope(earlier_line, line):
+            continue
+        if earlier == receiver or earlier in feeding:
+            return Match("backward-twice", 0.9, line=earlier_line, related_lines=[line],
+                         facts={"name": receiver, "line": earlier_line}, detail="second_call")
+        # `(loss_real + loss_fake).backward()`: each loss of the sum is a subject of its own
+        subjects = [earlier] if earlier is not None else _backward_subjects(code, earlier_line)
+        for subject in subjects:
+            shared = [n for n in _graph_inputs(ctx, subject, earlier_line) if n in feeding]
+            if shared:
+                origin = code.origin(subject, earlier_line)
+                target = origin.line if origin is not None else earlier_line
+                return Match("backward-twice", 0.9, line=target, related_lines=[earlier_line, line],
+                             facts={"name": shared[0], "line": earlier_line}, detail="shared")
+    return None
+
+
+def _backward_subjects(code: CellCode, line: int) -> list[str]:
+    """The names read by what `backward()` is called on at `line` (`a + b` for `(a + b).backward()`)."""
+    for call in code.calls_on_line(line):
+        if call_name(call) != "backward":
+            continue
+        method = isinstance(call.func, ast.Attribute) and dotted(call.func.value) not in ("torch.autograd", "autograd")
+        subject = call.func.value if method else (call.args[0] if call.args else None)
+        if subject is not None:
+            return [n for n in loaded_names(subject) if "." not in n]
+    return []
+
+
+def _graph_inputs(ctx: Context, name: str, line: int) -> list[str]:
+    """Tensors with autograd history that the statement computing `name` reads."""
+    origin = ctx.code.origin(name, line)
+    if origin is None:
+        return []
+    return [n for n in ctx.code.read_at(origin.line) if n != name and _has_graph(ctx.value(n))]
+
+
+def _has_graph(value: Any) -> bool:
+    if isinstance(value, (tuple, list)):
+        return any(_has_graph(v) for v in value)
+    return is_tensor(value) and value.grad_fn is not None
+
+
+@matcher
+def no_grad_fn(ctx: Context) -> Match | None:
+    """backward() on a tensor without history (or autograd given a tensor made in inference
+    mode): point at where that tensor was made."""
+    name = _without_history(ctx)
+    if name is None:
+        return None
+    match = origin_match(ctx, "no-grad-fn", name, ctx.line, 0.9, {"name": name})
+    if match is None:
+        return None
+    cut = _graph_cut(ctx, name, ctx.line)
+    if cut is not None:
+        if cut[1] != match.line:
+            match.related_lines.append(match.line)
+            match.line = cut[1]
+        function = _no_grad_function(ctx, cut[1])
+        if function is not None:  # cut[1] is the decorator of a function the tensor came from
+            match.facts.update(name=cut[0], function=function.name, line=cut[1])
+            match.detail = "no_grad_function"
+        else:
+            block = ctx.code.enclosing_with(cut[1], r"no_grad|inference_mode|set_grad_enabled")
+            match.facts.update(name=cut[0], line=block.lineno if block is not None else cut[1])
+            match.detail = "no_grad_block"
+    elif match.line is not None:
+        frozen = _frozen_module(ctx, match.line)
+        op = _history_breaker(ctx.code, match.line)
+        if frozen is not None:
+            module, freeze_line = frozen
+            if freeze_line != match.line:
+                match.related_lines.append(match.line)
+                match.line = freeze_line
+            match.facts.update(name=module, line=freeze_line)
+            match.detail = "frozen"
+        elif op:
+            match.facts.update(op=op, line=match.line)
+            match.detail = "origin"
+        else:
+            broken = _broken_in_helper(ctx.code, match.line)
+            if broken is not None:  # `loss = weighted_loss(...)`: the helper rebuilt it without history
+                match.related_lines.append(match.line)
+                match.line = broken[1]
+                match.facts.update(op=broken[0], line=broken[1])
+                match.detail = "origin"
+    return match
+
+
+def _broken_in_helper(code: CellCode, line: int) -> tuple[str, int] | None:
+    """The op and line inside a cell function called on `line` whose returned tensor is made
+    without history (`return torch.tensor(values).sum()`, `out = x.detach(); return out`)."""
+    for call in code.calls_on_line(line):
+        function = _cell_function(code, call)
+        if function is None:
+            continue
+        for ret in (n for n in ast.walk(function) if isinstance(n, ast.Return) and n.value is not None):
+            op = _history_breaker(code, ret.lineno)
+            if op:
+                return op, ret.lineno
+            if isinstance(ret.value, ast.Name):
+                made = code.origin(ret.value.id, ret.lineno, function)
+                op = _history_breaker(code, made.line) if made is not None else None
+                if op:
+                    return op, made.line
+    return None
+
+
+def _without_history(ctx: Context) -> str | None:
+    """The tensor the error is about: the subject of backward()/autograd.grad, or the tensor
+    made in inference mode that an operation wanted to save for backward."""
+    if "does not require grad and does not have a grad_fn" in ctx.message:
+        for call in ctx.code.calls_on_line(ctx.line):
+            if call_name(call) == "backward" and isinstance(call.func, ast.Attribute):
+                return base_name(call.func.value)
+            if call_name(call) in ("grad", "backward") and call.args:
+                return base_name(call.args[0])
+    elif "Inference tensors cannot be saved for backward" in ctx.message:
+        for name in ctx.code.read_at(ctx.line) if ctx.line else []:
+            value = ctx.value(name)
+            if is_tensor(value) and value.is_inference():
+                return name
+    return None
+
+
+def _frozen_module(ctx: Context, line: int, depth: int = 3) -> tuple[str, int] | None:
+    """A model used on `line`, or on the lines that made the history-less tensors read there,
+    whose parameters all have requires_grad=False, and the cell line that froze them
+    (`model.requires_grad_(False)`, `p.requires_grad = False` in a loop)."""
+    for name in ctx.code.read_at(line):
+        value = ctx.value(name)
+        if is_module(value):
+            params = list(value.parameters())
+            if params and not any(p.requires_grad for p in params):
+                freeze = _freeze_line(ctx, {id(p) for p in params}, line)
+                if freeze is not None:
+                    return name, freeze
+        elif depth and is_tensor(value) and value.grad_fn is None and not value.requires_grad:
+            origin = ctx.code.origin(name, line)
+            if origin is not None and origin.line != line:
+                found = _frozen_module(ctx, origin.line, depth - 1)
+                if found is not None:
+                    return found
+    return None
+
+
+def _freeze_line(ctx: Context, params: set[int], before: int) -> int | None:
+    """The last cell line before `before` that turns requires_grad off for any of `params`."""
+    found = None
+    for node in ast.walk(ctx.code.tree) if ctx.code.tree is not None else ():
+        target = None
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
+                and node.func.attr == "requires_grad_":
+            flag = node.args[0] if node.args else next(
+                (k.value for k in node.keywords if k.arg == "requires_grad"), None)
+            if isinstance(flag, ast.Constant) and flag.value is False:
+                target = node.func.value
+        elif isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant) and node.value.value is False:
+            target = next((t.value for t in node.targets
+                           if isinstance(t, ast.Attribute) and t.attr == "requires_grad"), None)
+        if target is None or node.lineno >= before:
+            continue
+        if _parameter_ids(ctx, target, node) & params and (found is None or node.lineno > found):
+            found = node.lineno
+    return found
+
+
+def _parameter_ids(ctx: Context, target: ast.AST, at: ast.AST) -> set[int]:
+    """Ids of the parameters `target` stands for: a module's, a tensor's own, or those of
+    `X.parameters()` when `target` is the variable of a loop over it."""
+    name = dotted(target)
+    if name is None:
+        return set()
+    for loop in ctx.code.ancestors(at):
+        if isinstance(loop, ast.For) and name in [n.id for n in ast.walk(loop.target) if isinstance(n, ast.Name)] \
+                and isinstance(loop.iter, ast.Call) and isinstance(loop.iter.func, ast.Attribute) \
+                and loop.iter.func.attr in ("parameters", "named_parameters"):
+            owner = dotted(loop.iter.func.value)
+            module = ctx.value(owner) if owner else None
+            return {id(p) for p in module.parameters()} if is_module(module) else set()
+    value = ctx.value(name)
+    if is_module(value):
+        return {id(p) for p in value.parameters()}
+    return {id(value)} if is_tensor(value) else set()
+
+
+_BREAKERS = re.compile(r"^(torch\.)?(tensor|as_tensor|from_numpy|Tensor|FloatTensor|LongTensor)$|"
+                       r"(^|\.)(detach|item|numpy|tolist|data)$")
+
+
+def _history_breaker(code: CellCode, line: int) -> str | None:
+    """The call on `line` that makes a tensor without history (`torch.tensor(...)`, `.detach()`, ...)."""
+    stmt = code.statement_at(line)
+    for node in ast.walk(stmt) if stmt is not None else ():
+        name = dotted(node.func) if isinstance(node, ast.Call) else (
+            dotted(node) if isinstance(node, ast.Attribute) and node.attr == "data" else None)
+        if name and _BREAKERS.search(name):
+            return name if isinstance(node, ast.Attribute) else f"{name}(...)"
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and name is None \
+                and _BREAKERS.search("." + node.func.attr):  # on an expression: `(w * ce).mean().detach()`
+            return f".{node.func.attr}()"
+    return None
+
+
+def _graph_cut(ctx: Context, name: str, line: int, depth: int = 3) -> tuple[str, int] | None:
+    """Where the history of `name` was cut: a tensor made under no_grad/inference_mode."""
+    origin = ctx.code.origin(name, line)
+    if origin is None or depth == 0:
+        return None
+    if ctx.code.enclosing_with(origin.line, r"no_grad|inference_mode|set_grad_enabled\(False\)"):
+        return name, origin.line
+    for call in ctx.code.calls_on_line(origin.line):  # a helper defined with @torch.no_grad()
+        function = _cell_function(ctx.code, call)
+        decorator = _no_grad_decorator(function) if function is not None else None
+        if decorator is not None:
+            return name, decorator.lineno
+    for read in ctx.code.read_at(origin.line):
+        value = ctx.value(read)
+        if read != name and is_tensor(value) and value.grad_fn is None and not value.requires_grad \
+                and value.is_floating_point():
+            found = _graph_cut(ctx, read, origin.line, depth - 1)
+            if found:
+                return found
+    return None
+
+
+_NO_GRAD = re.compile(r"(^|\.)(no_grad|inference_mode)$")
+
+
+def _cell_function(code: CellCode, call: ast.Call) -> ast.FunctionDef | None:
+    """The function the cell defines under the name `call` calls, if any."""
+    if not isinstance(call.func, ast.Name):
+        return None
+    defs = [s for s in code.statements if isinstance(s, ast.FunctionDef) and s.name == call.func.id]
+    return defs[-1] if defs else None
+
+
+def _no_grad_decorator(function: ast.FunctionDef) -> ast.AST | None:
+    """The `@torch.no_grad()` / `@torch.inference_mode()` decorator of `function`, if it has one."""
+    for decorator in function.decorator_list:
+        target = decorator.func if isinstance(decorator, ast.Call) else decorator
+        if _NO_GRAD.search(dotted(target) or ""):
+            return decorator
+    return None
+
+
+def _no_grad_function(ctx: Context, line: int) -> ast.FunctionDef | None:
+    """The cell function whose no-grad decorator is on `line`."""
+    for stmt in ctx.code.statements:
+        if isinstance(stmt, ast.FunctionDef):
+            decorator = _no_grad_decorator(stmt)
+            if decorator is not None and decorator.lineno == line:
+                return stmt
+    return None
+
+
+@matcher
+def grad_none(ctx: Context) -> Match | None:
+    """`.grad` read as None: the message is generic, the code says it is a gradient."""
+    if ctx.exc_type not in ("AttributeError", "TypeError") or "NoneType" not in ctx.message:
+        return None
+    text = ctx.code.line_text(ctx.line)
+    if not re.search(r"\.grad\b(?!_fn)", text):
+        return None
+    stmt = ctx.code.statement_at(ctx.line)
+    owners = [dotted(n.value) for n in ast.walk(stmt) if isinstance(n, ast.Attribute) and n.attr == "grad"] \
+        if stmt is not None else []
+    for owner in filter(None, owners):
+        value = ctx.value(owner)
+        if is_tensor(value) and value.grad_fn is not None:  # not a leaf: .grad is never filled
+            match = origin_match(ctx, "grad-none", owner, ctx.line, 0.9,
+                                 {"name": owner, "op": type(value.grad_fn).__name__}, detail="non_leaf")
+            if match is not None:
+                match.facts["line"] = match.line
+                return match
+    return Match("grad-none", 0.9, line=ctx.line, facts={"name": next(filter(None, owners), "")})
+
+
+@matcher
+def leaf_inplace(ctx: Context) -> Match | None:
+    """An in-place change of a leaf that requires grad (a manual update outside no_grad)."""
+    if not pattern_hits(ctx, "leaf-inplace"):
+        return None
+    frame = ctx.frames[-1] if ctx.frames else None
+    for op in ctx.code.inplace_ops():
+        if op.line == (frame.line if frame else ctx.line):
+            value = ctx.value(op.name, frame)
+            if is_tensor(value) and value.is_leaf and value.requires_grad:
+                return Match("leaf-inplace", 0.8, line=op.line, facts={"name": op.name, "line": op.line},
+                             detail="leaf")
+    return None

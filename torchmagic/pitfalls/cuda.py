@@ -1,0 +1,68 @@
+"""CUDA runtime pitfalls read from the code: runs that cannot be reproduced."""
+from __future__ import annotations
+
+import ast
+from typing import Iterator
+
+from ..source.cell import Cell, kwarg
+from .helpers import _short
+from .registry import Hit, rule
+
+
+_NP_NOT_DRAWS = {"seed", "default_rng", "RandomState", "Generator", "SeedSequence", "get_state", "set_state",
+                 "PCG64", "PCG64DXSM", "MT19937", "Philox", "SFC64", "BitGenerator"}
+
+_PY_DRAWS = {"random", "randint", "choice", "choices", "shuffle", "sample", "uniform", "gauss", "randrange",
+             "normalvariate", "betavariate", "expovariate", "triangular", "getrandbits", "lognormvariate"}
+
+_TORCH_DRAWS = {"rand", "randn", "randint", "randperm", "rand_like", "randn_like", "randint_like", "multinomial",
+                "bernoulli", "normal", "poisson"}
+
+
+def _generator_family(path: str, seed: bool) -> str:
+    """'torch' / 'numpy' / 'random' for a seeding call (seed=True) or a random draw, else ''."""
+    head, _, last = path.rpartition(".")
+    if seed:
+        if last == "manual_seed" and head in ("torch", "torch.random"):
+            return "torch"
+        if path == "numpy.random.seed":
+            return "numpy"
+        if path == "random.seed":
+            return "random"
+        return ""
+    if head == "numpy.random" and last not in _NP_NOT_DRAWS:
+        return "numpy"
+    if head == "random" and last in _PY_DRAWS:
+        return "random"
+    if head == "torch" and last in _TORCH_DRAWS or head == "torch.nn.init":
+        return "torch"
+    return ""
+
+
+@rule
+def rule_nondeterminism(cell: Cell) -> Iterator[Hit]:
+    """A cell that seeds some random generators but draws from one it does not seed."""
+    seeded: dict[str, ast.Call] = {}
+    draws: list[tuple[str, ast.Call]] = []
+    for call in cell.calls:
+        last = cell._call_last(call)
+        if last in ("seed_everything", "set_seed", "set_random_seed", "fix_seed", "seed_all"):
+            return  # a helper that seeds everything
+        path = cell.path_of(call.func, cell.scope_of(call))
+        if not path:
+            continue
+        family = _generator_family(path, seed=True)
+        if family:
+            seeded.setdefault(family, call)
+            continue
+        family = _generator_family(path, seed=False)
+        if family and kwarg(call, "generator") is None:
+            draws.append((family, call))
+    if not seeded:
+        return
+    reported: set[str] = set()
+    for family, call in draws:
+        if family in seeded or family in reported:
+            continue
+        reported.add(family)
+        yield Hit("nondeterminism", call.lineno, cell.text(call.func), _short(cell, next(iter(seeded.values()))))

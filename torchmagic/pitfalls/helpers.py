@@ -1,0 +1,222 @@
+"""Helpers that the rules of several families share: names on a line, origins, softmax outputs."""
+from __future__ import annotations
+
+import ast
+from typing import Any, Callable, Iterable
+
+from ..diagnosis import Match
+from ..knowledge import catalog
+from ..locate import CellFrame
+from ..source.cell import Cell, MISSING, ModRef, _torch, is_module, is_tensor, walk_body
+from ..source.cellcode import Binding, dotted
+from .registry import Context
+
+
+def _forward_calls(cell: Cell, nodes: Iterable[ast.AST]) -> list[tuple[ast.Call, ModRef]]:
+    out = []
+    for n in nodes:
+        if isinstance(n, ast.Call):
+            ref = cell.module_ref(n.func, cell.scope_of(n))
+            if ref is not None and (ref.cls is None or not _is_loss_cls(ref.cls)):
+                out.append((n, ref))
+    return out
+
+
+def _is_loss_cls(cls: Any) -> bool:
+    try:
+        return isinstance(cls, type) and issubclass(cls, _torch().nn.modules.loss._Loss)
+    except Exception:
+        return False
+
+
+def _short(cell: Cell, node: ast.AST, limit: int = 60) -> str:
+    """A node's source on one line, shortened for a message."""
+    text = " ".join(cell.text(node).split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+_SOFTMAX = {"softmax", "log_softmax"}
+
+_PASS_THROUGH = {"view", "reshape", "squeeze", "unsqueeze", "float", "double", "contiguous", "permute",
+                 "transpose", "flatten", "to", "cpu", "cuda", "clamp", "clamp_min", "log", "type_as"}
+
+
+def _softmax_origin(cell: Cell, node: ast.AST, scope: ast.AST, depth: int = 0) -> tuple[str, int] | None:
+    """The softmax that produced a value and the line that applies it (0 if not in the cell)."""
+    if depth > 6 or node is None:
+        return None
+    nxt = depth + 1
+    if isinstance(node, ast.Call):
+        f = node.func
+        name = cell.torch_func(node, scope)
+        if name in _SOFTMAX:
+            return cell.text(f), node.lineno
+        if name == "log" and node.args:
+            return _softmax_origin(cell, node.args[0], scope, nxt)
+        if isinstance(f, ast.Attribute):
+            recv = cell.resolve(f.value, scope)
+            if recv is MISSING or is_tensor(recv):
+                if f.attr in _SOFTMAX:
+                    return f".{f.attr}()", node.lineno
+                if f.attr in _PASS_THROUGH:
+                    return _softmax_origin(cell, f.value, scope, nxt)
+        ref = cell.module_ref(f, scope)
+        return _module_softmax(cell, ref, node, scope, nxt) if ref is not None else None
+    if isinstance(node, ast.Subscript):
+        return _softmax_origin(cell, node.value, scope, nxt)
+    if isinstance(node, ast.Name):
+        b = cell.binding(node.id, scope, node.lineno)
+        found = None
+        if b is not None and b.kind == "assign" and b.index is None:
+            found = _softmax_origin(cell, b.value, cell.scope_of(b.node), nxt)
+        if found is None and cell.def_scope(node.id, scope) is cell.tree:
+            value = cell.lookup(node.id, scope)
+            if is_tensor(value) and value.grad_fn is not None \
+                    and type(value.grad_fn).__name__ in ("SoftmaxBackward0", "LogSoftmaxBackward0"):
+                found = node.id, (b.line if b is not None else 0)
+        return found
+    return None
+
+
+def _module_softmax(cell: Cell, ref: ModRef, call: ast.Call, scope: ast.AST, depth: int) -> tuple[str, int] | None:
+    """A module whose output is a (log-)softmax: nn.Softmax, a Sequential ending in one, a forward returning one."""
+    torch = _torch()
+    soft = (torch.nn.Softmax, torch.nn.LogSoftmax)
+    if ref.obj is not None:
+        last = ref.obj
+        while isinstance(last, torch.nn.Sequential) and len(last):
+            last = last[-1]
+        if isinstance(last, soft):
+            return f"{ref.label} (ends in {type(last).__name__})", _softmax_ctor_line(cell, ref, scope, call)
+    cls = ref.cls
+    if isinstance(cls, type):
+        if issubclass(cls, soft):
+            return ref.label, call.lineno
+        if issubclass(cls, torch.nn.Sequential) and ref.obj is None and ref.key.startswith("name:"):
+            b = cell.binding(ref.key[5:], scope, call.lineno)
+            if b is not None and isinstance(b.value, ast.Call) and b.value.args:
+                last_ctor = b.value.args[-1]
+                c = cell.ctor_class(last_ctor, cell.scope_of(b.node))
+                if isinstance(c, type) and issubclass(c, soft):
+                    return f"{ref.label} (ends in {c.__name__})", last_ctor.lineno
+        cls = cell.cell_class(cls.__name__) if cls.__module__ == "__main__" else None
+    if isinstance(cls, ast.ClassDef):
+        forward = next((n for n in cls.body if isinstance(n, ast.FunctionDef) and n.name == "forward"), None)
+        if forward is None:
+            return None
+        returns = [n for n in walk_body(forward.body) if isinstance(n, ast.Return) and n.value is not None]
+        found = [_softmax_origin(cell, r.value, forward, depth) for r in returns]
+        if found and all(found):
+            return f"{ref.label}", returns[0].lineno
+    return None
+
+
+def _softmax_ctor_line(cell: Cell, ref: ModRef, scope: ast.AST, call: ast.Call) -> int:
+    """The line of the nn.Softmax/LogSoftmax constructor of a model built in the cell, or 0."""
+    if not isinstance(call.func, ast.Name):
+        return 0
+    b = cell.binding(call.func.id, scope, call.lineno)
+    if b is None or b.value is None:
+        return 0
+    for n in ast.walk(b.value):
+        c = cell.ctor_class(n, cell.scope_of(b.node)) if isinstance(n, ast.Call) else None
+        if isinstance(c, type) and c.__name__ in ("Softmax", "LogSoftmax"):
+            return n.lineno
+    return 0
+
+
+def origin_match(ctx: Context, pid: str, name: str | None, line: int | None, score: float,
+                 facts: dict | None = None, detail: str = "") -> Match | None:
+    """A match that points at the cell line where `name` (read on `line`) got its value."""
+    if not name or line is None:
+        return None
+    passed = _passed_in(ctx, name, line)
+    if passed is not None:  # a parameter: where the caller's argument was made
+        match = origin_match(ctx, pid, passed[0], passed[1], score, facts, detail)
+        if match is not None and line not in match.related_lines and line != match.line:
+            match.related_lines.append(line)
+        return match
+    binding = _made_at(ctx, name, line)
+    if binding is None or binding.line == line:
+        return Match(pid, score, line=line, facts=facts or {}, detail=detail)
+    return Match(pid, score, line=binding.line, related_lines=[line], facts=facts or {}, detail=detail)
+
+
+def _made_at(ctx: Context, name: str, line: int) -> Binding | None:
+    """Where `name`, read on `line`, got its value; for a batch of a DataLoader over the cell's
+    Dataset, the `__getitem__` line that made that element of a sample."""
+    binding = ctx.code.origin(name, line)
+    return (ctx.code.item_origin(binding) or binding) if binding is not None else None
+
+
+def _passed_in(ctx: Context, name: str, line: int) -> tuple[str, int] | None:
+    """(argument, caller's line) when `name`, read on `line`, is a parameter of the cell
+    function running there that the function never reassigns, and the cell line that called
+    it (the next frame out) passed a plain name for it: `clf(ids_t)` for `forward(self, ids)`."""
+    code = ctx.code
+    func = code.scope_of(code.statement_at(line))
+    if not isinstance(func, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        return None
+    params = [a.arg for a in func.args.posonlyargs + func.args.args]
+    if name not in params or any(b.name == name and b.line < line for b in code.bindings(func)):
+        return None
+    at = next((i for i in range(len(ctx.frames) - 1, 0, -1)
+               if ctx.frames[i].line == line and ctx.frames[i].function == func.name), None)
+    if at is None:
+        return None
+    caller = ctx.frames[at - 1]
+    cls = code.parent(func)
+    method = isinstance(cls, ast.ClassDef)
+    index = params.index(name) - (1 if method else 0)
+
+    def calls_func(call: ast.Call) -> bool:
+        if not method:
+            return isinstance(call.func, ast.Name) and call.func.id == func.name
+        if isinstance(call.func, ast.Attribute) and call.func.attr == func.name:
+            return True
+        # `model(x)` runs `forward`
+        return func.name == "forward" and bool(dotted(call.func)) \
+            and type(ctx.value(dotted(call.func), caller)).__name__ == cls.name
+
+    for call in filter(calls_func, code.calls_on_line(caller.line)):
+        if any(isinstance(a, ast.Starred) for a in call.args):
+            return None
+        arg = call.args[index] if 0 <= index < len(call.args) else next(
+            (k.value for k in call.keywords if k.arg == name), None)
+        return (arg.id, caller.line) if isinstance(arg, ast.Name) else None
+    return None
+
+
+def first_module(ctx: Context, frame: CellFrame | None, where: Callable[[Any], bool] | None = None
+                 ) -> tuple[str, Any] | None:
+    """The first nn.Module named on the frame's line (optionally one that satisfies `where`)."""
+    return _first_named(ctx, frame, is_module, where)
+
+
+def first_tensor(ctx: Context, frame: CellFrame | None, where: Callable[[Any], bool] | None = None
+                 ) -> tuple[str, Any] | None:
+    """The first tensor named on the frame's line (optionally one that satisfies `where`)."""
+    return _first_named(ctx, frame, is_tensor, where)
+
+
+def _first_named(ctx: Context, frame: CellFrame | None, kind: Callable[[Any], bool],
+                 where: Callable[[Any], bool] | None) -> tuple[str, Any] | None:
+    line = frame.line if frame else ctx.line
+    for name in ctx.code.read_at(line) if line else []:
+        value = ctx.value(name, frame)
+        if kind(value) and (where is None or where(value)):
+            return name, value
+    return None
+
+
+def describe(value: Any) -> dict[str, str]:
+    """Shape/dtype/device facts about a tensor."""
+    if not is_tensor(value):
+        return {}
+    return {"shape": tuple(value.shape).__repr__(), "dtype": str(value.dtype).replace("torch.", ""),
+            "device": str(value.device)}
+
+
+def pattern_hits(ctx: Context, pid: str) -> bool:
+    entry = catalog().get(pid)
+    return bool(entry and entry.matches_message(ctx.exc_type, ctx.message))

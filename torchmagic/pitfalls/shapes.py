@@ -1,0 +1,370 @@
+"""Indexing and shape pitfalls: class labels and ids out of range, index dtypes, layer sizes,
+channels, views, tensors where a scalar is meant."""
+from __future__ import annotations
+
+import ast
+import re
+from typing import Any, Callable
+
+from ..diagnosis import Match
+from ..locate import CellFrame
+from ..source.cell import _torch, is_module, is_tensor
+from ..source.cellcode import base_name, call_name, dotted, loaded_names
+from .helpers import describe, first_module, first_tensor, origin_match, pattern_hits
+from .registry import Context, matcher
+
+
+_LOSS_CALLS = re.compile(r"(cross_entropy|nll_loss|CrossEntropyLoss|NLLLoss|criterion|loss_fn|loss_func|"
+                         r"lossfn|loss_fct|loss|bce|binary_cross_entropy\w*|mse_loss|l1_loss|ctc_loss)$", re.I)
+
+
+def loss_calls(ctx: Context, line: int | None) -> list[ast.Call]:
+    """Calls on `line` that look like a loss function applied to (input, target)."""
+    out = []
+    for call in ctx.code.calls_on_line(line):
+        name = call_name(call)
+        value = ctx.value(dotted(call.func) or "") if dotted(call.func) else None
+        if _LOSS_CALLS.search(name) or (value is not None and type(value).__name__.endswith("Loss")):
+            if len(call.args) >= 2 or any(k.arg == "target" for k in call.keywords):
+                out.append(call)
+    return out
+
+
+def target_arg(call: ast.Call) -> ast.AST | None:
+    for k in call.keywords:
+        if k.arg == "target":
+            return k.value
+    return call.args[1] if len(call.args) >= 2 else None
+
+
+@matcher
+def loss_target(ctx: Context) -> Match | None:
+    """Bad class labels or label dtype: point at the line that made the targets."""
+    for pid in ("target-out-of-range", "loss-target-dtype"):
+        if not pattern_hits(ctx, pid):
+            continue
+        for frame in reversed(ctx.frames):
+            for call in loss_calls(ctx, frame.line):
+                target = target_arg(call)
+                name = base_name(target) if target is not None else None
+                if name:
+                    facts: dict[str, Any] = {"name": name, "loss": dotted(call.func) or call_name(call)}
+                    value = ctx.value(name, frame)
+                    if is_tensor(value) and value.numel():
+                        facts.update(describe(value))
+                        if not value.is_floating_point():
+                            facts.update(min=int(value.min()), max=int(value.max()))
+                    input_name = base_name(call.args[0]) if call.args else None
+                    logits = ctx.value(input_name, frame) if input_name else None
+                    if is_tensor(logits) and logits.dim() >= 1:
+                        classes = int(logits.shape[1] if logits.dim() >= 2 else logits.shape[0])
+                        facts.update(other=input_name, num_classes=classes, last=classes - 1,
+                                     expected=str(logits.dtype).replace("torch.", ""))
+                    loss_obj = ctx.value(dotted(call.func), frame) if dotted(call.func) else None
+                    kind = (facts["loss"] + " " + type(loss_obj).__name__).lower()
+                    binary = "binary" in kind or "bce" in kind or facts.get("dtype") == "int64"
+                    detail = "classes" if pid == "target-out-of-range" else ("binary" if binary else "class_index")
+                    ignored = next((_const(k.value) for k in call.keywords if k.arg == "ignore_index"),
+                                   getattr(loss_obj, "ignore_index", -100))
+                    write = _bad_label_write(ctx, name, frame.line, facts.get("num_classes"), ignored) \
+                        if pid == "target-out-of-range" else None
+                    if write is not None:
+                        return Match(pid, 0.9, line=write, related_lines=[frame.line], facts=facts, detail=detail)
+                    marker = _padding_marker(value, facts.get("num_classes")) if pid == "target-out-of-range" else None
+                    if marker is not None:
+                        # one marker value, valid labels elsewhere: made in the cell, that is the line;
+                        # made elsewhere, the loss must be told to skip it (ignore_index)
+                        facts["marker"] = marker
+                        made = ctx.code.origin(name, frame.line)
+                        if made is not None and made.line != frame.line:
+                            return origin_match(ctx, pid, name, frame.line, 0.9, facts, detail="padding")
+                        built = ctx.code.origin(dotted(call.func), frame.line) if dotted(call.func) else None
+                        line = built.line if built is not None and is_module(loss_obj) else frame.line
+                        related = [frame.line] if line != frame.line else []
+                        return Match(pid, 0.9, line=line, related_lines=related, facts=facts, detail="padding")
+                    return origin_match(ctx, pid, name, frame.line, 0.9, facts, detail=detail)
+    return None
+
+
+def _padding_marker(target: Any, classes: int | None) -> int | None:
+    """The one value that marks labels to skip, when it is the only bad label: negative
+    (padding, 'unlabelled': -1) or 255 (the usual 'ignore' pixel of segmentation masks).
+    None otherwise, e.g. for 1-based labels, whose bad value is the number of classes."""
+    if not is_tensor(target) or target.is_floating_point() or not target.numel():
+        return None
+    bad = target < 0
+    if classes is not None:
+        bad |= target >= classes
+    if not bool(bad.any()):
+        return None
+    marker = int(target[bad][0])
+    if not bool((target[bad] == marker).all()) or not (marker < 0 or (marker == 255 and (classes or 0) < 255)):
+        return None
+    return marker
+
+
+def _bad_label_write(ctx: Context, name: str, line: int, classes: int | None, ignored: Any = -100
+                     ) -> int | None:
+    """The last line before `line` that writes a constant label out of range into `name`
+    (`labels[mask] = -1`, `y[i] = 10` for 10 classes); the loss's `ignore_index` is fine."""
+    found = None
+    for stmt in ctx.code.statements:
+        if not isinstance(stmt, ast.Assign) or stmt.lineno >= line:
+            continue
+        if not any(isinstance(t, ast.Subscript) and base_name(t.value) == name for t in stmt.targets):
+            continue
+        value = _const(stmt.value)
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and value != ignored \
+                and (value < 0 or (classes is not None and value >= classes)):
+            found = max(found or 0, stmt.lineno)
+    return found
+
+
+@matcher
+def index_dtype(ctx: Context) -> Match | None:
+    """Floating-point indices: the line that made the index tensor."""
+    if not pattern_hits(ctx, "index-dtype"):
+        return None
+    for frame in reversed(ctx.frames):
+        for name in _index_names(ctx, frame):
+            value = ctx.value(name, frame)
+            if is_tensor(value) and value.is_floating_point():
+                facts = {"name": name, "dtype": str(value.dtype).replace("torch.", "")}
+                return origin_match(ctx, "index-dtype", name, frame.line, 0.9, facts, detail="dtype")
+    return None
+
+
+_INDEX_METHODS = {"gather", "scatter", "scatter_", "scatter_add", "scatter_add_", "scatter_reduce",
+                  "index_select", "index_add", "index_add_", "index_copy", "index_copy_", "index_fill",
+                  "index_fill_", "take", "take_along_dim", "put_", "index_put_"}
+
+
+def _index_names(ctx: Context, frame: CellFrame) -> list[str]:
+    """Names used as indices on the frame's line: subscripts, the index of gather/scatter/
+    index_select, and the ids given to an embedding or one_hot."""
+    stmt = ctx.code.statement_at(frame.line)
+    exprs: list[ast.AST] = []
+    for node in ast.walk(stmt) if stmt is not None else ():
+        if isinstance(node, ast.Subscript):
+            exprs.append(node.slice)
+        elif isinstance(node, ast.Call):
+            name = call_name(node)
+            if name in _INDEX_METHODS:
+                exprs += [k.value for k in node.keywords if k.arg == "index"]
+                is_function = isinstance(node.func, ast.Attribute) and dotted(node.func.value) in ("torch",)
+                exprs += node.args[1:] if is_function else node.args
+            elif name in ("embedding", "one_hot") and node.args:
+                exprs.append(node.args[0])
+            elif node.args and isinstance(ctx.value(dotted(node.func) or "", frame), _torch().nn.Embedding):
+                exprs.append(node.args[0])
+    names: list[str] = []
+    for expr in exprs:
+        names += [n for n in loaded_names(expr) if n not in names]
+    return names
+
+
+@matcher
+def embedding_index(ctx: Context) -> Match | None:
+    """An id past the end of an nn.Embedding: the table was built too small for the ids."""
+    if "index out of range in self" not in ctx.message:
+        return None
+    torch = _torch()
+    candidates: list[tuple[bool, CellFrame, ast.Call, str, Any, dict]] = []
+    for frame in reversed(ctx.frames):
+        for call in ctx.code.calls_on_line(frame.line):
+            name = dotted(call.func)
+            module = ctx.value(name, frame) if name else None
+            if not isinstance(module, torch.nn.Embedding):
+                continue
+            size = module.num_embeddings
+            facts: dict[str, Any] = {"module": name, "size": size, "last": size - 1}
+            overflow = False
+            if call.args:
+                ids = ctx.value(base_name(call.args[0]) or "", frame)
+                if is_tensor(ids) and ids.numel() and not ids.is_floating_point():
+                    facts.update(max=int(ids.max()), min=int(ids.min()), name=base_name(call.args[0]))
+                    overflow = facts["max"] >= module.num_embeddings or facts["min"] < 0
+            candidates.append((overflow, frame, call, name, module, facts))
+        if candidates:
+            break
+    if not candidates:
+        return None
+    # the table whose ids really overflow, else the first one on the line
+    _, frame, call, name, module, facts = max(candidates, key=lambda c: c[0])
+    built = _construction(ctx, name, frame.line)
+    if built is None or built[0] == frame.line:
+        return Match("index-out-of-bounds", 0.85, line=frame.line, facts=facts, detail="embedding")
+    sized = _size_origin(ctx, built)
+    if sized is not None and sized != built[0]:
+        return Match("index-out-of-bounds", 0.9, line=sized, related_lines=[built[0], frame.line],
+                     facts=facts, detail="embedding")
+    return Match("index-out-of-bounds", 0.9, line=built[0], related_lines=[frame.line],
+                 facts=facts, detail="embedding")
+
+
+def _size_origin(ctx: Context, built: tuple[int, ast.Call]) -> int | None:
+    """Where the size passed to Embedding(...) was computed, when it was passed as a variable."""
+    line, call = built
+    size = next((k.value for k in call.keywords if k.arg == "num_embeddings"), call.args[0] if call.args else None)
+    if isinstance(size, ast.Name):
+        origin = ctx.code.origin(size.id, line)
+        return origin.line if origin is not None else None
+    return None
+
+
+def _construction(ctx: Context, name: str, line: int) -> tuple[int, ast.Call] | None:
+    """The cell line and call that built the module called as `name` (also `self.x` in a cell class)."""
+    if name.startswith("self."):
+        assigns = [s for s in ctx.code.statements if isinstance(s, ast.Assign)
+                   and any(dotted(t) == name for t in s.targets)]
+        binding_nodes = [(s.lineno, s) for s in assigns]
+    else:
+        binding = ctx.code.origin(name, line)
+        binding_nodes = [(binding.line, binding.node)] if binding is not None else []
+    for at, node in binding_nodes:
+        value = getattr(node, "value", None)
+        call = _value_for(node, name, value)
+        if isinstance(call, ast.Call):
+            return at, call
+    return None
+
+
+def _value_for(node: ast.AST, name: str, value: ast.AST | None) -> ast.AST | None:
+    """The part of an assignment's value that `name` receives (`a, b = f(), g()` gives `g()` to b)."""
+    if isinstance(value, ast.Tuple):
+        for target in getattr(node, "targets", []):
+            if isinstance(target, ast.Tuple) and len(target.elts) == len(value.elts):
+                for elt, val in zip(target.elts, value.elts):
+                    if dotted(elt) == name:
+                        return val
+        return None
+    return value
+
+
+_CHANNELS = re.compile(r"weight of size \[(\d+), (\d+)(?:, \d+)*\], expected input\[[\d, ]+\] to have (\d+) "
+                       r"channels, but got (\d+) channels")
+
+
+@matcher
+def conv_channels(ctx: Context) -> Match | None:
+    """Input channels that don't match a conv layer: the layer built in the cell, if it is there."""
+    m = _CHANNELS.search(ctx.message)
+    if not m:
+        return None
+    out_c, expected, got = int(m.group(1)), int(m.group(3)), int(m.group(4))
+    facts: dict[str, Any] = {"expected": expected, "got": got, "out_channels": out_c}
+    frame = ctx.frames[-1] if ctx.frames else None
+    tensor = _input_and_layer(ctx, frame, lambda t: t.dim() >= 3 and t.shape[-3] == got,
+                              "in_channels", expected, facts)
+    if tensor and tensor[1].shape[-1] == expected and tensor[1].dim() >= 3:
+        # channels last (N, H, W, C), as images come from PIL/OpenCV: the input needs a permute
+        match = origin_match(ctx, "conv-input-shape", tensor[0], frame.line if frame else ctx.line, 0.9,
+                             facts, detail="channels")
+        if match is not None:
+            return match
+    for stmt_call in (n for n in ast.walk(ctx.code.tree) if isinstance(n, ast.Call)) if ctx.code.tree else ():
+        if not re.fullmatch(r"Conv(Transpose)?[123]d|LazyConv[123]d", call_name(stmt_call)):
+            continue
+        args = [_const(a) for a in stmt_call.args[:2]]
+        kw = {k.arg: _const(k.value) for k in stmt_call.keywords}
+        in_c = kw.get("in_channels", args[0] if args else None)
+        o_c = kw.get("out_channels", args[1] if len(args) > 1 else None)
+        if in_c == expected and o_c in (out_c, None):
+            return Match("conv-input-shape", 0.9, line=stmt_call.lineno,
+                         related_lines=[ctx.line] if ctx.line else [], facts=facts, detail="channels")
+    return Match("conv-input-shape", 0.85, line=ctx.line, facts=facts, detail="channels")
+
+
+_ARITH = {ast.Mult: lambda a, b: a * b, ast.Add: lambda a, b: a + b, ast.Sub: lambda a, b: a - b,
+          ast.FloorDiv: lambda a, b: a // b}
+
+
+def _const(node: ast.AST) -> Any:
+    """The value of a literal or of integer arithmetic on literals (`28 * 28`), else None."""
+    if isinstance(node, ast.BinOp) and type(node.op) in _ARITH:
+        left, right = _const(node.left), _const(node.right)
+        if isinstance(left, int) and isinstance(right, int):
+            return _ARITH[type(node.op)](left, right)
+        return None
+    try:
+        return ast.literal_eval(node)
+    except Exception:
+        return None
+
+
+_MATMUL = re.compile(r"mat1 and mat2 shapes cannot be multiplied \((\d+)x(\d+) and (\d+)x(\d+)\)")
+
+
+@matcher
+def matmul_shapes(ctx: Context) -> Match | None:
+    """Linear-layer size mismatch: name the input and the layer with their shapes."""
+    m = _MATMUL.search(ctx.message)
+    if not m:
+        return None
+    rows, got, expected, out = (int(g) for g in m.groups())
+    facts: dict[str, Any] = {"rows": rows, "got": got, "expected": expected, "out": out}
+    frame = ctx.frames[-1] if ctx.frames else None
+    _input_and_layer(ctx, frame, lambda t: t.dim() >= 1 and t.shape[-1] == got, "in_features", expected, facts)
+    return Match("shape-mismatch", 0.85, line=ctx.line, facts=facts, detail="linear")
+
+
+def _input_and_layer(ctx: Context, frame: CellFrame | None, fits: Callable[[Any], bool], attr: str,
+                     expected: int, facts: dict[str, Any]) -> tuple[str, Any] | None:
+    """The tensor on the failing line that `fits` the error's input size, and the layer that
+    expected another size (`attr == expected` on it or on one of its submodules). With both,
+    their names and the input's shape go into `facts`. Returns the tensor found."""
+    tensor = first_tensor(ctx, frame, fits)
+    module = first_module(ctx, frame, lambda mod: getattr(mod, attr, None) == expected) or \
+        first_module(ctx, frame, lambda mod: any(getattr(sub, attr, None) == expected for sub in mod.modules()))
+    if tensor and module:
+        facts.update(name=tensor[0], shape=str(tuple(tensor[1].shape)), module=module[0])
+    return tensor
+
+
+@matcher
+def many_elements(ctx: Context) -> Match | None:
+    """`.item()` or `if tensor:` on a tensor with several elements: name it with its shape."""
+    pid = next((p for p in ("non-scalar-item", "ambiguous-bool") if pattern_hits(ctx, p)), None)
+    if pid is None:
+        return None
+    frame = ctx.frames[-1] if ctx.frames else None
+    found = first_tensor(ctx, frame, lambda t: t.numel() > 1)
+    if found is None:
+        return Match(pid, 0.8, line=ctx.line)
+    name, value = found
+    facts = {"name": name, "shape": str(tuple(value.shape)), "numel": value.numel()}
+    return Match(pid, 0.8, line=ctx.line, facts=facts, detail="numel")
+
+
+@matcher
+def non_contiguous_view(ctx: Context) -> Match | None:
+    """`.view()` on a transposed/permuted tensor: name it with its shape and strides."""
+    if not pattern_hits(ctx, "view-non-contiguous"):
+        return None
+    frame = ctx.frames[-1] if ctx.frames else None
+    for call in ctx.code.calls_on_line(frame.line if frame else ctx.line):
+        if call_name(call) == "view" and isinstance(call.func, ast.Attribute):
+            name = dotted(call.func.value)
+            value = ctx.value(name, frame) if name else None
+            if is_tensor(value) and not value.is_contiguous():
+                facts = {"name": name, "shape": str(tuple(value.shape)), "stride": str(value.stride())}
+                return Match("view-non-contiguous", 0.8, line=ctx.line, facts=facts, detail="strides")
+    return None
+
+
+@matcher
+def view_size(ctx: Context) -> Match | None:
+    """`.view`/`.reshape` to a shape the element count doesn't fit (a hard-coded flatten size)."""
+    m = re.search(r"shape '(\[[-\d, ]+\])' is invalid for input of size (\d+)", ctx.message)
+    if not m:
+        return None
+    facts: dict[str, Any] = {"expected": m.group(1), "numel": int(m.group(2))}
+    frame = ctx.frames[-1] if ctx.frames else None
+    for call in ctx.code.calls_on_line(frame.line if frame else ctx.line):
+        if call_name(call) in ("view", "reshape") and isinstance(call.func, ast.Attribute):
+            name = dotted(call.func.value)
+            value = ctx.value(name, frame) if name else None
+            if is_tensor(value) and value.numel() == facts["numel"]:
+                facts.update(name=name, shape=str(tuple(value.shape)))
+                break
+    return Match("shape-mismatch", 0.85, line=ctx.line, facts=facts, detail="view")
