@@ -38,6 +38,20 @@ class Finding:
 
 
 @dataclass
+class Location:
+    """A line of the user's code outside the diagnosed cell: in an earlier cell (a helper, a
+    class, a Dataset defined there) or a script."""
+
+    label: str  # how IPython names the cell, e.g. "In[2]"
+    filename: str
+    line: int
+    text: str = ""  # the source line
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"cell": self.label, "line": self.line}
+
+
+@dataclass
 class Match:
     """One pitfall that a matcher recognised in a failure, with its confidence."""
 
@@ -47,6 +61,7 @@ class Match:
     related_lines: list[int] = field(default_factory=list)
     facts: dict[str, Any] = field(default_factory=dict)  # fills the entry's detail templates
     detail: str = ""  # which of the entry's detail templates to use, if any
+    cause: Any = None  # where to change it when that is outside the cell (an evidence Site)
 
 
 @dataclass
@@ -93,6 +108,8 @@ class Diagnosis:
     error: ErrorInfo | None = None
     line: int | None = None
     related_lines: list[int] = field(default_factory=list)
+    cause: Location | None = None  # the line to change when it lies outside the cell; `line`
+    # is then the cell's line that leads there
     matches: list[Match] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
     rerun: Rerun | None = None
@@ -121,6 +138,7 @@ class Diagnosis:
             "error": self.error.to_dict() if self.error else None,
             "line": self.line,
             "related_lines": list(self.related_lines),
+            "cause": self.cause.to_dict() if self.cause else None,
             "pitfalls": self.pitfalls,
             "findings": [f.to_dict() for f in self.findings],
             "rerun": self.rerun.to_dict() if self.rerun else None,

@@ -16,8 +16,9 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Callable, Mapping
 
-from . import guards, rerun
-from .diagnosis import Diagnosis, ErrorInfo, Rerun, TensorInfo
+from . import evidence, guards, rerun
+from .diagnosis import Diagnosis, ErrorInfo, Location, Rerun, TensorInfo
+from .evidence import UserCode
 from .findings import collect_findings, warning_patterns
 from .locate import cell_frames, error_line, format_user_traceback, forward_trace
 from .pitfalls.registry import Context, rank
@@ -39,6 +40,7 @@ class Options:
     snapshot_limit: int = 1 << 30
     rerun_timeout: float = 60.0
     fast: bool = False  # no instrumentation; replay from the snapshot when the cell fails
+    record: bool = True  # keep the provenance record of the instrumented run (evidence)
     # whether CUDA in this process stopped working after an error (a seam for CPU-only tests)
     context_lost: Callable[[], bool] = field(default=lambda: rerun.context_poisoned(), repr=False)
 
@@ -71,9 +73,11 @@ def debug_cell(shell: Any, cell: str, options: Options | None = None) -> Outcome
     snapshot = _take_snapshot(source, namespace, options, diagnosis)
     exc: BaseException | None = None
     log = guards.WarningLog()
+    user = UserCode(shell, files=[filename])
     with ExitStack() as stack:
         log = stack.enter_context(guards.captured_warnings(filename, always=warning_patterns()))
         stack.enter_context(guards.anomaly_mode(options.anomaly and not options.fast, filename))
+        found = stack.enter_context(evidence.recording(user, options.record and not options.fast))
         sync = False if options.fast else _cuda_precision(stack, diagnosis)
         if sync:
             stack.enter_context(rerun.synchronising())
@@ -88,7 +92,7 @@ def debug_cell(shell: Any, cell: str, options: Options | None = None) -> Outcome
         if options.fast and snapshot is not None and (exc is not None or _non_finite_loss(source, namespace)):
             _replay(diagnosis, exc, source, namespace, snapshot, options)
         elif exc is not None:
-            diagnose_error(diagnosis, exc, namespace, log, options)
+            diagnose_error(diagnosis, exc, namespace, log, options, found)
             _after_cuda_error(diagnosis, exc, source, namespace, snapshot, options)
         if exc is not None:
             _after_out_of_memory(diagnosis, source, namespace)
@@ -191,26 +195,47 @@ def _renamed(code: types.CodeType, filename: str) -> types.CodeType:
 
 
 def diagnose_error(diagnosis: Diagnosis, exc: BaseException, namespace: Mapping[str, Any],
-                   log: guards.WarningLog, options: Options) -> None:
+                   log: guards.WarningLog, options: Options, found: evidence.Evidence | None = None) -> None:
     """Fill the diagnosis of a failed run: error, line to change, ranked pitfalls, tensors."""
     diagnosis.ok = False
     diagnosis.error = ErrorInfo.from_exception(exc)
     diagnosis.traceback = format_user_traceback(exc)
-    code = CellCode(diagnosis.cell)
-    frames = cell_frames(exc.__traceback__, diagnosis.filename)
-    line = error_line(exc, diagnosis.filename)
-    forward = forward_trace(log.anomaly_traces, diagnosis.filename)
-    if forward and forward.line:
-        diagnosis.notes.append(note("forward_trace", diagnosis.language, line=forward.line))
-    ctx = Context(exc=exc, code=code, line=line, frames=frames, namespace=namespace, forward=forward)
+    ctx = error_context(diagnosis, exc, namespace, log, found)
+    if ctx.forward and ctx.forward.line:
+        diagnosis.notes.append(note("forward_trace", diagnosis.language, line=ctx.forward.line))
     diagnosis.matches = rank(ctx)
-    top = diagnosis.top
+    _place(diagnosis, ctx, diagnosis.top)
+    diagnosis.tensors = tensors_on_line(ctx, ctx.line)
+
+
+def error_context(diagnosis: Diagnosis, exc: BaseException, namespace: Mapping[str, Any],
+                  log: guards.WarningLog, found: evidence.Evidence | None) -> Context:
+    """What the matchers get to see of a failure: the cell's and earlier cells' frames, the
+    anomaly trace, the namespace and the run's evidence."""
+    found = found or evidence.Evidence()
+    cells = found.user
+    filename = diagnosis.filename
+    return Context(
+        exc=exc, code=CellCode(diagnosis.cell), line=error_line(exc, filename),
+        frames=cell_frames(exc.__traceback__, filename), namespace=namespace,
+        forward=forward_trace(log.anomaly_traces, filename, cells),
+        user_frames=cell_frames(exc.__traceback__, filename, cells), evidence=found, filename=filename,
+    )
+
+
+def _place(diagnosis: Diagnosis, ctx: Context, top: Any) -> None:
+    """The line to mark, the related lines, and where to change it when that is outside the cell."""
+    line = ctx.line
     diagnosis.line = top.line if top and top.line is not None else line
     related = list(top.related_lines) if top else []
     if line is not None and line != diagnosis.line and line not in related:
         related.append(line)
     diagnosis.related_lines = sorted(r for r in related if r != diagnosis.line)
-    diagnosis.tensors = tensors_on_line(ctx, line)
+    diagnosis.cause = None
+    cause = getattr(top, "cause", None)
+    if cause is not None and cause.filename != diagnosis.filename:
+        user = ctx.evidence.user
+        diagnosis.cause = Location(user.label(cause.filename), cause.filename, cause.line, user.text(cause).strip())
 
 
 def tensors_on_line(ctx: Context, line: int | None) -> list[TensorInfo]:

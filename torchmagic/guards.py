@@ -111,7 +111,9 @@ def stacks_up_to(cell_filename: str | None) -> Iterator[None]:
     `torch.fx.traceback.format_stack`), the shell's and torchmagic's frames included. A
     diagnosis reads only the frames from the operation up to the cell, so record just those:
     the cost per operation then no longer grows with how deep the cell runs. Operations run
-    outside the cell (another thread, say) keep the whole stack."""
+    outside the cell (another thread, say) keep the whole stack. The diagnosis reads file,
+    line and function, so the source lines are not looked up (that costs a `stat` per file
+    per operation), and torchmagic's own frames are left out."""
     try:
         import torch.fx.traceback as fx_traceback
     except Exception:
@@ -120,24 +122,24 @@ def stacks_up_to(cell_filename: str | None) -> Iterator[None]:
     if cell_filename is None or original is None:
         yield
         return
-    import traceback
+    own = os.path.dirname(os.path.abspath(__file__))
 
     def format_stack() -> list[str]:
         if getattr(fx_traceback, "should_preserve_node_meta", False):
             return original()
-        frames = []
+        lines = []
         frame = sys._getframe(1)
         while frame is not None:
-            frames.append((frame, frame.f_lineno))
             code = frame.f_code
+            if not code.co_filename.startswith(own):
+                lines.append(f'  File "{code.co_filename}", line {frame.f_lineno}, in {code.co_name}\n')
             if code.co_name == "<module>" and code.co_filename == cell_filename:
                 break
             frame = frame.f_back
         else:
             return original()
-        summary = traceback.StackSummary.extract(iter(frames))
-        summary.reverse()
-        return traceback.format_list(summary)
+        lines.reverse()
+        return lines
 
     fx_traceback.format_stack = format_stack
     try:

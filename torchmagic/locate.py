@@ -1,11 +1,15 @@
-"""Where in the cell a failure happened: traceback frames and anomaly's forward traces."""
+"""Where in the user's code a failure happened: traceback frames and anomaly's forward traces."""
 from __future__ import annotations
 
+import linecache
 import re
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType, TracebackType
+from typing import Container
+
+from .source.cellcode import CellCode
 
 _PACKAGE_DIR = str(Path(__file__).resolve().parent)
 _TRACE_HEAD = re.compile(r"Error detected in (\w+)\. Traceback of forward call")
@@ -14,11 +18,33 @@ _TRACE_FRAME = re.compile(r'File "(.*?)", line (\d+), in (.*)')
 
 @dataclass
 class CellFrame:
-    """One traceback frame that runs code of the cell (module level or a cell-defined function)."""
+    """One traceback frame that runs the user's code: the diagnosed cell (its top level or a
+    function it defines) or an earlier cell (a helper, a class, a Dataset defined there)."""
 
     frame: FrameType
     line: int
     function: str
+    filename: str = ""
+    in_cell: bool = True  # the diagnosed cell's own code
+
+    @property
+    def code(self) -> CellCode:
+        """The parsed source of the file this frame runs."""
+        return code_of(self.filename or self.frame.f_code.co_filename)
+
+
+_codes: dict[str, CellCode] = {}
+
+
+def code_of(filename: str) -> CellCode:
+    """The parsed source of a cell (or script) by its file name, from the line cache."""
+    source = "".join(linecache.getlines(filename))
+    code = _codes.get(filename)
+    if code is None or code.source != source:
+        if len(_codes) >= 64:
+            _codes.pop(next(iter(_codes)))
+        code = _codes[filename] = CellCode(source)
+    return code
 
 
 @dataclass
@@ -26,20 +52,23 @@ class ForwardTrace:
     """Anomaly mode's record of the forward call whose backward failed."""
 
     node: str  # e.g. "SqrtBackward0"
-    lines: list[int] = field(default_factory=list)  # cell lines, outermost first
+    lines: list[int] = field(default_factory=list)  # the diagnosed cell's lines, outermost first
+    sites: list[tuple[str, int]] = field(default_factory=list)  # (file, line) of all user frames
 
     @property
     def line(self) -> int | None:
         return self.lines[-1] if self.lines else None
 
 
-def cell_frames(tb: TracebackType | None, filename: str) -> list[CellFrame]:
-    """The traceback's frames that belong to the cell, outermost first."""
+def cell_frames(tb: TracebackType | None, filename: str, user: Container[str] = ()) -> list[CellFrame]:
+    """The traceback's frames that run the cell's code, and with `user` those of the other
+    files it names (earlier cells), outermost first."""
     frames = []
     while tb is not None:
         code = tb.tb_frame.f_code
-        if code.co_filename == filename:
-            frames.append(CellFrame(tb.tb_frame, tb.tb_lineno, code.co_name))
+        if code.co_filename == filename or code.co_filename in user:
+            frames.append(CellFrame(tb.tb_frame, tb.tb_lineno, code.co_name, code.co_filename,
+                                    code.co_filename == filename))
         tb = tb.tb_next
     return frames
 
@@ -54,14 +83,17 @@ def error_line(exc: BaseException, filename: str) -> int | None:
     return None
 
 
-def forward_trace(traces: list[str], filename: str) -> ForwardTrace | None:
-    """Parse the last anomaly-mode forward traceback, keeping the cell's lines."""
+def forward_trace(traces: list[str], filename: str, user: Container[str] = ()) -> ForwardTrace | None:
+    """Parse the last anomaly-mode forward traceback, keeping the cell's lines (and the sites
+    in the other files of `user`)."""
     for text in reversed(traces):
         head = _TRACE_HEAD.search(text)
         if not head:
             continue
-        lines = [int(m.group(2)) for m in _TRACE_FRAME.finditer(text) if m.group(1) == filename]
-        return ForwardTrace(node=head.group(1), lines=lines)
+        frames = [(m.group(1), int(m.group(2))) for m in _TRACE_FRAME.finditer(text)]
+        lines = [line for name, line in frames if name == filename]
+        sites = [(name, line) for name, line in frames if name == filename or name in user]
+        return ForwardTrace(node=head.group(1), lines=lines, sites=sites)
     return None
 
 

@@ -9,7 +9,9 @@ from typing import Any, Iterator, Mapping
 from ..diagnosis import Match
 from ..source.cell import Cell, MISSING, _FACTORIES, _torch, is_module, is_ndarray, is_tensor, kwarg, root_name, walk_body
 from ..source.cellcode import Binding, CellCode, call_name, dotted
-from .helpers import _forward_calls, _made_at, describe, first_module, first_tensor, pattern_hits
+from ..evidence import Site
+from ..evidence.queries import dtype_origin
+from .helpers import _forward_calls, constructing_line, describe, first_module, first_tensor, origin_match, pattern_hits
 from .registry import Context, Hit, matcher, rule
 
 
@@ -314,30 +316,43 @@ def _state_shares(state: Any, module: Any) -> bool:
 
 @matcher
 def dtype_mismatch(ctx: Context) -> Match | None:
-    """Mixed dtypes: the line that made the float64 (or otherwise odd) tensor."""
+    """Mixed dtypes: the line that made the float64 (or otherwise odd) tensor, followed back
+    through the run to the operation that gave it that dtype."""
     if not pattern_hits(ctx, "dtype-mismatch"):
         return None
-    for frame in reversed(ctx.frames):
-        for name in ctx.code.read_at(frame.line):
+    torch = _torch()
+    for frame in reversed(ctx.user_frames):
+        for name in frame.code.read_at(frame.line):
             value = ctx.value(name, frame)
-            if is_tensor(value) and value.dtype in (_torch().float64, _torch().float16, _torch().bfloat16):
-                binding = _made_at(ctx, name, frame.line)
-                if binding is None and name.startswith("self."):
-                    binding = _attribute_origin(ctx.code, name[len("self."):], frame.line)
-                if binding is not None and binding.line != frame.line:
-                    facts = {"name": name, **describe(value)}
-                    detail = "dtypes"
-                    other = first_tensor(ctx, frame, lambda t: t.is_floating_point() and t.dtype != value.dtype)
-                    if other is not None:
-                        facts.update(other=other[0], other_dtype=str(other[1].dtype).replace("torch.", ""))
-                    module = first_module(ctx, frame)
-                    if module is not None:
-                        params = list(module[1].parameters())
-                        if params:
-                            facts.update(module=module[0], expected=str(params[0].dtype).replace("torch.", ""))
-                            detail = "module"
+            if not (is_tensor(value) and value.dtype in (torch.float64, torch.float16, torch.bfloat16)):
+                continue
+            facts = {"name": name, **describe(value)}
+            detail = "dtypes"
+            other = first_tensor(ctx, frame, lambda t: t.is_floating_point() and t.dtype != value.dtype)
+            if other is not None:
+                facts.update(other=other[0], other_dtype=str(other[1].dtype).replace("torch.", ""))
+            module = first_module(ctx, frame)
+            if module is not None:
+                params = list(module[1].parameters())
+                if params:
+                    facts.update(module=module[0], expected=str(params[0].dtype).replace("torch.", ""))
+                    detail = "module"
+            if ctx.record(value) is not None:
+                match = origin_match(ctx, "dtype-mismatch", name, frame.line, 0.9, facts, detail, frame=frame,
+                                     query=dtype_origin)
+                if match is not None:
+                    return match
+            binding = frame.code.origin(name, frame.line)
+            binding = (frame.code.item_origin(binding) or binding) if binding is not None else None
+            if binding is None and name.startswith("self."):
+                binding = _attribute_origin(frame.code, name[len("self."):], frame.line)
+            if binding is not None and binding.line != frame.line:
+                if frame.in_cell:
                     return Match("dtype-mismatch", 0.9, line=binding.line, related_lines=[frame.line],
                                  facts=facts, detail=detail)
+                site = Site(frame.filename, binding.line, frame.function)
+                return Match("dtype-mismatch", 0.9, line=constructing_line(ctx, site) or ctx.line,
+                             facts=facts, detail=detail, cause=site)
     return None
 
 

@@ -6,9 +6,10 @@ from typing import Any, Callable, Iterable
 
 from ..diagnosis import Match
 from ..knowledge import catalog
-from ..locate import CellFrame
+from ..evidence import Site
+from ..locate import CellFrame, code_of
 from ..source.cell import Cell, MISSING, ModRef, _torch, is_module, is_tensor, walk_body
-from ..source.cellcode import Binding, dotted
+from ..source.cellcode import Binding, call_name, dotted
 from .registry import Context
 
 
@@ -126,10 +127,33 @@ def _softmax_ctor_line(cell: Cell, ref: ModRef, scope: ast.AST, call: ast.Call) 
 
 
 def origin_match(ctx: Context, pid: str, name: str | None, line: int | None, score: float,
-                 facts: dict | None = None, detail: str = "") -> Match | None:
-    """A match that points at the cell line where `name` (read on `line`) got its value."""
+                 facts: dict | None = None, detail: str = "", *, frame: CellFrame | None = None,
+                 query: Callable[[Any], list | None] | None = None) -> Match | None:
+    """A match that points at the line where the value of `name` (read on `line`) was made.
+
+    The run's evidence answers first: the record of the tensor, followed back by `query` (by
+    default, the operation that made it) to the line of the user's code that made it, in
+    this cell or an earlier one, through function parameters, containers, Datasets and
+    module attributes alike. Where the run recorded nothing (a value made before it, or not a
+    tensor), the cell's code says where the name was assigned."""
     if not name or line is None:
         return None
+    frame = frame or _frame_reading(ctx, line)
+    value = ctx.value(name, frame)
+    record = ctx.record(value) if is_tensor(value) else None
+    if record is not None:
+        trail = query(record) if query is not None else [record]
+        if trail:
+            where = place(ctx, trail, frame)
+            if where is not None:
+                at, cause = where
+                related = [] if at == _cell_line(ctx, frame) else [_cell_line(ctx, frame)]
+                return Match(pid, score, line=at, related_lines=[r for r in related if r], facts=facts or {},
+                             detail=detail, cause=cause)
+    if frame is not None and not frame.in_cell:  # read in an earlier cell's code
+        made = frame.code.origin(name, frame.line)
+        site = Site(frame.filename, made.line if made else frame.line, frame.function)
+        return Match(pid, score, line=_cell_line(ctx, frame), facts=facts or {}, detail=detail, cause=site)
     passed = _passed_in(ctx, name, line)
     if passed is not None:  # a parameter: where the caller's argument was made
         match = origin_match(ctx, pid, passed[0], passed[1], score, facts, detail)
@@ -137,9 +161,99 @@ def origin_match(ctx: Context, pid: str, name: str | None, line: int | None, sco
             match.related_lines.append(line)
         return match
     binding = _made_at(ctx, name, line)
+    if binding is None and name.split(".")[0] not in _assigned_in_cell(ctx):
+        earlier = earlier_binding(ctx, name.split(".")[0])
+        if earlier is not None:
+            return Match(pid, score, line=line, facts=facts or {}, detail=detail, cause=earlier)
     if binding is None or binding.line == line:
         return Match(pid, score, line=line, facts=facts or {}, detail=detail)
     return Match(pid, score, line=binding.line, related_lines=[line], facts=facts or {}, detail=detail)
+
+
+def place(ctx: Context, trail: list, frame: CellFrame | None = None) -> tuple[int | None, Site | None] | None:
+    """Where a trail from the evidence ends, as the cell's line to mark and, when the end lies
+    outside the cell (an earlier cell's helper, class or Dataset), that place too. The cell's
+    line is then the last one of the cell on the trail (the nearest to the cause), else the
+    cell's line the failure ran through. None when the trail ends nowhere the user wrote."""
+    end = trail[-1]
+    site = end.site or _named_site(ctx, end)
+    if site is None:
+        return None
+    if site.filename == ctx.filename:
+        return site.line, None
+    built = constructing_line(ctx, site)
+    if built is not None:
+        return built, site
+    in_cell = [s.site.line for s in trail if s.site is not None and s.site.filename == ctx.filename]
+    return (in_cell[-1] if in_cell else _cell_line(ctx, frame)), site
+
+
+def constructing_line(ctx: Context, site: Site) -> int | None:
+    """When `site` lies in a method of a class from an earlier cell (a model, a Dataset), the
+    cell's line that builds an instance of that class: the cell's way to the cause."""
+    code = code_of(site.filename)
+    stmt = code.statement_at(site.line)
+    owner = next((a for a in code.ancestors(stmt) if isinstance(a, ast.ClassDef)), None) if stmt else None
+    if owner is None:
+        return None
+    calls = [c for c in ctx.code.all_calls() if call_name(c) == owner.name]
+    before = [c.lineno for c in calls if ctx.line is None or c.lineno <= ctx.line]
+    return min(before) if before else (min(c.lineno for c in calls) if calls else None)
+
+
+def _cell_line(ctx: Context, frame: CellFrame | None) -> int | None:
+    """The cell's own line that `frame` runs under: its line, or the innermost line of the
+    cell on the way to it (the call of an earlier cell's helper)."""
+    if frame is not None and frame.in_cell:
+        return frame.line
+    return ctx.line
+
+
+def _frame_reading(ctx: Context, line: int) -> CellFrame | None:
+    """The innermost frame of the cell at `line`, else the innermost user frame."""
+    for fr in reversed(ctx.user_frames):
+        if fr.in_cell and fr.line == line:
+            return fr
+    return ctx.frames[-1] if ctx.frames else ctx.innermost
+
+
+def _named_site(ctx: Context, record: Any) -> Site | None:
+    """For a tensor the run did not see made: where the name that holds it was assigned, in
+    the frames of the failure (innermost first) or at the top level of the cells."""
+    tensor = record.tensor if hasattr(record, "tensor") else None
+    if tensor is None:
+        return None
+    for fr in reversed(ctx.user_frames):
+        for name, value in list(fr.frame.f_locals.items()):
+            if value is tensor and not name.startswith("_"):
+                made = fr.code.origin(name, fr.line)
+                if made is not None:
+                    return Site(fr.filename, made.line, fr.function)
+    for name, value in list(ctx.namespace.items()):
+        if value is tensor and not name.startswith("_"):
+            if name in _assigned_in_cell(ctx):
+                made = ctx.code.origin(name, ctx.line or len(ctx.code.lines))
+                if made is not None:
+                    return Site(ctx.filename, made.line, "<module>")
+            return earlier_binding(ctx, name)
+    return None
+
+
+def _assigned_in_cell(ctx: Context) -> set[str]:
+    return {b.name for b in ctx.code.bindings()}
+
+
+def earlier_binding(ctx: Context, name: str, limit: int = 100) -> Site | None:
+    """Where an earlier cell last assigned `name` at its top level (the most recent such cell)."""
+    cells = getattr(ctx.evidence.user, "_cells", {})
+    for filename, _ in sorted(cells.items(), key=lambda kv: -kv[1])[:limit]:
+        if filename == ctx.filename:
+            continue
+        code = code_of(filename)
+        found = [b for b in code.bindings() if b.name == name]
+        if found:
+            return Site(filename, found[-1].line, "<module>")
+    return None
 
 
 def _made_at(ctx: Context, name: str, line: int) -> Binding | None:
@@ -202,7 +316,8 @@ def first_tensor(ctx: Context, frame: CellFrame | None, where: Callable[[Any], b
 def _first_named(ctx: Context, frame: CellFrame | None, kind: Callable[[Any], bool],
                  where: Callable[[Any], bool] | None) -> tuple[str, Any] | None:
     line = frame.line if frame else ctx.line
-    for name in ctx.code.read_at(line) if line else []:
+    code = frame.code if frame is not None else ctx.code
+    for name in code.read_at(line) if line else []:
         value = ctx.value(name, frame)
         if kind(value) and (where is None or where(value)):
             return name, value

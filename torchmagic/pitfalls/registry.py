@@ -13,6 +13,7 @@ from typing import Any, Callable, Iterable, Mapping
 from types import MappingProxyType
 
 from ..diagnosis import Match
+from ..evidence import Evidence
 from ..knowledge import Entry, catalog, user_matchers
 from ..locate import CellFrame, ForwardTrace
 from ..source.cell import Cell
@@ -94,9 +95,17 @@ class Context:
     exc: BaseException
     code: CellCode
     line: int | None  # the deepest cell line of the traceback
-    frames: list[CellFrame] = field(default_factory=list)
+    frames: list[CellFrame] = field(default_factory=list)  # the cell's own frames, outermost first
     namespace: Mapping[str, Any] = field(default_factory=dict)
     forward: ForwardTrace | None = None
+    # every frame of the user's code, the cell's and earlier cells' (helpers, classes, Datasets)
+    user_frames: list[CellFrame] = field(default_factory=list)
+    evidence: Evidence = field(default_factory=Evidence)  # what the run recorded
+    filename: str = ""  # the diagnosed cell's file name
+
+    def __post_init__(self) -> None:
+        if not self.user_frames:
+            self.user_frames = list(self.frames)
 
     @property
     def exc_type(self) -> str:
@@ -124,6 +133,15 @@ class Context:
             if obj is None:
                 return None
         return obj
+
+    @property
+    def innermost(self) -> CellFrame | None:
+        """The deepest frame of the user's code (in the cell or in an earlier cell)."""
+        return self.user_frames[-1] if self.user_frames else None
+
+    def record(self, value: Any) -> Any:
+        """The provenance record of a tensor, or None."""
+        return self.evidence.record(value) if value is not None else None
 
     def frame_at(self, line: int | None) -> CellFrame | None:
         for fr in reversed(self.frames):
@@ -175,12 +193,13 @@ def rank(ctx: Context, entries: Mapping[str, Entry] | None = None) -> list[Match
             continue
         have = merged.get(m.pitfall)
         if have is None:
-            merged[m.pitfall] = Match(m.pitfall, m.score, m.line, list(m.related_lines), dict(m.facts), m.detail)
+            merged[m.pitfall] = Match(m.pitfall, m.score, m.line, list(m.related_lines), dict(m.facts), m.detail,
+                                      m.cause)
             continue
         stronger = m.score > have.score
         have.score = max(have.score, m.score)
         if m.line is not None and (have.line is None or stronger):
-            have.line = m.line
+            have.line, have.cause = m.line, m.cause
         have.related_lines += [r for r in m.related_lines if r not in have.related_lines]
         have.facts.update(m.facts)
         if m.detail and (not have.detail or stronger):

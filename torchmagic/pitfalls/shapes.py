@@ -10,6 +10,7 @@ from ..diagnosis import Match
 from ..locate import CellFrame
 from ..source.cell import _torch, is_module, is_tensor
 from ..source.cellcode import base_name, call_name, dotted, loaded_names
+from ..evidence.queries import dtype_origin, value_origin
 from .helpers import describe, first_module, first_tensor, origin_match, pattern_hits
 from .registry import Context, matcher
 
@@ -18,12 +19,16 @@ _LOSS_CALLS = re.compile(r"(cross_entropy|nll_loss|CrossEntropyLoss|NLLLoss|crit
                          r"lossfn|loss_fct|loss|bce|binary_cross_entropy\w*|mse_loss|l1_loss|ctc_loss)$", re.I)
 
 
-def loss_calls(ctx: Context, line: int | None) -> list[ast.Call]:
-    """Calls on `line` that look like a loss function applied to (input, target)."""
+def loss_calls(ctx: Context, frame: CellFrame | int | None) -> list[ast.Call]:
+    """Calls on the frame's line that look like a loss function applied to (input, target)."""
+    if not isinstance(frame, CellFrame):
+        frame = ctx.frame_at(frame)
+    if frame is None:
+        return []
     out = []
-    for call in ctx.code.calls_on_line(line):
+    for call in frame.code.calls_on_line(frame.line):
         name = call_name(call)
-        value = ctx.value(dotted(call.func) or "") if dotted(call.func) else None
+        value = ctx.value(dotted(call.func) or "", frame) if dotted(call.func) else None
         if _LOSS_CALLS.search(name) or (value is not None and type(value).__name__.endswith("Loss")):
             if len(call.args) >= 2 or any(k.arg == "target" for k in call.keywords):
                 out.append(call)
@@ -39,51 +44,79 @@ def target_arg(call: ast.Call) -> ast.AST | None:
 
 @matcher
 def loss_target(ctx: Context) -> Match | None:
-    """Bad class labels or label dtype: point at the line that made the targets."""
+    """Bad class labels or label dtype: point at where the targets got their bad values (or
+    their dtype): the write, the operation or the data, followed back through the run."""
     for pid in ("target-out-of-range", "loss-target-dtype"):
         if not pattern_hits(ctx, pid):
             continue
-        for frame in reversed(ctx.frames):
-            for call in loss_calls(ctx, frame.line):
+        for frame in reversed(ctx.user_frames):
+            for call in loss_calls(ctx, frame):
                 target = target_arg(call)
                 name = base_name(target) if target is not None else None
                 if name:
-                    facts: dict[str, Any] = {"name": name, "loss": dotted(call.func) or call_name(call)}
-                    value = ctx.value(name, frame)
-                    if is_tensor(value) and value.numel():
-                        facts.update(describe(value))
-                        if not value.is_floating_point():
-                            facts.update(min=int(value.min()), max=int(value.max()))
-                    input_name = base_name(call.args[0]) if call.args else None
-                    logits = ctx.value(input_name, frame) if input_name else None
-                    if is_tensor(logits) and logits.dim() >= 1:
-                        classes = int(logits.shape[1] if logits.dim() >= 2 else logits.shape[0])
-                        facts.update(other=input_name, num_classes=classes, last=classes - 1,
-                                     expected=str(logits.dtype).replace("torch.", ""))
-                    loss_obj = ctx.value(dotted(call.func), frame) if dotted(call.func) else None
-                    kind = (facts["loss"] + " " + type(loss_obj).__name__).lower()
-                    binary = "binary" in kind or "bce" in kind or facts.get("dtype") == "int64"
-                    detail = "classes" if pid == "target-out-of-range" else ("binary" if binary else "class_index")
-                    ignored = next((_const(k.value) for k in call.keywords if k.arg == "ignore_index"),
-                                   getattr(loss_obj, "ignore_index", -100))
-                    write = _bad_label_write(ctx, name, frame.line, facts.get("num_classes"), ignored) \
-                        if pid == "target-out-of-range" else None
-                    if write is not None:
-                        return Match(pid, 0.9, line=write, related_lines=[frame.line], facts=facts, detail=detail)
-                    marker = _padding_marker(value, facts.get("num_classes")) if pid == "target-out-of-range" else None
-                    if marker is not None:
-                        # one marker value, valid labels elsewhere: made in the cell, that is the line;
-                        # made elsewhere, the loss must be told to skip it (ignore_index)
-                        facts["marker"] = marker
-                        made = ctx.code.origin(name, frame.line)
-                        if made is not None and made.line != frame.line:
-                            return origin_match(ctx, pid, name, frame.line, 0.9, facts, detail="padding")
-                        built = ctx.code.origin(dotted(call.func), frame.line) if dotted(call.func) else None
-                        line = built.line if built is not None and is_module(loss_obj) else frame.line
-                        related = [frame.line] if line != frame.line else []
-                        return Match(pid, 0.9, line=line, related_lines=related, facts=facts, detail="padding")
-                    return origin_match(ctx, pid, name, frame.line, 0.9, facts, detail=detail)
+                    return _target_match(ctx, pid, frame, call, name)
     return None
+
+
+def _target_match(ctx: Context, pid: str, frame: CellFrame, call: ast.Call, name: str) -> Match | None:
+    facts: dict[str, Any] = {"name": name, "loss": dotted(call.func) or call_name(call)}
+    value = ctx.value(name, frame)
+    if is_tensor(value) and value.numel():
+        facts.update(describe(value))
+        if not value.is_floating_point():
+            facts.update(min=int(value.min()), max=int(value.max()))
+    input_name = base_name(call.args[0]) if call.args else None
+    logits = ctx.value(input_name, frame) if input_name else None
+    if is_tensor(logits) and logits.dim() >= 1:
+        classes = int(logits.shape[1] if logits.dim() >= 2 else logits.shape[0])
+        facts.update(other=input_name, num_classes=classes, last=classes - 1,
+                     expected=str(logits.dtype).replace("torch.", ""))
+    loss_obj = ctx.value(dotted(call.func), frame) if dotted(call.func) else None
+    kind = (facts["loss"] + " " + type(loss_obj).__name__).lower()
+    binary = "binary" in kind or "bce" in kind or facts.get("dtype") == "int64"
+    detail = "classes" if pid == "target-out-of-range" else ("binary" if binary else "class_index")
+    if pid == "loss-target-dtype":
+        return origin_match(ctx, pid, name, frame.line, 0.9, facts, detail, frame=frame, query=dtype_origin)
+    ignored = next((_const(k.value) for k in call.keywords if k.arg == "ignore_index"),
+                   getattr(loss_obj, "ignore_index", -100))
+    classes = facts.get("num_classes")
+
+    def bad(lo: float, hi: float) -> bool:
+        return (lo < 0 and lo != ignored) or (classes is not None and hi >= classes and hi != ignored)
+
+    recorded = ctx.record(value) is not None
+    write = _bad_label_write(ctx, name, frame.line, classes, ignored) if frame.in_cell and not recorded else None
+    if write is not None:
+        return Match(pid, 0.9, line=write, related_lines=[frame.line], facts=facts, detail=detail)
+    marker = _padding_marker(value, classes)
+    if marker is not None:
+        # one marker value, valid labels elsewhere: put there by the user's code, that is the
+        # line; come with the data, the loss must be told to skip it (ignore_index)
+        facts["marker"] = marker
+        if recorded:
+            by_user = _made_by_user(ctx, value, bad)
+        else:
+            made = frame.code.origin(name, frame.line)
+            by_user = made is not None and made.line != frame.line
+        if by_user:
+            return origin_match(ctx, pid, name, frame.line, 0.9, facts, "padding", frame=frame,
+                                query=lambda r: value_origin(r, bad))
+        built = frame.code.origin(dotted(call.func), frame.line) if dotted(call.func) else None
+        line = built.line if built is not None and is_module(loss_obj) and frame.in_cell else _cell_line_of(ctx, frame)
+        related = [frame.line] if frame.in_cell and line != frame.line else []
+        return Match(pid, 0.9, line=line, related_lines=related, facts=facts, detail="padding")
+    return origin_match(ctx, pid, name, frame.line, 0.9, facts, detail, frame=frame,
+                        query=lambda r: value_origin(r, bad))
+
+
+def _cell_line_of(ctx: Context, frame: CellFrame) -> int | None:
+    return frame.line if frame.in_cell else ctx.line
+
+
+def _made_by_user(ctx: Context, value: Any, bad: Callable[[float, float], bool]) -> bool:
+    """Whether the run saw the user's code put the bad values there (an operation or a write
+    of theirs), rather than receive them with data made before the run."""
+    return value_origin(ctx.record(value), bad)[-1].site is not None
 
 
 def _padding_marker(target: Any, classes: int | None) -> int | None:

@@ -180,6 +180,12 @@ class CellCode:
             return []
         return [n for n in ast.walk(stmt) if isinstance(n, ast.Call)]
 
+    def all_calls(self) -> list[ast.Call]:
+        """Every call in the cell, in source order."""
+        if self.tree is None:
+            return []
+        return sorted((n for n in ast.walk(self.tree) if isinstance(n, ast.Call)), key=lambda c: (c.lineno, c.col_offset))
+
     def classes(self) -> list[ast.ClassDef]:
         return [n for n in self.statements if isinstance(n, ast.ClassDef)]
 

@@ -1,0 +1,65 @@
+"""Evidence from the run: what the diagnosed run actually did, for the rules to question.
+
+:func:`recording` is entered around a diagnosed run (the eager `%%torchdebug` run, a fast-mode
+replay, a CPU rerun) and yields an :class:`Evidence`: the provenance record of every tensor a
+torch operation made (:mod:`.provenance`), where the modules built during the run were built,
+and the root-cause queries over them (:mod:`.queries`). Sites are lines of the user's code in
+any cell (:mod:`.sites`). Nothing is recorded outside a diagnosed run.
+"""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, Iterator
+
+from .sites import Site, UserCode
+
+__all__ = ["Evidence", "Site", "UserCode", "recording"]
+
+
+@dataclass
+class Evidence:
+    """What a run recorded. Empty (every answer None) when nothing was recorded."""
+
+    user: UserCode = field(default_factory=UserCode)
+    recorder: Any = None  # a provenance.Recorder, or None
+
+    def record(self, tensor: Any) -> Any:
+        """The :class:`~.provenance.Record` of a tensor, or None."""
+        if self.recorder is None:
+            return None
+        try:
+            return self.recorder.table.get(tensor)
+        except Exception:
+            return None
+
+    def built_at(self, module: Any) -> Site | None:
+        """Where a module built during the run was built (the user's line), or None."""
+        if self.recorder is None:
+            return None
+        try:
+            return self.recorder.built.get(module)
+        except TypeError:
+            return None
+
+    @property
+    def first_nonfinite(self) -> Any:
+        """The record of the first tensor the run made with NaN or inf in it, or None."""
+        return self.recorder.first_nonfinite if self.recorder is not None else None
+
+    @property
+    def backward_passes(self) -> int:
+        return self.recorder.generation if self.recorder is not None else 0
+
+
+@contextmanager
+def recording(user: UserCode, enabled: bool = True) -> Iterator[Evidence]:
+    """Record the run inside the block; the yielded :class:`Evidence` fills as it runs. The
+    torch function mode and the module hooks are removed on exit, also on an interrupt."""
+    if not enabled:
+        yield Evidence(user)
+        return
+    from .provenance import Recorder
+
+    with Recorder(user) as recorder:
+        yield Evidence(user, recorder)

@@ -1,0 +1,373 @@
+"""The provenance record of a run: for every tensor a torch operation makes, what made it.
+
+:class:`Recorder` is a `TorchFunctionMode` active while a diagnosed cell runs (or is
+replayed). For each tensor that a torch function returns it keeps a :class:`Record`: the
+operation, the records of its tensor inputs, the line of the user's code that asked for it
+(the nearest cell frame: the cell itself, a function or class it defines, a helper or a
+Dataset from an earlier cell), dtype, shape, device, whether it carries autograd history and
+under which grad mode it was made, how many backward passes had run, and for small integer
+tensors on the CPU their range of values. In-place changes the user's code makes are kept as
+:class:`Change` entries of the changed tensor's record.
+
+Records are keyed weakly by tensor (`torch.utils.weak.WeakTensorKeyDictionary`) and hold
+their tensor only through a weak reference, so nothing the user made is kept alive; a record
+keeps its inputs' records, which is what the root-cause queries in :mod:`.queries` follow.
+Modules built during the run are remembered with the line that built them.
+"""
+from __future__ import annotations
+
+import sys
+import weakref
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from .sites import _OPTIMIZER as _OPTIMIZER_CODE
+from .sites import Site, UserCode, site_of
+
+# a summary of values (min, max, all finite) is kept for tensors up to this size, on the CPU
+SUMMARY_LIMIT = 1 << 16
+# records are made for at most this many tensors in one run; later ones go unrecorded
+RECORD_LIMIT = 500_000
+
+_NEW, _INPLACE, _BACKWARD, _GETTER, _SETTER, _PASS = range(6)
+_VIEW_GETTERS = {"data", "T", "mT", "H", "mH", "real", "imag"}
+_INPLACE_DUNDERS = {"__setitem__", "__iadd__", "__isub__", "__imul__", "__itruediv__", "__ifloordiv__",
+                    "__imod__", "__ipow__", "__iand__", "__ior__", "__ixor__", "__ilshift__", "__irshift__",
+                    "__imatmul__"}
+_BACKWARDS = {"backward", "grad"}
+# operations that can make NaN or inf out of finite values
+_RISKY = {"log", "log2", "log10", "log1p", "sqrt", "rsqrt", "div", "true_divide", "__truediv__", "__rtruediv__",
+          "__floordiv__", "__rfloordiv__", "reciprocal", "pow", "__pow__", "__rpow__", "float_power", "exp", "exp2",
+          "expm1", "acos", "asin", "atanh", "acosh", "lgamma", "digamma", "polygamma", "erfinv", "logit", "xlogy",
+          "tan", "std", "var", "std_mean", "var_mean", "mean", "kl_div", "fmod", "remainder", "__mod__"}
+_NOT_INPLACE = {"requires_grad_", "share_memory_", "retain_grad_", "pin_memory_", "record_stream_"}
+
+
+@dataclass(eq=False)
+class Change:
+    """An in-place change the user's code made to a tensor, and its values after it."""
+
+    op: str
+    site: Site | None
+    lo: float | None = None
+    hi: float | None = None
+    value: Any = None  # for a `requires_grad` assignment: the value assigned
+
+
+class Record:
+    """How one tensor came to be. `op` is None for a tensor made before the run (or by code
+    the recorder does not see, like `torch.from_numpy`): the run only saw it used."""
+
+    __slots__ = ("op", "inputs", "site", "dtype", "shape", "device", "requires_grad", "grad_fn", "grad_enabled",
+                 "inference", "generation", "order", "lo", "hi", "finite", "parameter", "changes", "ref")
+
+    def __init__(self, op: str | None, inputs: tuple["Record", ...], site: Site | None, dtype: Any,
+                 shape: tuple[int, ...], device: Any, requires_grad: bool, grad_fn: str, grad_enabled: bool,
+                 inference: bool, generation: int, order: int, parameter: bool = False, ref: Any = None):
+        self.op, self.inputs, self.site = op, inputs, site
+        self.dtype, self.shape, self.device = dtype, shape, device
+        self.requires_grad, self.grad_fn, self.grad_enabled, self.inference = requires_grad, grad_fn, grad_enabled, inference
+        self.generation, self.order, self.parameter, self.ref = generation, order, parameter, ref
+        self.lo: float | None = None
+        self.hi: float | None = None
+        self.finite: bool | None = None
+        self.changes: list[Change] = []
+
+    def __repr__(self) -> str:
+        where = f"{self.site.filename}:{self.site.line}" if self.site else "?"
+        return f"<Record {self.op} {tuple(self.shape)} {self.dtype} at {where}>"
+
+    @property
+    def tensor(self) -> Any:
+        """The tensor, if it is still alive."""
+        return self.ref() if self.ref is not None else None
+
+    @property
+    def made(self) -> bool:
+        """Whether the run saw the operation that made the tensor."""
+        return self.op is not None
+
+
+def _name(func: Callable) -> str:
+    owner = getattr(func, "__self__", None)
+    name = getattr(func, "__name__", "") or ""
+    if name in ("__get__", "__set__") and owner is not None:
+        return getattr(owner, "__name__", name)
+    return name
+
+
+def _classify(func: Callable) -> int:
+    name = getattr(func, "__name__", "") or ""
+    owner = getattr(func, "__self__", None)
+    if name == "__get__":
+        return _GETTER if getattr(owner, "__name__", "") in _VIEW_GETTERS else _PASS
+    if name == "__set__":
+        return _SETTER if getattr(owner, "__name__", "") in ("requires_grad", "data") else _PASS
+    if name in _BACKWARDS and ("autograd" in (getattr(func, "__module__", "") or "") or name == "backward"):
+        return _BACKWARD
+    if name in _INPLACE_DUNDERS or (name.endswith("_") and not name.startswith("_") and name not in _NOT_INPLACE):
+        return _INPLACE
+    if name in ("requires_grad_",):
+        return _SETTER
+    return _NEW
+
+
+def _tensors(args: tuple, kwargs: dict | None, torch: Any) -> list[Any]:
+    """The tensors among a call's arguments, one level into lists and tuples (`torch.cat([a, b])`)."""
+    found = []
+    Tensor = torch.Tensor
+    for value in (*args, *(kwargs.values() if kwargs else ())):
+        if isinstance(value, Tensor):
+            found.append(value)
+        elif isinstance(value, (list, tuple)):
+            found.extend(v for v in value if isinstance(v, Tensor))
+    return found
+
+
+def summarise(tensor: Any) -> tuple[float | None, float | None, bool | None]:
+    """(min, max, all finite) of a small CPU tensor; Nones where it is too big or not real."""
+    try:
+        import torch
+
+        if tensor.device.type != "cpu" or tensor.layout != torch.strided or tensor.is_complex() \
+                or tensor.numel() > SUMMARY_LIMIT:
+            return None, None, None
+        if tensor.numel() == 0:
+            return None, None, True
+        with torch._C.DisableTorchFunction():
+            values = tensor.detach()
+            if values.dtype == torch.bool:
+                return float(values.all()), float(values.any()), True
+            lo, hi = (v.item() for v in torch.aminmax(values))
+        finite = all(v == v and abs(v) != float("inf") for v in (lo, hi))
+        return lo, hi, finite
+    except Exception:
+        return None, None, None
+
+
+class Recorder:
+    """Records what each torch operation of a run made (see the module's docstring).
+
+    Use as a context manager: it enters a `TorchFunctionMode` and registers the module
+    registration hooks; both are removed on exit, also when the run is interrupted."""
+
+    def __init__(self, user: UserCode, check_finite: bool = True):
+        import torch
+        from torch.utils.weak import WeakTensorKeyDictionary
+
+        self.user = user
+        self.check_finite = check_finite
+        self.table: Any = WeakTensorKeyDictionary()
+        self.built: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+        self.generation = 0  # backward passes run so far
+        self.first_nonfinite: Record | None = None
+        self.count = 0
+        self._kinds: dict[Any, int] = {}
+        self._torch = torch
+        self._mode: Any = None
+        self._handles: list[Any] = []
+        self._paused: list[Any] = []  # the mode set aside while an optimizer steps
+        self._from_numpy: Any = None  # torch.from_numpy, while the recording wrapper stands in
+
+    # ---------------------------------------------------------------- lifecycle
+    def __enter__(self) -> "Recorder":
+        from torch.nn.modules import module as module_hooks
+        from torch.overrides import TorchFunctionMode
+
+        kinds, classify, call = self._kinds, _classify, self._call
+
+        class _Mode(TorchFunctionMode):
+            def __torch_function__(self, func, types, args=(), kwargs=None):
+                __tracebackhide__ = True
+                kind = kinds.get(func)
+                if kind is None:
+                    kind = classify(func)
+                    try:
+                        kinds[func] = kind
+                    except TypeError:  # an unhashable callable
+                        pass
+                if kind == _PASS:
+                    return func(*args, **(kwargs or {}))
+                return call(kind, func, args, kwargs)
+
+        from torch.optim import optimizer as optimizer_hooks
+
+        self._handles = [
+            module_hooks.register_module_parameter_registration_hook(self._registered),
+            module_hooks.register_module_module_registration_hook(self._registered),
+            module_hooks.register_module_buffer_registration_hook(self._registered),
+            optimizer_hooks.register_optimizer_step_pre_hook(self._step_begins),
+            optimizer_hooks.register_optimizer_step_post_hook(self._step_ends),
+        ]
+        self._mode = _Mode()
+        try:
+            self._mode.__enter__()
+        except BaseException:
+            self._remove_hooks()
+            raise
+        self._wrap_from_numpy()
+        return self
+
+    def _wrap_from_numpy(self) -> None:
+        """`torch.from_numpy` takes no tensor, so no mode sees it: while recording, the name in
+        the torch module calls through a recording wrapper (put back on exit)."""
+        torch = self._torch
+        original = torch.from_numpy
+        recorder = self
+
+        def from_numpy(array: Any) -> Any:
+            __tracebackhide__ = True
+            out = original(array)
+            try:
+                frame, _, _ = recorder.user.caller(sys._getframe(1))
+                if recorder.count < RECORD_LIMIT and out not in recorder.table:
+                    site = site_of(frame) if frame is not None else None
+                    recorder.table[out] = recorder._record("from_numpy", (), site, out)
+            except Exception:
+                pass
+            return out
+
+        from_numpy.__doc__ = original.__doc__
+        self._from_numpy = original
+        torch.from_numpy = from_numpy
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._from_numpy is not None:
+            self._torch.from_numpy = self._from_numpy
+            self._from_numpy = None
+        try:
+            while self._paused:  # a step that raised never reached its post hook
+                self._paused.pop().__exit__(None, None, None)
+            if self._mode is not None:
+                self._mode.__exit__(*exc)
+        finally:
+            self._mode = None
+            self._remove_hooks()
+
+    def _step_begins(self, optimizer: Any, args: Any, kwargs: Any) -> None:
+        """An optimizer step does hundreds of small operations on its own state and none that
+        a diagnosis asks about: the mode steps aside for it."""
+        from torch import overrides
+
+        if self._mode is not None and overrides._get_current_function_mode() is self._mode:
+            paused = overrides._pop_mode_temporarily()
+            paused.__enter__()
+            self._paused.append(paused)
+
+    def _step_ends(self, optimizer: Any, args: Any, kwargs: Any) -> None:
+        if self._paused:
+            self._paused.pop().__exit__(None, None, None)
+
+    def _remove_hooks(self) -> None:
+        for handle in self._handles:
+            handle.remove()
+        self._handles = []
+
+    # ---------------------------------------------------------------- the mode
+    def _call(self, kind: int, func: Callable, args: tuple, kwargs: dict | None) -> Any:
+        __tracebackhide__ = True
+        out = func(*args, **(kwargs or {}))
+        # frame 2 is the code that called the torch function; a layer's, an optimizer's or the
+        # data loader's own calls are told apart from the user's by the code between them
+        caller = sys._getframe(2)
+        user = self.user
+        if user.kind(caller.f_code) == _OPTIMIZER_CODE or self.count >= RECORD_LIMIT:
+            return out
+        try:
+            if kind == _NEW or kind == _GETTER:
+                self._made(func, args, kwargs, out, caller)
+            elif kind == _INPLACE or kind == _SETTER:
+                self._changed(func, args, kind, caller)
+            elif kind == _BACKWARD:
+                self.generation += 1
+        except Exception:  # the record is best effort: never the user's problem
+            pass
+        return out
+
+    def _made(self, func: Callable, args: tuple, kwargs: dict | None, out: Any, caller: Any) -> None:
+        Tensor = self._torch.Tensor
+        if type(out) is Tensor or isinstance(out, Tensor):
+            outputs: tuple = (out,)
+        elif isinstance(out, (tuple, list)):
+            outputs = tuple(o for o in out if isinstance(o, Tensor))
+            if not outputs:
+                return
+        else:
+            return
+        frame, _, optimizer = self.user.caller(caller)
+        if optimizer:
+            return  # an optimizer's own bookkeeping
+        inputs_t = _tensors(args, kwargs, self._torch)
+        site = site_of(frame) if frame is not None else None
+        table = self.table
+        inputs = tuple(self._seen(t) for t in inputs_t)
+        name = _name(func)
+        for o in outputs:
+            if any(o is t for t in inputs_t) or o in table:
+                continue  # handed back (`x.to(x.device)`), or recorded already
+            table[o] = self._record(name, inputs, site, o)
+
+    def _record(self, op: str | None, inputs: tuple, site: Site | None, tensor: Any) -> Record:
+        torch = self._torch
+        self.count += 1
+        grad_fn = tensor.grad_fn
+        record = Record(op, inputs, site, tensor.dtype, tuple(tensor.shape), tensor.device, tensor.requires_grad,
+                        type(grad_fn).__name__ if grad_fn is not None else "", torch.is_grad_enabled(),
+                        tensor.is_inference(), self.generation, self.count, isinstance(tensor, torch.nn.Parameter),
+                        weakref.ref(tensor))
+        if tensor.is_floating_point():
+            # NaN and inf come from few operations (log, division, sqrt...) or from data: only
+            # those are looked at, so a run does not pay a reduction for every operation
+            if self.check_finite and self.first_nonfinite is None and (op is None or op in _RISKY) \
+                    and tensor.device.type == "cpu":
+                with torch._C.DisableTorchFunction():
+                    record.finite = bool(torch.isfinite(tensor).all())
+                if not record.finite:
+                    self.first_nonfinite = record
+        elif op is not None and tensor.device.type == "cpu" and tensor.numel() <= SUMMARY_LIMIT:
+            record.lo, record.hi, record.finite = summarise(tensor)
+        return record
+
+    def _seen(self, tensor: Any) -> Record:
+        """The record of a tensor used by an operation; one without `op` if the run never saw it made."""
+        record = self.table.get(tensor)
+        if record is None:
+            record = self._record(None, (), None, tensor)
+            self.table[tensor] = record
+        return record
+
+    def _changed(self, func: Callable, args: tuple, kind: int, caller: Any) -> None:
+        if not args or not isinstance(args[0], self._torch.Tensor):
+            return
+        frame, direct, _ = self.user.caller(caller)
+        if frame is None or not direct:
+            return  # a layer's, an optimizer's or an initialiser's own in-place work
+        target = args[0]
+        record = self._seen(target)
+        name = _name(func)
+        change = Change(op=name, site=site_of(frame))
+        if kind == _SETTER:
+            change.value = args[1] if len(args) > 1 else True
+        elif not target.is_floating_point() or name == "__setitem__":
+            change.lo, change.hi, _ = summarise(target)
+        record.changes.append(change)
+
+    # ---------------------------------------------------------------- modules
+    def _registered(self, module: Any, name: str, value: Any) -> Any:
+        """A module (or parameter, buffer) registered on `module`: while its `__init__` runs,
+        this says where it is being built: the nearest user frame outside its own methods."""
+        try:
+            if module in self.built:
+                return None
+            frame = sys._getframe(1)
+            while frame is not None:
+                found, _, _ = self.user.caller(frame)
+                if found is None:
+                    return None
+                if found.f_locals.get("self") is not module:
+                    self.built[module] = site_of(found)
+                    return None
+                frame = found.f_back
+        except Exception:
+            pass
+        return None

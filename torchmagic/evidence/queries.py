@@ -1,0 +1,204 @@
+"""Root-cause queries over a run's provenance record: one small function per property.
+
+Each takes the :class:`~.provenance.Record` of the tensor a failure is about and follows its
+inputs back to where the property first appeared: where a dtype came from, where values out
+of range entered (an operation, or an in-place write), where a shape was made, where a
+tensor lost its autograd history, which earlier graph a tensor still belongs to, and where
+values first went non-finite. They answer with a trail: the records walked, from the tensor
+to the answer, which is last (a record or a change; both have `op` and `site`); or None when
+the record does not know.
+"""
+from __future__ import annotations
+
+from typing import Callable, Iterator
+
+from .provenance import Change, Record, summarise
+
+Step = Record | Change
+
+# operations whose first input gives the values and the others only say which to take
+_SELECTIONS = {"__getitem__", "index_select", "gather", "take", "take_along_dim", "masked_select", "narrow",
+               "select"}
+
+
+def ancestors(record: Record, follow: Callable[[Record], bool] = lambda r: True,
+              limit: int = 20_000) -> Iterator[Record]:
+    """The record and those it was made from, nearest first, each once, entering only records
+    that `follow` accepts (at most `limit` of them: a graph kept across a whole epoch is big)."""
+    walk = _Walk(record, follow, limit)
+    yield from walk
+
+
+class _Walk:
+    """Breadth-first over the records `record` was made from; `trail(r)` is the way to one."""
+
+    def __init__(self, record: Record, follow: Callable[[Record], bool], limit: int = 20_000):
+        self.record, self.follow, self.limit = record, follow, limit
+        self.parent: dict[int, Record | None] = {id(record): None}
+
+    def __iter__(self) -> Iterator[Record]:
+        queue, limit = [self.record], self.limit
+        head = 0
+        while head < len(queue) and limit:
+            limit -= 1
+            current = queue[head]
+            head += 1
+            yield current
+            for p in current.inputs:
+                if id(p) not in self.parent and self.follow(p):
+                    self.parent[id(p)] = current
+                    queue.append(p)
+
+    def trail(self, record: Record) -> list[Step]:
+        out: list[Step] = []
+        current: Record | None = record
+        while current is not None:
+            out.append(current)
+            current = self.parent.get(id(current))
+        out.reverse()
+        return out
+
+
+def origin(record: Record, has: Callable[[Record], bool]) -> list[Step]:
+    """The trail to the record nearest the root, along inputs that have the property `has`,
+    where the property first appeared: one that has it while none of its inputs does."""
+    trail: list[Step] = [record]
+    seen = {id(record)}
+    while True:
+        parent = next((p for p in trail[-1].inputs if id(p) not in seen and has(p)), None)
+        if parent is None:
+            return trail
+        seen.add(id(parent))
+        trail.append(parent)
+
+
+# ---------------------------------------------------------------------------- dtype
+def dtype_origin(record: Record) -> list[Step]:
+    """Where the tensor's dtype came from: the first operation in its chain that made it."""
+    return origin(record, lambda r: r.dtype == record.dtype)
+
+
+# ---------------------------------------------------------------------------- values
+def _values(record: Record) -> tuple[float | None, float | None]:
+    """(min, max) the tensor had when it was made: from the record, or read now from the
+    tensor if it is alive and was not changed in place since."""
+    if record.lo is None and not record.changes:
+        tensor = record.tensor
+        if tensor is not None:
+            record.lo, record.hi, _ = summarise(tensor)
+    return record.lo, record.hi
+
+
+def value_origin(record: Record, bad: Callable[[float, float], bool]) -> list[Step]:
+    """Where values that `bad(min, max)` flags entered the tensor: the in-place write that put
+    them there, else the record nearest the root that already had them when it was made (an
+    operation that made them from good inputs, or data the run did not see made)."""
+    trail: list[Step] = []
+    current, seen = record, {id(record)}
+    while True:
+        trail.append(current)
+        write = _bad_write(current, bad)
+        if write is not None:
+            return trail + [write]
+        lo, hi = _values(current)
+        if lo is not None and not bad(lo, hi):
+            return trail  # made fine: a write the record could not summarise changed it
+        inputs = current.inputs[:1] if current.op in _SELECTIONS else current.inputs
+        parent = None
+        for p in inputs:
+            if id(p) in seen:
+                continue
+            p_lo, p_hi = (p.changes[-1].lo, p.changes[-1].hi) if p.changes else _values(p)
+            if p_lo is not None and bad(p_lo, p_hi):
+                parent = p
+                break
+        if parent is None:
+            return trail
+        seen.add(id(parent))
+        current = parent
+
+
+def _bad_write(record: Record, bad: Callable[[float, float], bool]) -> Change | None:
+    """The in-place write after which the tensor's values stayed bad, when they were fine before it."""
+    states = [(None, record.lo, record.hi)] + [(c, c.lo, c.hi) for c in record.changes]
+    if len(states) == 1 or states[-1][1] is None or not bad(states[-1][1], states[-1][2]):
+        return None
+    first_bad = None
+    for change, lo, hi in reversed(states):
+        if lo is None or not bad(lo, hi):
+            break
+        first_bad = change
+    return first_bad
+
+
+# ---------------------------------------------------------------------------- shapes
+def shape_origin(record: Record) -> list[Step]:
+    """The operation that gave the tensor its shape: back through operations that keep it."""
+    return origin(record, lambda r: r.shape == record.shape)
+
+
+def roots(record: Record) -> list[Record]:
+    """The records the tensor comes from that the run did not see made, or made from no tensor."""
+    return [r for r in ancestors(record) if not r.inputs]
+
+
+# ---------------------------------------------------------------------------- autograd
+def history_cut(record: Record) -> list[Step] | None:
+    """Where the tensor's autograd history was cut, nearest first: an operation that made it
+    without history from an input that had some (`.detach()`, `.data`, an operation under
+    `no_grad`), a parameter frozen by the user's code, or a frozen parameter it comes from."""
+    frozen = None
+    walk = _Walk(record, lambda p: not p.requires_grad)
+    for r in walk:
+        if r.requires_grad:
+            continue
+        if any(p.requires_grad for p in r.inputs):
+            return walk.trail(r)
+        if r.parameter or (r.op is None and r.shape and r.dtype.is_floating_point):
+            change = next((c for c in reversed(r.changes) if c.value is False), None)
+            if change is not None:
+                return walk.trail(r) + [change]
+            if r.parameter and frozen is None:
+                frozen = walk.trail(r)
+    return frozen
+
+
+def made_without_history(record: Record) -> list[Step] | None:
+    """The trail to the record nearest the tensor that was made from plain numbers (no tensor
+    inputs): a float typically rebuilt from `.item()` values, when nothing cut a history."""
+    walk = _Walk(record, lambda p: not p.requires_grad)
+    for r in walk:
+        if r.op is not None and not r.inputs and r.dtype.is_floating_point:
+            return walk.trail(r)
+    return None
+
+
+def earlier_graph(record: Record) -> list[Step] | None:
+    """A tensor with history made before the last backward pass that the graph of `record`
+    still uses: the trail ends with it, after the operation of this pass that used it."""
+    now = record.generation
+    walk = _Walk(record, lambda p: bool(p.grad_fn))
+    for r in walk:
+        for p in r.inputs:
+            if p.grad_fn and p.generation < now and r.generation == now:
+                return walk.trail(r) + [p]
+    return None
+
+
+# ---------------------------------------------------------------------------- non-finite values
+def nonfinite_origin(first: Record | None) -> Record | None:
+    """The operation that first made NaN or inf from finite inputs; an input that was already
+    non-finite when the run started (data, a parameter) instead, when there is one."""
+    if first is None:
+        return None
+    for p in first.inputs:
+        if p.finite is None:
+            tensor = p.tensor
+            if tensor is not None and tensor.is_floating_point() and not p.changes:
+                import torch
+
+                with torch._C.DisableTorchFunction():
+                    p.finite = bool(torch.isfinite(tensor).all())
+        if p.finite is False and p.op is None:
+            return p
+    return first
