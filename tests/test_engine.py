@@ -145,8 +145,8 @@ def test_last_diagnosis_is_kept(shell):
 
 def test_to_dict_has_exactly_the_public_keys(shell):
     d = run(shell, "import torch\ntorch.ones(2).view(3)\n").diagnosis.to_dict()
-    assert set(d) == {"ok", "error", "line", "related_lines", "pitfalls", "findings", "rerun"}
-    assert d["ok"] is False and d["line"] == 2 and isinstance(d["pitfalls"], list)
+    assert set(d) == {"ok", "error", "line", "related_lines", "cause", "pitfalls", "findings", "rerun"}
+    assert d["ok"] is False and d["line"] == 2 and isinstance(d["pitfalls"], list) and d["cause"] is None
 
 
 def test_tensors_on_the_failing_line_are_described(shell):

@@ -90,10 +90,10 @@ def debug_cell(shell: Any, cell: str, options: Options | None = None) -> Outcome
             exc = error
     try:
         if options.fast and snapshot is not None and (exc is not None or _non_finite_loss(source, namespace)):
-            _replay(diagnosis, exc, source, namespace, snapshot, options)
+            _replay(diagnosis, exc, source, namespace, snapshot, options, user)
         elif exc is not None:
             diagnose_error(diagnosis, exc, namespace, log, options, found)
-            _after_cuda_error(diagnosis, exc, source, namespace, snapshot, options)
+            _after_cuda_error(diagnosis, exc, source, namespace, snapshot, options, user)
         if exc is not None:
             _after_out_of_memory(diagnosis, source, namespace)
         if options.lint:
@@ -236,6 +236,8 @@ def _place(diagnosis: Diagnosis, ctx: Context, top: Any) -> None:
     if cause is not None and cause.filename != diagnosis.filename:
         user = ctx.evidence.user
         diagnosis.cause = Location(user.label(cause.filename), cause.filename, cause.line, user.text(cause).strip())
+        diagnosis.notes.append(note("cause_elsewhere", diagnosis.language, cell=diagnosis.cause.label,
+                                    line=cause.line, code=diagnosis.cause.text, here=diagnosis.line))
 
 
 def tensors_on_line(ctx: Context, line: int | None) -> list[TensorInfo]:
@@ -305,14 +307,14 @@ def _take_snapshot(source: str, namespace: Mapping[str, Any], options: Options, 
 
 
 def _after_cuda_error(diagnosis: Diagnosis, exc: BaseException, source: str, namespace: Mapping[str, Any],
-                      snapshot: Any, options: Options) -> None:
+                      snapshot: Any, options: Options, user: UserCode | None = None) -> None:
     """Rerun on the CPU to find what a CUDA error hides; rescue the state if CUDA is lost."""
     lang = diagnosis.language
     cuda_error = rerun.is_cuda_specific(exc)
     missing = rerun.is_missing_cuda(exc)
     if snapshot is not None and (options.rerun == "cpu" or cuda_error or missing):
         result = rerun.cpu_rerun(source, diagnosis.filename, snapshot, namespace, options.anomaly,
-                                 options.rerun_timeout)
+                                 options.rerun_timeout, user)
         _attach_rerun(diagnosis, result, root_cause=cuda_error or options.rerun == "cpu")
         if snapshot.left_out:
             diagnosis.notes.append(note("snapshot_left_out", lang, names=", ".join(sorted(snapshot.left_out))))
@@ -338,11 +340,8 @@ def _attach_rerun(diagnosis: Diagnosis, result: "rerun.RerunResult", root_cause:
             diagnosis.notes.append(note("rerun_ok", lang))
         return
     exc = result.exception
-    frames = cell_frames(exc.__traceback__, diagnosis.filename)
-    line = error_line(exc, diagnosis.filename)
-    forward = forward_trace(result.warnings.anomaly_traces, diagnosis.filename)
-    ctx = Context(exc=exc, code=CellCode(diagnosis.cell), line=line, frames=frames,
-                  namespace=result.namespace, forward=forward)
+    ctx = error_context(diagnosis, exc, result.namespace, result.warnings, result.evidence)
+    line = ctx.line
     matches = rank(ctx)
     top = matches[0] if matches else None
     rerun_line = top.line if top and top.line is not None else line
@@ -352,8 +351,8 @@ def _attach_rerun(diagnosis: Diagnosis, result: "rerun.RerunResult", root_cause:
         original_line = diagnosis.line
         known = {m.pitfall for m in matches}
         diagnosis.matches = matches + [m for m in diagnosis.matches if m.pitfall not in known]
-        diagnosis.line = rerun_line
-        related = [r for r in [original_line, *top.related_lines] if r is not None and r != rerun_line]
+        _place(diagnosis, ctx, top)
+        related = [r for r in [original_line, *diagnosis.related_lines] if r is not None and r != rerun_line]
         diagnosis.related_lines = sorted(set(related))
         diagnosis.tensors = tensors_on_line(ctx, line)
         diagnosis.notes.append(note("rerun_cause", lang, line=rerun_line))
@@ -396,7 +395,7 @@ def _assigned_names(source: str) -> frozenset[str]:
 
 
 def _replay(diagnosis: Diagnosis, exc: BaseException | None, source: str, namespace: Mapping[str, Any],
-            snapshot: Any, options: Options) -> None:
+            snapshot: Any, options: Options, user: UserCode | None = None) -> None:
     """Replay a fast-mode cell from its snapshot with full instrumentation; diagnose the replay."""
     lang = diagnosis.language
     if exc is not None:
@@ -405,7 +404,7 @@ def _replay(diagnosis: Diagnosis, exc: BaseException | None, source: str, namesp
         diagnosis.traceback = format_user_traceback(exc)
     device = "cpu" if exc is not None and rerun.is_cuda_specific(exc) else None
     result = rerun.shadow_run(source, diagnosis.filename, snapshot, namespace, options.anomaly,
-                              options.rerun_timeout, device=device)
+                              options.rerun_timeout, device=device, user=user)
     diagnosis.replayed = True
     if result.output:
         diagnosis.notes.append(note("replay_effects", lang))
@@ -416,7 +415,7 @@ def _replay(diagnosis: Diagnosis, exc: BaseException | None, source: str, namesp
             diagnose_error(diagnosis, exc, namespace, guards.WarningLog(), options)
         return
     keep_error = diagnosis.error
-    diagnose_error(diagnosis, replay_exc, result.namespace, result.warnings, options)
+    diagnose_error(diagnosis, replay_exc, result.namespace, result.warnings, options, result.evidence)
     if keep_error is not None:
         diagnosis.error = keep_error
     diagnosis.notes.append(note("replayed", lang))

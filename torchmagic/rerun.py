@@ -65,22 +65,25 @@ class RerunResult:
     output: str = ""
     stopped: str = ""  # why it was stopped early, if it was
     effects: list[str] = field(default_factory=list)
+    evidence: Any = None  # what the rerun recorded (torchmagic.evidence.Evidence)
 
 
 def cpu_rerun(source: str, filename: str, snapshot: Any, namespace: Mapping[str, Any],
-              anomaly: bool, timeout: float) -> RerunResult:
+              anomaly: bool, timeout: float, user: Any = None) -> RerunResult:
     """Run the cell again on the CPU in a shadow namespace made from `snapshot`."""
     __tracebackhide__ = True
-    return shadow_run(source, filename, snapshot, namespace, anomaly, timeout, device="cpu")
+    return shadow_run(source, filename, snapshot, namespace, anomaly, timeout, device="cpu", user=user)
 
 
 def shadow_run(source: str, filename: str, snapshot: Any, namespace: Mapping[str, Any],
-               anomaly: bool, timeout: float, device: str | None = None) -> RerunResult:
-    """Run the cell again in a shadow namespace made from `snapshot`, output kept, not printed.
+               anomaly: bool, timeout: float, device: str | None = None, user: Any = None) -> RerunResult:
+    """Run the cell again in a shadow namespace made from `snapshot`, output kept, not printed,
+    with the run's evidence recorded (what counts as the user's code: `user`).
 
     With `device`, CUDA requests are redirected there; without, it runs where the cell ran.
     """
     __tracebackhide__ = True
+    from .evidence import UserCode, recording
     from .redirect import redirected
     from .snapshot import rng_restored
 
@@ -94,6 +97,7 @@ def shadow_run(source: str, filename: str, snapshot: Any, namespace: Mapping[str
         if device is not None:
             stack.enter_context(redirected(device))
         stack.enter_context(guards.anomaly_mode(anomaly, filename))
+        found = stack.enter_context(recording(user or UserCode(files=[filename])))
         stack.enter_context(contextlib.redirect_stdout(out))
         stack.enter_context(contextlib.redirect_stderr(out))
         try:
@@ -104,7 +108,7 @@ def shadow_run(source: str, filename: str, snapshot: Any, namespace: Mapping[str
             stopped = str(stop)
         except Exception as error:
             exc = error
-    return RerunResult(exc, shadow, log, out.getvalue(), stopped)
+    return RerunResult(exc, shadow, log, out.getvalue(), stopped, evidence=found)
 
 
 def context_poisoned() -> bool:

@@ -54,6 +54,16 @@ class Change:
     value: Any = None  # for a `requires_grad` assignment: the value assigned
 
 
+@dataclass(eq=False)
+class Backward:
+    """A backward call: the record of what it was called on, where, and how many backward
+    passes had run before it."""
+
+    subject: "Record | None"
+    site: Site | None
+    generation: int
+
+
 class Record:
     """How one tensor came to be. `op` is None for a tensor made before the run (or by code
     the recorder does not see, like `torch.from_numpy`): the run only saw it used."""
@@ -160,6 +170,7 @@ class Recorder:
         self.table: Any = WeakTensorKeyDictionary()
         self.built: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
         self.generation = 0  # backward passes run so far
+        self.backwards: list[Backward] = []  # the last backward calls, the failing one too
         self.first_nonfinite: Record | None = None
         self.count = 0
         self._kinds: dict[Any, int] = {}
@@ -266,6 +277,8 @@ class Recorder:
     # ---------------------------------------------------------------- the mode
     def _call(self, kind: int, func: Callable, args: tuple, kwargs: dict | None) -> Any:
         __tracebackhide__ = True
+        if kind == _BACKWARD:
+            return self._backward(func, args, kwargs)
         out = func(*args, **(kwargs or {}))
         # frame 2 is the code that called the torch function; a layer's, an optimizer's or the
         # data loader's own calls are told apart from the user's by the code between them
@@ -278,10 +291,26 @@ class Recorder:
                 self._made(func, args, kwargs, out, caller)
             elif kind == _INPLACE or kind == _SETTER:
                 self._changed(func, args, kind, caller)
-            elif kind == _BACKWARD:
-                self.generation += 1
         except Exception:  # the record is best effort: never the user's problem
             pass
+        return out
+
+    def _backward(self, func: Callable, args: tuple, kwargs: dict | None) -> Any:
+        """A backward pass: kept with what it was called on and where, before it runs (it may
+        fail), and counted once it has run."""
+        __tracebackhide__ = True
+        try:
+            subject = args[0] if args else (kwargs or {}).get("tensors")
+            if isinstance(subject, (list, tuple)):
+                subject = subject[0] if subject else None
+            frame, _, _ = self.user.caller(sys._getframe(3))
+            record = self._seen(subject) if isinstance(subject, self._torch.Tensor) else None
+            self.backwards.append(Backward(record, site_of(frame) if frame is not None else None, self.generation))
+            del self.backwards[:-64]
+        except Exception:
+            pass
+        out = func(*args, **(kwargs or {}))
+        self.generation += 1
         return out
 
     def _made(self, func: Callable, args: tuple, kwargs: dict | None, out: Any, caller: Any) -> None:

@@ -13,12 +13,18 @@ from __future__ import annotations
 from typing import Callable, Iterator
 
 from .provenance import Change, Record, summarise
+from .sites import Site
 
 Step = Record | Change
 
 # operations whose first input gives the values and the others only say which to take
 _SELECTIONS = {"__getitem__", "index_select", "gather", "take", "take_along_dim", "masked_select", "narrow",
                "select"}
+
+
+def site_step(site: Site) -> Change:
+    """A trail's end made of a bare site (a line found by reading the code around a record)."""
+    return Change(op="", site=site)
 
 
 def ancestors(record: Record, follow: Callable[[Record], bool] = lambda r: True,
@@ -182,6 +188,19 @@ def earlier_graph(record: Record) -> list[Step] | None:
         for p in r.inputs:
             if p.grad_fn and p.generation < now and r.generation == now:
                 return walk.trail(r) + [p]
+    return None
+
+
+def freed_by(old: Record, backwards: list) -> Record | None:
+    """The operation of an earlier backward pass's graph that used `old` (and so freed what
+    `old`'s graph had saved): the use that wanted a `.detach()`. `backwards` are the run's
+    backward calls, the failing one last."""
+    for call in reversed(backwards[:-1]):
+        if call.subject is None or call.generation < old.generation:
+            continue
+        for r in ancestors(call.subject, lambda p: bool(p.grad_fn)):
+            if any(p is old for p in r.inputs):
+                return r
     return None
 
 

@@ -10,7 +10,11 @@ from typing import Any, Iterator
 from ..diagnosis import Match
 from ..source.cell import Cell, MISSING, _torch, arg_at, is_module, is_ndarray, is_tensor, names_in, root_name, walk_body
 from ..source.cellcode import CellCode, base_name, call_name, dotted, loaded_names
-from .helpers import _short, origin_match, pattern_hits
+from ..evidence import Site
+from ..evidence.provenance import Change
+from ..evidence.queries import earlier_graph, freed_by, history_cut, made_without_history, site_step
+from ..locate import code_of
+from .helpers import _short, name_for, origin_match, pattern_hits, place
 from .registry import Context, Hit, matcher, rule
 
 
@@ -324,15 +328,33 @@ def nan_in_backward(ctx: Context) -> Match | None:
 
 @matcher
 def backward_twice(ctx: Context) -> Match | None:
-    """Backward through a freed graph: a graph built outside the loop iteration that uses it."""
+    """Backward through a freed graph: a tensor of an earlier graph that this pass still uses.
+    Freed by another backward call (two losses sharing it: a GAN's fakes), the line is where the
+    other loss used it without `.detach()`; carried from an earlier pass of the loop, where it
+    is carried or kept (a hidden state, a module's state, features made before the loop)."""
     if not re.search(r"backward through the graph a second time|saved tensors after they have already been freed",
                      ctx.message):
         return None
+    trail = _earlier_graph(ctx)
+    if trail is not None and trail[0] == "shared":
+        match = _freed_by_other_backward(ctx, trail[1])
+        if match is not None:
+            return match
     stmt = ctx.code.statement_at(ctx.line)
     loops = ctx.code.loops_around(stmt) if stmt is not None else []
-    if not loops:
-        return _shared_with_earlier_backward(ctx) or Match("backward-twice", 0.9, line=ctx.line)
-    loop = loops[-1]  # the outermost loop in this scope
+    carried = _carried_in_text(ctx, stmt, loops[-1]) if loops else None
+    if carried is not None:
+        return carried
+    if trail is not None:
+        match = _made_in_earlier_pass(ctx, trail[1])
+        if match is not None:
+            return match
+    return _shared_with_earlier_backward(ctx) or Match("backward-twice", 0.85 if loops else 0.9, line=ctx.line)
+
+
+def _carried_in_text(ctx: Context, stmt: ast.AST, loop: ast.AST) -> Match | None:
+    """What the cell's loop shows of a graph kept from one pass to the next: a value the loop
+    reassigns from itself (an RNN's hidden state), one made before the loop, a module's state."""
     body_start, body_end = loop.lineno, loop.end_lineno or loop.lineno
     bindings = ctx.code.bindings(ctx.code.scope_of(stmt))
     inside = [b for b in bindings if body_start < b.line <= body_end or b.line == body_start]
@@ -360,7 +382,49 @@ def backward_twice(ctx: Context) -> Match | None:
         if kept is not None:
             return Match("backward-twice", 0.95, line=kept[1], related_lines=[ctx.line],
                          facts={"name": kept[0]}, detail="carried")
-    return _shared_with_earlier_backward(ctx) or Match("backward-twice", 0.85, line=ctx.line)
+    return None
+
+
+def _earlier_graph(ctx: Context) -> tuple[str, list] | None:
+    """From the run's evidence: ("shared", trail) when another backward call freed the graph
+    the failing pass still uses, ("carried", trail) when the same call did in an earlier pass;
+    the trail ends with the tensor of that earlier graph."""
+    recorder = ctx.evidence.recorder
+    calls = recorder.backwards if recorder is not None else []
+    if not calls or calls[-1].subject is None:
+        return None
+    trail = earlier_graph(calls[-1].subject)
+    if trail is None:
+        return None
+    previous = [c for c in calls[:-1] if c.generation >= trail[-1].generation]
+    shared = bool(previous) and previous[-1].site != calls[-1].site
+    return ("shared" if shared else "carried"), trail
+
+
+def _freed_by_other_backward(ctx: Context, trail: list) -> Match | None:
+    calls = ctx.evidence.recorder.backwards
+    old = trail[-1]
+    consumer = freed_by(old, calls)
+    step = consumer if consumer is not None and consumer.site is not None else old
+    where = place(ctx, trail[:-1] + [step])
+    if where is None:
+        return None
+    other = [c for c in calls[:-1] if c.generation >= old.generation][-1]
+    line = other.site.line if other.site is not None and other.site.filename == ctx.filename else where[0]
+    facts = {"name": name_for(ctx, old) or "the shared tensor", "line": line}
+    return Match("backward-twice", 0.95, line=where[0], related_lines=[ctx.line] if ctx.line else [],
+                 facts=facts, detail="shared", cause=where[1])
+
+
+def _made_in_earlier_pass(ctx: Context, trail: list) -> Match | None:
+    old = trail[-1]
+    where = place(ctx, [old])
+    if where is None:
+        return None
+    carried = trail[-2].site is not None and old.site is not None and trail[-2].site.line == old.site.line
+    facts = {"name": name_for(ctx, old) or "the tensor", "line": where[0]}
+    return Match("backward-twice", 0.95, line=where[0], related_lines=[ctx.line] if ctx.line else [],
+                 facts=facts, detail="carried" if carried else "outside_loop", cause=where[1])
 
 
 def _state_kept_by_module(ctx: Context, name: str) -> tuple[str, int] | None:
@@ -448,6 +512,9 @@ def no_grad_fn(ctx: Context) -> Match | None:
     name = _without_history(ctx)
     if name is None:
         return None
+    recorded = _history_from_evidence(ctx, name)
+    if recorded is not None:
+        return recorded
     match = origin_match(ctx, "no-grad-fn", name, ctx.line, 0.9, {"name": name})
     if match is None:
         return None
@@ -485,6 +552,81 @@ def no_grad_fn(ctx: Context) -> Match | None:
                 match.facts.update(op=broken[0], line=broken[1])
                 match.detail = "origin"
     return match
+
+
+def _history_from_evidence(ctx: Context, name: str) -> Match | None:
+    """From the run's evidence: where the tensor given to autograd lost its history (or never
+    had one). An operation under `no_grad`/`inference_mode` points at that block or the
+    decorator of the function it ran in; `.detach()`, `.data` or a tensor rebuilt from numbers
+    at that operation; parameters frozen by the user's code at the freeze."""
+    frame = ctx.frames[-1] if ctx.frames else ctx.innermost
+    record = ctx.record(ctx.value(name, frame))
+    if record is None:
+        return None
+    trail = history_cut(record)
+    if trail is None:
+        trail = made_without_history(record)
+        if trail is None:
+            return None
+    end = trail[-1]
+    if isinstance(end, Change):  # `p.requires_grad = False`, `requires_grad_(False)`
+        where = place(ctx, trail)
+        if where is None:
+            return None
+        return _evidence_match(ctx, where, {"name": name_for(ctx, trail[-2]) or name, "line": where[0]}, "frozen")
+    if end.parameter and not end.requires_grad and not any(p.requires_grad for p in end.inputs):
+        return None  # frozen before the run: the cell's code says where (the static reading)
+    if not end.grad_enabled or end.inference:
+        block = _grad_off_block(ctx, end.site)
+        if block is not None:
+            site, detail, function = block
+            where = place(ctx, [site_step(site)])
+            if where is not None:
+                facts = {"name": name_for(ctx, end) or name, "line": where[0]}
+                if function:
+                    facts["function"] = function
+                return _evidence_match(ctx, where, facts, detail)
+    where = place(ctx, trail)
+    if where is None:
+        return None
+    return _evidence_match(ctx, where, {"op": _op_text(end.op), "line": where[0], "name": name}, "origin")
+
+
+def _evidence_match(ctx: Context, where: tuple, facts: dict, detail: str) -> Match:
+    line, cause = where
+    related = [ctx.line] if ctx.line is not None and ctx.line != line else []
+    return Match("no-grad-fn", 0.9, line=line, related_lines=related, facts=facts, detail=detail, cause=cause)
+
+
+def _op_text(op: str | None) -> str:
+    if op in (None, "tensor", "as_tensor", "from_numpy"):
+        return f"torch.{op or 'tensor'}(...)"
+    return f".{op}" if op in ("data", "T") else f".{op}()"
+
+
+def _grad_off_block(ctx: Context, site: Any) -> tuple[Any, str, str] | None:
+    """The `with torch.no_grad()` (or `inference_mode`, `set_grad_enabled(False)`) around a
+    site, or the no-grad decorator of the function it is in, or the block around a call of
+    that function in the cell: (site of that line, detail, function name)."""
+    if site is None:
+        return None
+    code = code_of(site.filename)
+    block = code.enclosing_with(site.line, r"no_grad|inference_mode|set_grad_enabled")
+    if block is not None:
+        return Site(site.filename, block.lineno, site.function), "no_grad_block", ""
+    stmt = code.statement_at(site.line)
+    function = next((a for a in code.ancestors(stmt) if isinstance(a, ast.FunctionDef)), None) if stmt else None
+    if function is None:
+        return None
+    decorator = _no_grad_decorator(function)
+    if decorator is not None:
+        return Site(site.filename, decorator.lineno, function.name), "no_grad_function", function.name
+    for call in ctx.code.all_calls():
+        if isinstance(call.func, (ast.Name, ast.Attribute)) and call_name(call) == function.name:
+            outer = ctx.code.enclosing_with(call.lineno, r"no_grad|inference_mode|set_grad_enabled")
+            if outer is not None:
+                return Site(ctx.filename, outer.lineno, "<module>"), "no_grad_block", ""
+    return None
 
 
 def _broken_in_helper(code: CellCode, line: int) -> tuple[str, int] | None:

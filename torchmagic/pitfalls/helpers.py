@@ -239,6 +239,26 @@ def _named_site(ctx: Context, record: Any) -> Site | None:
     return None
 
 
+def name_for(ctx: Context, record: Any) -> str:
+    """A name the user's code gave the record's tensor: a variable of the failure's frames or
+    of the namespace that holds it now, else the one its line assigns."""
+    tensor = record.tensor if hasattr(record, "tensor") else None
+    if tensor is not None:
+        for fr in reversed(ctx.user_frames):
+            for name, value in list(fr.frame.f_locals.items()):
+                if value is tensor and not name.startswith("_"):
+                    return name
+        for name, value in list(ctx.namespace.items()):
+            if value is tensor and not name.startswith("_"):
+                return name
+    site = getattr(record, "site", None)
+    if site is not None:
+        names = code_of(site.filename).assigned_at(site.line)
+        if len(names) == 1:
+            return names[0]
+    return ""
+
+
 def _assigned_in_cell(ctx: Context) -> set[str]:
     return {b.name for b in ctx.code.bindings()}
 
