@@ -171,6 +171,7 @@ class Recorder:
         self.built: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
         self.generation = 0  # backward passes run so far
         self.backwards: list[Backward] = []  # the last backward calls, the failing one too
+        self.changed: list[Record] = []  # records of tensors the run changed in place
         self.first_nonfinite: Record | None = None
         self.count = 0
         self._kinds: dict[Any, int] = {}
@@ -369,10 +370,12 @@ class Recorder:
         if not args or not isinstance(args[0], self._torch.Tensor):
             return
         frame, direct, _ = self.user.caller(caller)
-        if frame is None or not direct:
-            return  # a layer's, an optimizer's or an initialiser's own in-place work
+        if frame is None or (not direct and caller.f_code.co_filename.replace("\\", "/").endswith("/nn/init.py")):
+            return  # an initialiser's own in-place work
         target = args[0]
         record = self._seen(target)
+        if not record.changes:
+            self.changed.append(record)
         name = _name(func)
         change = Change(op=name, site=site_of(frame))
         if kind == _SETTER:

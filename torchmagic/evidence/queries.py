@@ -80,8 +80,18 @@ def origin(record: Record, has: Callable[[Record], bool]) -> list[Step]:
 
 # ---------------------------------------------------------------------------- dtype
 def dtype_origin(record: Record) -> list[Step]:
-    """Where the tensor's dtype came from: the first operation in its chain that made it."""
-    return origin(record, lambda r: r.dtype == record.dtype)
+    """Where the tensor's dtype came from: the first operation in its chain that made it. A
+    selection from a bigger tensor (`table[:, 0]`) ends the search: that is where this tensor
+    parts from the data it shares a dtype with, and where a cast fits."""
+    trail: list[Step] = [record]
+    seen = {id(record)}
+    while trail[-1].op not in _SELECTIONS:
+        parent = next((p for p in trail[-1].inputs if id(p) not in seen and p.dtype == record.dtype), None)
+        if parent is None:
+            break
+        seen.add(id(parent))
+        trail.append(parent)
+    return trail
 
 
 # ---------------------------------------------------------------------------- values

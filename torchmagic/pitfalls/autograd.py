@@ -12,9 +12,9 @@ from ..source.cell import Cell, MISSING, _torch, arg_at, is_module, is_ndarray, 
 from ..source.cellcode import CellCode, base_name, call_name, dotted, loaded_names
 from ..evidence import Site
 from ..evidence.provenance import Change
-from ..evidence.queries import earlier_graph, freed_by, history_cut, made_without_history, site_step
+from ..evidence.queries import earlier_graph, freed_by, history_cut, made_without_history, nonfinite_origin, site_step
 from ..locate import code_of
-from .helpers import _short, name_for, origin_match, pattern_hits, place
+from .helpers import _short, line_text, name_for, origin_match, pattern_hits, place
 from .registry import Context, Hit, matcher, rule
 
 
@@ -285,6 +285,9 @@ def inplace_autograd(ctx: Context) -> Match | None:
                   r"expected version (\d+)", ctx.message)
     if m:
         facts.update(shape=f"({m.group(2)})", op=m.group(4), version=m.group(5), expected=m.group(6))
+    recorded = _inplace_from_evidence(ctx, m, facts)
+    if recorded is not None:
+        return recorded
     ops = ctx.code.inplace_ops()
     forward_line = ctx.forward.line if ctx.forward else None
     if forward_line is not None:
@@ -306,6 +309,30 @@ def inplace_autograd(ctx: Context) -> Match | None:
     return Match("inplace-autograd", 0.8, line=forward_line, facts=facts, detail="saved" if m else "")
 
 
+def _inplace_from_evidence(ctx: Context, m: Any, facts: dict) -> Match | None:
+    """From the run's record: the tensor the message describes (output of that backward
+    function, that shape) and the in-place write that moved it past the version backward saved."""
+    recorder = ctx.evidence.recorder
+    if recorder is None or m is None:
+        return None
+    shape = tuple(int(d) for d in m.group(2).replace(" ", "").split(",") if d)
+    op, expected = m.group(4), int(m.group(6))
+    found = [r for r in recorder.changed if r.grad_fn == op and tuple(r.shape) == shape and r.changes]
+    if not found:
+        return None
+    record = found[-1]
+    change = record.changes[expected] if len(record.changes) > expected else record.changes[-1]
+    where = place(ctx, [record, change])
+    if where is None:
+        return None
+    made = place(ctx, [record])
+    related = [made[0]] if made is not None and made[0] not in (None, where[0]) else []
+    facts.update(name=name_for(ctx, record) or "the tensor", line=line_text(ctx, where),
+                 forward_line=line_text(ctx, made) if made is not None else "?")
+    return Match("inplace-autograd", 0.95, line=where[0], related_lines=related, facts=facts,
+                 detail="modified", cause=where[1])
+
+
 def _assigned_from_call(code: CellCode, op) -> bool:
     binding = code.origin(op.name, op.line)
     return binding is not None and isinstance(getattr(binding.node, "value", None), (ast.Call, ast.BinOp))
@@ -317,10 +344,22 @@ def nan_in_backward(ctx: Context) -> Match | None:
     m = re.search(r"Function '(\w+)' returned nan values in its (\d+)\w* output", ctx.message)
     if not m:
         return None
-    line = ctx.forward.line if ctx.forward else None
     function = m.group(1)
     op = re.sub(r"Backward\d*$", "", function).lower()
-    facts = {"function": function, "op": op}
+    facts: dict[str, Any] = {"function": function, "op": op}
+    first = nonfinite_origin(ctx.evidence.first_nonfinite)
+    where = place(ctx, [first]) if first is not None else None
+    if where is not None:  # the forward pass already made NaN or inf: that operation is the root
+        facts.update(op=first.op or op, line=line_text(ctx, where))
+        return Match("nan-in-backward", 0.95, line=where[0], facts=facts, detail="forward", cause=where[1])
+    sites = ctx.forward.sites if ctx.forward else []
+    if sites and sites[-1][0] != ctx.filename:
+        site = Site(sites[-1][0], sites[-1][1], "")
+        where = place(ctx, [site_step(site)])
+        if where is not None:
+            facts["line"] = line_text(ctx, where)
+            return Match("nan-in-backward", 0.95, line=where[0], facts=facts, detail="origin", cause=where[1])
+    line = ctx.forward.line if ctx.forward else None
     if line is not None:
         facts["line"] = line
     return Match("nan-in-backward", 0.95, line=line, facts=facts, detail="origin")

@@ -201,6 +201,39 @@ def constructing_line(ctx: Context, site: Site) -> int | None:
     return min(before) if before else (min(c.lineno for c in calls) if calls else None)
 
 
+def line_text(ctx: Context, where: tuple[int | None, Site | None]) -> Any:
+    """How a detail sentence names a place: the cell's line number, or `7 of In[2]` when the
+    place lies in an earlier cell."""
+    line, cause = where
+    if cause is None:
+        return line
+    return f"{cause.line} of {ctx.evidence.user.label(cause.filename)}"
+
+
+def failing_place(ctx: Context) -> tuple[int | None, Site | None]:
+    """The failing line itself: the innermost line of the user's code, as the cell's line and,
+    when that line lies in an earlier cell, that place too."""
+    frame = ctx.innermost
+    if frame is None or frame.in_cell:
+        return ctx.line, None
+    site = Site(frame.filename, frame.line, frame.function)
+    return constructing_line(ctx, site) or ctx.line, site
+
+
+def failing_layer(ctx: Context, kind: type) -> tuple[Any, Any]:
+    """The module of type `kind` whose forward raised, and the input it was given, read from
+    the traceback's frames inside torch (the innermost such frame)."""
+    tb = ctx.exc.__traceback__
+    found: tuple[Any, Any] = (None, None)
+    while tb is not None:
+        local = tb.tb_frame.f_locals
+        module = local.get("self")
+        if isinstance(module, kind) and tb.tb_frame.f_code.co_name in ("forward", "_conv_forward"):
+            found = (module, local.get("input", local.get("x")))
+        tb = tb.tb_next
+    return found
+
+
 def _cell_line(ctx: Context, frame: CellFrame | None) -> int | None:
     """The cell's own line that `frame` runs under: its line, or the innermost line of the
     cell on the way to it (the call of an earlier cell's helper)."""

@@ -10,8 +10,11 @@ from ..diagnosis import Match
 from ..locate import CellFrame
 from ..source.cell import _torch, is_module, is_tensor
 from ..source.cellcode import base_name, call_name, dotted, loaded_names
-from ..evidence.queries import dtype_origin, value_origin
-from .helpers import describe, first_module, first_tensor, origin_match, pattern_hits
+from ..evidence import Site
+from ..evidence.queries import dtype_origin, shape_origin, site_step, value_origin
+from ..source.cellcode import CellCode
+from .helpers import (describe, earlier_binding, failing_layer, failing_place, first_module, first_tensor, origin_match,
+                      pattern_hits, place)
 from .registry import Context, matcher
 
 
@@ -158,12 +161,13 @@ def index_dtype(ctx: Context) -> Match | None:
     """Floating-point indices: the line that made the index tensor."""
     if not pattern_hits(ctx, "index-dtype"):
         return None
-    for frame in reversed(ctx.frames):
+    for frame in reversed(ctx.user_frames):
         for name in _index_names(ctx, frame):
             value = ctx.value(name, frame)
             if is_tensor(value) and value.is_floating_point():
                 facts = {"name": name, "dtype": str(value.dtype).replace("torch.", "")}
-                return origin_match(ctx, "index-dtype", name, frame.line, 0.9, facts, detail="dtype")
+                return origin_match(ctx, "index-dtype", name, frame.line, 0.9, facts, detail="dtype", frame=frame,
+                                    query=dtype_origin)
     return None
 
 
@@ -175,7 +179,7 @@ _INDEX_METHODS = {"gather", "scatter", "scatter_", "scatter_add", "scatter_add_"
 def _index_names(ctx: Context, frame: CellFrame) -> list[str]:
     """Names used as indices on the frame's line: subscripts, the index of gather/scatter/
     index_select, and the ids given to an embedding or one_hot."""
-    stmt = ctx.code.statement_at(frame.line)
+    stmt = frame.code.statement_at(frame.line)
     exprs: list[ast.AST] = []
     for node in ast.walk(stmt) if stmt is not None else ():
         if isinstance(node, ast.Subscript):
@@ -203,8 +207,8 @@ def embedding_index(ctx: Context) -> Match | None:
         return None
     torch = _torch()
     candidates: list[tuple[bool, CellFrame, ast.Call, str, Any, dict]] = []
-    for frame in reversed(ctx.frames):
-        for call in ctx.code.calls_on_line(frame.line):
+    for frame in reversed(ctx.user_frames):
+        for call in frame.code.calls_on_line(frame.line):
             name = dotted(call.func)
             module = ctx.value(name, frame) if name else None
             if not isinstance(module, torch.nn.Embedding):
@@ -224,35 +228,90 @@ def embedding_index(ctx: Context) -> Match | None:
         return None
     # the table whose ids really overflow, else the first one on the line
     _, frame, call, name, module, facts = max(candidates, key=lambda c: c[0])
-    built = _construction(ctx, name, frame.line)
-    if built is None or built[0] == frame.line:
-        return Match("index-out-of-bounds", 0.85, line=frame.line, facts=facts, detail="embedding")
-    sized = _size_origin(ctx, built)
-    if sized is not None and sized != built[0]:
-        return Match("index-out-of-bounds", 0.9, line=sized, related_lines=[built[0], frame.line],
-                     facts=facts, detail="embedding")
-    return Match("index-out-of-bounds", 0.9, line=built[0], related_lines=[frame.line],
-                 facts=facts, detail="embedding")
+    built = built_site(ctx, module, name, frame)
+    if built is None:
+        return Match("index-out-of-bounds", 0.85, line=_here(ctx, frame), facts=facts, detail="embedding")
+    where = place(ctx, [site_step(built)], frame)
+    if where is None:
+        return Match("index-out-of-bounds", 0.85, line=_here(ctx, frame), facts=facts, detail="embedding")
+    line, cause = where
+    if cause is None:
+        sized = _size_origin(frame.code if built.filename == frame.filename else ctx.code, built)
+        if sized is not None and sized != line:
+            return Match("index-out-of-bounds", 0.9, line=sized, related_lines=[line, _here(ctx, frame)],
+                         facts=facts, detail="embedding")
+    if line == _here(ctx, frame) and cause is None:
+        return Match("index-out-of-bounds", 0.85, line=line, facts=facts, detail="embedding")
+    return Match("index-out-of-bounds", 0.9, line=line, related_lines=[_here(ctx, frame)], facts=facts,
+                 detail="embedding", cause=cause)
 
 
-def _size_origin(ctx: Context, built: tuple[int, ast.Call]) -> int | None:
+def _here(ctx: Context, frame: CellFrame) -> int | None:
+    """The cell's line a frame runs under (its own line in the cell, else the call into it)."""
+    return frame.line if frame.in_cell else ctx.line
+
+
+def built_site(ctx: Context, module: Any, name: str | None, frame: CellFrame) -> Site | None:
+    """Where a module was built: recorded by the run, else read from the code (the statement
+    that assigned `name`, or `self.<attr> = ...` in the class running in `frame`)."""
+    site = ctx.evidence.built_at(module)
+    if site is not None:
+        return site
+    name = name or _module_name(ctx, module, frame)
+    if not name:
+        return None
+    found = _construction(frame.code, name, frame.line)
+    if found is not None:
+        return Site(frame.filename, found[0], frame.function)
+    if frame.in_cell or "." in name:
+        return None
+    return earlier_binding(ctx, name)
+
+
+def _module_name(ctx: Context, module: Any, frame: CellFrame) -> str | None:
+    """How the frame's code names a module: a local variable, or `self.<attr>` of the object
+    whose method runs there."""
+    local = frame.frame.f_locals
+    for name, value in local.items():
+        if value is module:
+            return name
+    owner = local.get("self")
+    for attr, value in (getattr(owner, "_modules", None) or {}).items():
+        if value is module:
+            return f"self.{attr}"
+    return None
+
+
+def _size_origin(code: CellCode, built: Site) -> int | None:
     """Where the size passed to Embedding(...) was computed, when it was passed as a variable."""
-    line, call = built
+    found = next(((line, call) for line, call in [_construction_at(code, built.line)] if call is not None), None)
+    if found is None:
+        return None
+    line, call = found
     size = next((k.value for k in call.keywords if k.arg == "num_embeddings"), call.args[0] if call.args else None)
     if isinstance(size, ast.Name):
-        origin = ctx.code.origin(size.id, line)
+        origin = code.origin(size.id, line)
         return origin.line if origin is not None else None
     return None
 
 
-def _construction(ctx: Context, name: str, line: int) -> tuple[int, ast.Call] | None:
-    """The cell line and call that built the module called as `name` (also `self.x` in a cell class)."""
+def _construction_at(code: CellCode, line: int) -> tuple[int, ast.Call | None]:
+    """The module-building call of the statement on `line`."""
+    stmt = code.statement_at(line)
+    call = getattr(stmt, "value", None)
+    while isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) and isinstance(call.func.value, ast.Call):
+        call = call.func.value  # nn.Embedding(...).to(device)
+    return line, call if isinstance(call, ast.Call) else None
+
+
+def _construction(code: CellCode, name: str, line: int) -> tuple[int, ast.Call] | None:
+    """The line and call that built the module called as `name` (also `self.x` in a class)."""
     if name.startswith("self."):
-        assigns = [s for s in ctx.code.statements if isinstance(s, ast.Assign)
+        assigns = [s for s in code.statements if isinstance(s, ast.Assign)
                    and any(dotted(t) == name for t in s.targets)]
         binding_nodes = [(s.lineno, s) for s in assigns]
     else:
-        binding = ctx.code.origin(name, line)
+        binding = code.origin(name, line)
         binding_nodes = [(binding.line, binding.node)] if binding is not None else []
     for at, node in binding_nodes:
         value = getattr(node, "value", None)
@@ -289,12 +348,27 @@ def conv_channels(ctx: Context) -> Match | None:
     frame = ctx.frames[-1] if ctx.frames else None
     tensor = _input_and_layer(ctx, frame, lambda t: t.dim() >= 3 and t.shape[-3] == got,
                               "in_channels", expected, facts)
-    if tensor and tensor[1].shape[-1] == expected and tensor[1].dim() >= 3:
+    layer, x = failing_layer(ctx, _torch().nn.modules.conv._ConvNd)
+    if is_tensor(x) and x.dim() >= 3 and x.shape[-1] == expected and ctx.record(x) is not None:
         # channels last (N, H, W, C), as images come from PIL/OpenCV: the input needs a permute
+        where = place(ctx, [ctx.record(x)])
+        if where is not None:
+            return Match("conv-input-shape", 0.9, line=where[0], facts=facts, detail="channels", cause=where[1])
+    if tensor and tensor[1].shape[-1] == expected and tensor[1].dim() >= 3:
         match = origin_match(ctx, "conv-input-shape", tensor[0], frame.line if frame else ctx.line, 0.9,
                              facts, detail="channels")
         if match is not None:
             return match
+    if is_tensor(x):
+        wrong = _shape_made_wrong(ctx, x)
+        if wrong is not None:
+            return Match("conv-input-shape", 0.9, line=wrong[0], facts=facts, detail="channels", cause=wrong[1])
+    if layer is not None and ctx.innermost is not None:
+        built = built_site(ctx, layer, None, ctx.innermost)
+        where = place(ctx, [site_step(built)]) if built is not None else None
+        if where is not None:
+            return Match("conv-input-shape", 0.9, line=where[0], related_lines=[ctx.line] if ctx.line else [],
+                         facts=facts, detail="channels", cause=where[1])
     for stmt_call in (n for n in ast.walk(ctx.code.tree) if isinstance(n, ast.Call)) if ctx.code.tree else ():
         if not re.fullmatch(r"Conv(Transpose)?[123]d|LazyConv[123]d", call_name(stmt_call)):
             continue
@@ -328,9 +402,15 @@ def _const(node: ast.AST) -> Any:
 _MATMUL = re.compile(r"mat1 and mat2 shapes cannot be multiplied \((\d+)x(\d+) and (\d+)x(\d+)\)")
 
 
+_PERMUTES = {"transpose", "permute", "t", "T", "mT", "movedim", "swapaxes", "swapdims"}
+_RESHAPES = {"view", "reshape", "flatten", "view_as", "reshape_as", "unflatten"}
+
+
 @matcher
 def matmul_shapes(ctx: Context) -> Match | None:
-    """Linear-layer size mismatch: name the input and the layer with their shapes."""
+    """Linear-layer size mismatch. The input needs flattening when its trailing dimensions
+    hold the layer's in_features; a transpose or a reshape that changed the batch dimension
+    is wrong where the run made it; otherwise the layer was built for another size."""
     m = _MATMUL.search(ctx.message)
     if not m:
         return None
@@ -338,7 +418,45 @@ def matmul_shapes(ctx: Context) -> Match | None:
     facts: dict[str, Any] = {"rows": rows, "got": got, "expected": expected, "out": out}
     frame = ctx.frames[-1] if ctx.frames else None
     _input_and_layer(ctx, frame, lambda t: t.dim() >= 1 and t.shape[-1] == got, "in_features", expected, facts)
-    return Match("shape-mismatch", 0.85, line=ctx.line, facts=facts, detail="linear")
+    line, cause = failing_place(ctx)
+    layer, x = failing_layer(ctx, _torch().nn.Linear)
+    if is_tensor(x) and layer is not None:
+        if x.dim() > 2 and _product(x.shape[1:]) == layer.in_features:
+            return Match("shape-mismatch", 0.9, line=line, facts=facts, detail="linear", cause=cause)
+        found = _shape_made_wrong(ctx, x)
+        if found is not None:
+            return Match("shape-mismatch", 0.9, line=found[0], related_lines=[line] if line != found[0] else [],
+                         facts=facts, detail="linear", cause=found[1])
+        built = built_site(ctx, layer, None, ctx.innermost) if ctx.innermost is not None else None
+        where = place(ctx, [site_step(built)]) if built is not None else None
+        if where is not None:
+            return Match("shape-mismatch", 0.9, line=where[0], related_lines=[line] if line != where[0] else [],
+                         facts=facts, detail="linear", cause=where[1])
+    return Match("shape-mismatch", 0.85, line=line, facts=facts, detail="linear", cause=cause)
+
+
+def _product(dims: Any) -> int:
+    out = 1
+    for d in dims:
+        out *= int(d)
+    return out
+
+
+def _shape_made_wrong(ctx: Context, x: Any) -> tuple[int | None, Site | None] | None:
+    """Where the user's code gave a layer's input a wrong shape, from the run's record: a
+    transpose or permute, or a reshape that changed the batch dimension."""
+    record = ctx.record(x)
+    if record is None:
+        return None
+    trail = shape_origin(record)
+    end = trail[-1]
+    if end.site is None or not end.inputs:
+        return None
+    before = end.inputs[0].shape
+    batch_changed = end.op in _RESHAPES and before and end.shape and before[0] != end.shape[0]
+    if end.op in _PERMUTES or batch_changed:
+        return place(ctx, trail)
+    return None
 
 
 def _input_and_layer(ctx: Context, frame: CellFrame | None, fits: Callable[[Any], bool], attr: str,
