@@ -14,7 +14,7 @@ from ..evidence import Site
 from ..evidence.provenance import Change
 from ..evidence.queries import earlier_graph, freed_by, history_cut, made_without_history, nonfinite_origin, site_step
 from ..locate import code_of
-from .helpers import _short, line_text, name_for, origin_match, pattern_hits, place
+from .helpers import _short, failing_place, line_text, name_for, origin_match, pattern_hits, place
 from .registry import Context, Hit, matcher, rule
 
 
@@ -837,24 +837,29 @@ def _no_grad_function(ctx: Context, line: int) -> ast.FunctionDef | None:
 
 @matcher
 def grad_none(ctx: Context) -> Match | None:
-    """`.grad` read as None: the message is generic, the code says it is a gradient."""
+    """`.grad` read as None: the message is generic, the code says it is a gradient. A tensor
+    that is not a leaf (made by an operation after `requires_grad=True`) never gets one: the
+    line is where that operation made it."""
     if ctx.exc_type not in ("AttributeError", "TypeError") or "NoneType" not in ctx.message:
         return None
-    text = ctx.code.line_text(ctx.line)
-    if not re.search(r"\.grad\b(?!_fn)", text):
+    frame = ctx.innermost
+    code = frame.code if frame is not None else ctx.code
+    line = frame.line if frame is not None else ctx.line
+    if not re.search(r"\.grad\b(?!_fn)", code.line_text(line)):
         return None
-    stmt = ctx.code.statement_at(ctx.line)
+    stmt = code.statement_at(line)
     owners = [dotted(n.value) for n in ast.walk(stmt) if isinstance(n, ast.Attribute) and n.attr == "grad"] \
         if stmt is not None else []
     for owner in filter(None, owners):
-        value = ctx.value(owner)
+        value = ctx.value(owner, frame)
         if is_tensor(value) and value.grad_fn is not None:  # not a leaf: .grad is never filled
-            match = origin_match(ctx, "grad-none", owner, ctx.line, 0.9,
-                                 {"name": owner, "op": type(value.grad_fn).__name__}, detail="non_leaf")
+            match = origin_match(ctx, "grad-none", owner, line, 0.9,
+                                 {"name": owner, "op": type(value.grad_fn).__name__}, detail="non_leaf", frame=frame)
             if match is not None:
-                match.facts["line"] = match.line
+                match.facts["line"] = line_text(ctx, (match.line, match.cause))
                 return match
-    return Match("grad-none", 0.9, line=ctx.line, facts={"name": next(filter(None, owners), "")})
+    here, cause = failing_place(ctx)
+    return Match("grad-none", 0.9, line=here, facts={"name": next(filter(None, owners), "")}, cause=cause)
 
 
 @matcher

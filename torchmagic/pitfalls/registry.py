@@ -38,7 +38,6 @@ PATTERN_SCORE = 0.6
 SILENT_PATTERN_SCORE = 0.5  # a silent pitfall's warning text seen in an error: below error entries
 USER_PATTERN_SCORE = 0.9
 
-FAMILIES = ("autograd", "shapes", "devices", "data", "modules", "cuda")
 _matchers: list[Matcher] = []
 _rules: list[Rule] = []
 _audits: list[Rule] = []
@@ -62,11 +61,20 @@ def audit(func: Rule) -> Rule:
     return func
 
 
+def families() -> list[str]:
+    """The families of the catalog: every `<family>.toml` beside this module that has its
+    `<family>.py` of rules, in name order."""
+    from pathlib import Path
+
+    here = Path(__file__).parent
+    return sorted(p.stem for p in here.glob("*.toml") if (here / f"{p.stem}.py").exists())
+
+
 def _load_families() -> None:
     """Import every family module once: importing one registers its matchers, rules and checks."""
     import importlib
 
-    for family in FAMILIES:
+    for family in families():
         importlib.import_module(f"{__package__}.{family}")
 
 

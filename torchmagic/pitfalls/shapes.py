@@ -478,13 +478,21 @@ def many_elements(ctx: Context) -> Match | None:
     pid = next((p for p in ("non-scalar-item", "ambiguous-bool") if pattern_hits(ctx, p)), None)
     if pid is None:
         return None
-    frame = ctx.frames[-1] if ctx.frames else None
+    frame = ctx.innermost
+    line, cause = failing_place(ctx)
     found = first_tensor(ctx, frame, lambda t: t.numel() > 1)
     if found is None:
-        return Match(pid, 0.8, line=ctx.line)
+        return Match(pid, 0.8, line=line, cause=cause)
     name, value = found
     facts = {"name": name, "shape": str(tuple(value.shape)), "numel": value.numel()}
-    return Match(pid, 0.8, line=ctx.line, facts=facts, detail="numel")
+    receivers = [dotted(c.func.value) for c in frame.code.calls_on_line(frame.line)
+                 if call_name(c) in ("item", "tolist") and isinstance(c.func, ast.Attribute)] if frame else []
+    if pid == "non-scalar-item" and name in receivers and ctx.record(value) is not None:
+        # `loss.item()` of a loss that was never reduced: where it was made is where to reduce it
+        match = origin_match(ctx, pid, name, frame.line, 0.8, facts, "numel", frame=frame)
+        if match is not None:
+            return match
+    return Match(pid, 0.8, line=line, facts=facts, detail="numel", cause=cause)
 
 
 @matcher
@@ -492,14 +500,33 @@ def non_contiguous_view(ctx: Context) -> Match | None:
     """`.view()` on a transposed/permuted tensor: name it with its shape and strides."""
     if not pattern_hits(ctx, "view-non-contiguous"):
         return None
-    frame = ctx.frames[-1] if ctx.frames else None
-    for call in ctx.code.calls_on_line(frame.line if frame else ctx.line):
+    frame = ctx.innermost
+    line, cause = failing_place(ctx)
+    for call in frame.code.calls_on_line(frame.line) if frame is not None else []:
         if call_name(call) == "view" and isinstance(call.func, ast.Attribute):
             name = dotted(call.func.value)
             value = ctx.value(name, frame) if name else None
             if is_tensor(value) and not value.is_contiguous():
                 facts = {"name": name, "shape": str(tuple(value.shape)), "stride": str(value.stride())}
-                return Match("view-non-contiguous", 0.8, line=ctx.line, facts=facts, detail="strides")
+                permuted = _permuted_at(ctx, value)
+                if permuted is not None and cause is not None:
+                    # the view is in an earlier cell's code; the transpose is the cell's own
+                    return Match("view-non-contiguous", 0.85, line=permuted[0], facts=facts, detail="strides",
+                                 cause=permuted[1])
+                related = [permuted[0]] if permuted is not None and permuted[0] != line else []
+                return Match("view-non-contiguous", 0.8, line=line, related_lines=related, facts=facts,
+                             detail="strides", cause=cause)
+    return Match("view-non-contiguous", 0.7, line=line, cause=cause) if cause is not None else None
+
+
+def _permuted_at(ctx: Context, value: Any) -> tuple[int | None, Site | None] | None:
+    """Where the run transposed (or permuted, expanded) a tensor into a layout `.view` refuses."""
+    record = ctx.record(value)
+    if record is None:
+        return None
+    for step in shape_origin(record) if record.op not in _PERMUTES else [record]:
+        if getattr(step, "op", None) in _PERMUTES | {"expand", "expand_as", "narrow"}:
+            return place(ctx, [step])
     return None
 
 
@@ -510,12 +537,13 @@ def view_size(ctx: Context) -> Match | None:
     if not m:
         return None
     facts: dict[str, Any] = {"expected": m.group(1), "numel": int(m.group(2))}
-    frame = ctx.frames[-1] if ctx.frames else None
-    for call in ctx.code.calls_on_line(frame.line if frame else ctx.line):
+    frame = ctx.innermost
+    line, cause = failing_place(ctx)
+    for call in frame.code.calls_on_line(frame.line) if frame is not None else []:
         if call_name(call) in ("view", "reshape") and isinstance(call.func, ast.Attribute):
             name = dotted(call.func.value)
             value = ctx.value(name, frame) if name else None
             if is_tensor(value) and value.numel() == facts["numel"]:
                 facts.update(name=name, shape=str(tuple(value.shape)))
                 break
-    return Match("shape-mismatch", 0.85, line=ctx.line, facts=facts, detail="view")
+    return Match("shape-mismatch", 0.85, line=line, facts=facts, detail="view", cause=cause)
