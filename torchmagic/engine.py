@@ -21,6 +21,7 @@ from .diagnosis import Diagnosis, ErrorInfo, Location, Rerun, TensorInfo
 from .evidence import UserCode
 from .findings import collect_findings, warning_patterns
 from .locate import cell_frames, error_line, format_user_traceback, forward_trace
+from .pitfalls.helpers import suspect_place
 from .pitfalls.registry import Context, rank
 from .source.cell import is_module, is_tensor
 from .source.cellcode import CellCode, parse
@@ -73,7 +74,7 @@ def debug_cell(shell: Any, cell: str, options: Options | None = None) -> Outcome
     snapshot = _take_snapshot(source, namespace, options, diagnosis)
     exc: BaseException | None = None
     log = guards.WarningLog()
-    user = UserCode(shell, files=[filename])
+    user = UserCode(shell, cell=filename)
     with ExitStack() as stack:
         log = stack.enter_context(guards.captured_warnings(filename, always=warning_patterns()))
         stack.enter_context(guards.anomaly_mode(options.anomaly and not options.fast, filename))
@@ -204,7 +205,14 @@ def diagnose_error(diagnosis: Diagnosis, exc: BaseException, namespace: Mapping[
     if ctx.forward and ctx.forward.line:
         diagnosis.notes.append(note("forward_trace", diagnosis.language, line=ctx.forward.line))
     diagnosis.matches = rank(ctx)
-    _place(diagnosis, ctx, diagnosis.top)
+    top = diagnosis.top
+    if top is not None and top.cause is None and top.line in (None, ctx.line):
+        # raised inside an earlier cell's code, and no rule knew better: the cell's value the
+        # message is about, where the cell made it
+        suspect = suspect_place(ctx)
+        if suspect is not None and suspect[0] != ctx.line:
+            top.line = suspect[0]
+    _place(diagnosis, ctx, top)
     diagnosis.tensors = tensors_on_line(ctx, ctx.line)
 
 

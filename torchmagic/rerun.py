@@ -97,7 +97,7 @@ def shadow_run(source: str, filename: str, snapshot: Any, namespace: Mapping[str
         if device is not None:
             stack.enter_context(redirected(device))
         stack.enter_context(guards.anomaly_mode(anomaly, filename))
-        found = stack.enter_context(recording(user or UserCode(files=[filename])))
+        found = stack.enter_context(recording(user or UserCode(cell=filename)))
         stack.enter_context(contextlib.redirect_stdout(out))
         stack.enter_context(contextlib.redirect_stderr(out))
         try:

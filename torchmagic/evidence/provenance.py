@@ -52,6 +52,8 @@ class Change:
     lo: float | None = None
     hi: float | None = None
     value: Any = None  # for a `requires_grad` assignment: the value assigned
+    cell_line: int | None = None  # the diagnosed cell's line running when it happened
+    module: Any = None  # weak reference to the layer whose forward made the change, if one did
 
 
 @dataclass(eq=False)
@@ -62,6 +64,7 @@ class Backward:
     subject: "Record | None"
     site: Site | None
     generation: int
+    frees: bool = True  # it frees the graph it goes through (no retain_graph, no create_graph)
 
 
 class Record:
@@ -69,7 +72,8 @@ class Record:
     the recorder does not see, like `torch.from_numpy`): the run only saw it used."""
 
     __slots__ = ("op", "inputs", "site", "dtype", "shape", "device", "requires_grad", "grad_fn", "grad_enabled",
-                 "inference", "generation", "order", "lo", "hi", "finite", "parameter", "changes", "ref")
+                 "inference", "generation", "order", "lo", "hi", "finite", "parameter", "changes", "ref",
+                 "cell_line")
 
     def __init__(self, op: str | None, inputs: tuple["Record", ...], site: Site | None, dtype: Any,
                  shape: tuple[int, ...], device: Any, requires_grad: bool, grad_fn: str, grad_enabled: bool,
@@ -82,6 +86,7 @@ class Record:
         self.hi: float | None = None
         self.finite: bool | None = None
         self.changes: list[Change] = []
+        self.cell_line: int | None = None  # the diagnosed cell's line running when it was made
 
     def __repr__(self) -> str:
         where = f"{self.site.filename}:{self.site.line}" if self.site else "?"
@@ -120,6 +125,48 @@ def _classify(func: Callable) -> int:
     if name in ("requires_grad_",):
         return _SETTER
     return _NEW
+
+
+_INPLACE_FLAG = {"relu", "relu6", "leaky_relu", "elu", "selu", "celu", "rrelu", "hardtanh", "threshold", "silu",
+                 "mish", "hardswish", "hardsigmoid", "dropout", "dropout1d", "dropout2d", "dropout3d",
+                 "alpha_dropout", "feature_alpha_dropout"}
+
+
+def _inplace_call(func: Callable, args: tuple, kwargs: dict | None) -> bool:
+    """Whether a functional call asked to work in place (`inplace=True`, by keyword or, as the
+    layers pass it, positionally)."""
+    if getattr(func, "__name__", "") not in _INPLACE_FLAG:
+        return False
+    if kwargs and kwargs.get("inplace") is True:
+        return True
+    index = _inplace_index(func)
+    return index is not None and len(args) > index and args[index] is True
+
+
+_inplace_indices: dict[Any, int | None] = {}
+
+
+def _inplace_index(func: Callable) -> int | None:
+    """The position of a functional's `inplace` parameter (from its signature, once)."""
+    if func not in _inplace_indices:
+        import inspect
+
+        try:
+            names = list(inspect.signature(func).parameters)
+            _inplace_indices[func] = names.index("inplace") if "inplace" in names else None
+        except (TypeError, ValueError):
+            _inplace_indices[func] = None
+    return _inplace_indices[func]
+
+
+def _running_layer(frame: Any, stop: Any, kind: type) -> Any:
+    """The nn.Module whose method runs in the frames from `frame` up to the user's frame `stop`."""
+    while frame is not None and frame is not stop:
+        layer = frame.f_locals.get("self")
+        if isinstance(layer, kind):
+            return layer
+        frame = frame.f_back
+    return None
 
 
 def _tensors(args: tuple, kwargs: dict | None, torch: Any) -> list[Any]:
@@ -172,6 +219,7 @@ class Recorder:
         self.generation = 0  # backward passes run so far
         self.backwards: list[Backward] = []  # the last backward calls, the failing one too
         self.changed: list[Record] = []  # records of tensors the run changed in place
+        self.steps: list[tuple[Any, Site, int]] = []  # optimizer steps: (optimizer ref, site, generation)
         self.first_nonfinite: Record | None = None
         self.count = 0
         self._kinds: dict[Any, int] = {}
@@ -234,7 +282,9 @@ class Recorder:
                 frame, _, _ = recorder.user.caller(sys._getframe(1))
                 if recorder.count < RECORD_LIMIT and out not in recorder.table:
                     site = site_of(frame) if frame is not None else None
-                    recorder.table[out] = recorder._record("from_numpy", (), site, out)
+                    record = recorder.table[out] = recorder._record("from_numpy", (), site, out)
+                    if site is not None and site.filename != recorder.user.cell:
+                        record.cell_line = recorder.user.cell_line(frame)
             except Exception:
                 pass
             return out
@@ -261,6 +311,13 @@ class Recorder:
         a diagnosis asks about: the mode steps aside for it."""
         from torch import overrides
 
+        try:
+            frame, _, _ = self.user.caller(sys._getframe(1))
+            if frame is not None:
+                self.steps.append((weakref.ref(optimizer), site_of(frame), self.generation))
+                del self.steps[:-256]
+        except Exception:
+            pass
         if self._mode is not None and overrides._get_current_function_mode() is self._mode:
             paused = overrides._pop_mode_temporarily()
             paused.__enter__()
@@ -288,7 +345,9 @@ class Recorder:
         if user.kind(caller.f_code) == _OPTIMIZER_CODE or self.count >= RECORD_LIMIT:
             return out
         try:
-            if kind == _NEW or kind == _GETTER:
+            if kind == _NEW and args and out is args[0] and _inplace_call(func, args, kwargs):
+                self._changed(func, args, _INPLACE, caller)  # `F.relu(x, inplace=True)`
+            elif kind == _NEW or kind == _GETTER:
                 self._made(func, args, kwargs, out, caller)
             elif kind == _INPLACE or kind == _SETTER:
                 self._changed(func, args, kind, caller)
@@ -306,7 +365,10 @@ class Recorder:
                 subject = subject[0] if subject else None
             frame, _, _ = self.user.caller(sys._getframe(3))
             record = self._seen(subject) if isinstance(subject, self._torch.Tensor) else None
-            self.backwards.append(Backward(record, site_of(frame) if frame is not None else None, self.generation))
+            options = kwargs or {}
+            keeps = options.get("retain_graph") or options.get("create_graph")
+            self.backwards.append(Backward(record, site_of(frame) if frame is not None else None, self.generation,
+                                           frees=not keeps))
             del self.backwards[:-64]
         except Exception:
             pass
@@ -329,13 +391,15 @@ class Recorder:
             return  # an optimizer's own bookkeeping
         inputs_t = _tensors(args, kwargs, self._torch)
         site = site_of(frame) if frame is not None else None
+        cell_line = self.user.cell_line(frame) if site is not None and site.filename != self.user.cell else None
         table = self.table
         inputs = tuple(self._seen(t) for t in inputs_t)
         name = _name(func)
         for o in outputs:
             if any(o is t for t in inputs_t) or o in table:
                 continue  # handed back (`x.to(x.device)`), or recorded already
-            table[o] = self._record(name, inputs, site, o)
+            record = table[o] = self._record(name, inputs, site, o)
+            record.cell_line = cell_line
 
     def _record(self, op: str | None, inputs: tuple, site: Site | None, tensor: Any) -> Record:
         torch = self._torch
@@ -378,6 +442,12 @@ class Recorder:
             self.changed.append(record)
         name = _name(func)
         change = Change(op=name, site=site_of(frame))
+        if change.site.filename != self.user.cell:
+            change.cell_line = self.user.cell_line(frame)
+        if not direct:  # a layer's own in-place work (`inplace=True`): remember which layer
+            layer = _running_layer(caller, frame, self._torch.nn.Module)
+            if layer is not None:
+                change.module = weakref.ref(layer)
         if kind == _SETTER:
             change.value = args[1] if len(args) > 1 else True
         elif not target.is_floating_point() or name == "__setitem__":
@@ -387,8 +457,13 @@ class Recorder:
     # ---------------------------------------------------------------- modules
     def _registered(self, module: Any, name: str, value: Any) -> Any:
         """A module (or parameter, buffer) registered on `module`: while its `__init__` runs,
-        this says where it is being built: the nearest user frame outside its own methods."""
+        this says where it is being built: the nearest user frame outside its own methods. A
+        child without parameters of its own (a ReLU, a Dropout) gets its parent's line."""
         try:
+            if isinstance(value, self._torch.nn.Module) and value not in self.built:
+                found, _, _ = self.user.caller(sys._getframe(1))
+                if found is not None:
+                    self.built[value] = site_of(found)
             if module in self.built:
                 return None
             frame = sys._getframe(1)

@@ -78,14 +78,44 @@ def origin(record: Record, has: Callable[[Record], bool]) -> list[Step]:
         trail.append(parent)
 
 
+# operations that hand a tensor's values on (a selection, a cast, a move, a reshape, a copy)
+_PASS_ON = _SELECTIONS | {"to", "cuda", "cpu", "long", "int", "float", "double", "half", "type", "view", "reshape",
+                          "flatten", "squeeze", "unsqueeze", "contiguous", "clone", "detach", "permute",
+                          "transpose", "t", "expand", "split", "chunk", "unbind"}
+
+
+def _parts(record: Record) -> bool:
+    """Whether a selection takes a part of its tensor (a column, a field of a record), not a
+    batch of its rows: a batch is the same data, a part is data of its own."""
+    if record.op not in _SELECTIONS or not record.inputs:
+        return False
+    whole = record.inputs[0].shape
+    return not (len(whole) == len(record.shape) and tuple(whole[1:]) == tuple(record.shape[1:]))
+
+
+def passed_on(record: Record, cell: str) -> list[Step]:
+    """Where a tensor was made, seen from the diagnosed cell: an earlier cell's helper that only
+    passed on (selected, cast, moved, reshaped) a tensor the cell made leads back to the cell."""
+    trail: list[Step] = [record]
+    while True:
+        last = trail[-1]
+        if last.site is None or last.site.filename == cell or last.op not in _PASS_ON or not last.inputs:
+            return trail
+        parent = last.inputs[0]
+        if parent.site is None or parent.site.filename != cell and parent.op not in _PASS_ON:
+            return trail
+        trail.append(parent)
+
+
 # ---------------------------------------------------------------------------- dtype
 def dtype_origin(record: Record) -> list[Step]:
     """Where the tensor's dtype came from: the first operation in its chain that made it. A
-    selection from a bigger tensor (`table[:, 0]`) ends the search: that is where this tensor
-    parts from the data it shares a dtype with, and where a cast fits."""
+    selection of a part of a bigger tensor (a column: `table[:, 0]`) ends the search: that is
+    where this tensor parts from the data it shares a dtype with, and where a cast fits; a batch
+    of its rows (`labels[i:i + 32]`) does not."""
     trail: list[Step] = [record]
     seen = {id(record)}
-    while trail[-1].op not in _SELECTIONS:
+    while not _parts(trail[-1]):
         parent = next((p for p in trail[-1].inputs if id(p) not in seen and p.dtype == record.dtype), None)
         if parent is None:
             break
@@ -206,7 +236,7 @@ def freed_by(old: Record, backwards: list) -> Record | None:
     `old`'s graph had saved): the use that wanted a `.detach()`. `backwards` are the run's
     backward calls, the failing one last."""
     for call in reversed(backwards[:-1]):
-        if call.subject is None or call.generation < old.generation:
+        if call.subject is None or call.generation < old.generation or not call.frees:
             continue
         for r in ancestors(call.subject, lambda p: bool(p.grad_fn)):
             if any(p is old for p in r.inputs):

@@ -32,12 +32,13 @@ class UserCode:
     """Which files hold the user's code: the cells IPython compiled (it numbers them) and any
     extra files (a script run under torchmagic)."""
 
-    def __init__(self, shell: Any = None, files: Iterable[str] = ()):
+    def __init__(self, shell: Any = None, files: Iterable[str] = (), cell: str = ""):
         compiler = getattr(shell, "compile", None)
         self._compiler = compiler
         self._cells: dict[str, int] = getattr(compiler, "_filename_map", None) or {}
-        self._files = set(files)
+        self._files = set(files) | ({cell} if cell else set())
         self._kinds: dict[CodeType, int] = {}
+        self.cell = cell  # the diagnosed cell's file: where a line of the report must lie
 
     def add(self, filename: str) -> None:
         """Count `filename` as the user's (the cell being diagnosed, when IPython does not know it)."""
@@ -89,6 +90,16 @@ class UserCode:
                 direct = False
             frame = frame.f_back
         return None, False, optimizer
+
+    def cell_line(self, frame: FrameType | None) -> int | None:
+        """The line of the diagnosed cell running at or above a user frame: the cell's own
+        line through which an earlier cell's helper, class or Dataset was reached."""
+        cell = self.cell
+        while frame is not None:
+            if frame.f_code.co_filename == cell:
+                return frame.f_lineno
+            frame = frame.f_back
+        return None
 
     def site(self, frame: FrameType | None = None) -> Site | None:
         """The site of the nearest user frame above the caller (or above `frame`)."""

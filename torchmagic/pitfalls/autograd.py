@@ -14,7 +14,7 @@ from ..evidence import Site
 from ..evidence.provenance import Change
 from ..evidence.queries import earlier_graph, freed_by, history_cut, made_without_history, nonfinite_origin, site_step
 from ..locate import code_of
-from .helpers import _short, failing_place, line_text, name_for, origin_match, pattern_hits, place
+from .helpers import _short, failing_place, line_text, module_site, name_for, origin_match, pattern_hits, place
 from .registry import Context, Hit, matcher, rule
 
 
@@ -319,10 +319,13 @@ def _inplace_from_evidence(ctx: Context, m: Any, facts: dict) -> Match | None:
     op, expected = m.group(4), int(m.group(6))
     found = [r for r in recorder.changed if r.grad_fn == op and tuple(r.shape) == shape and r.changes]
     if not found:
-        return None
+        return _stepped_parameter(ctx, shape, facts)
     record = found[-1]
     change = record.changes[expected] if len(record.changes) > expected else record.changes[-1]
-    where = place(ctx, [record, change])
+    layer = change.module() if change.module is not None else None
+    built = module_site(ctx, layer) if layer is not None else None
+    # a layer built with inplace=True wrote it: the line to change is where that layer is built
+    where = place(ctx, [record, site_step(built)]) if built is not None else place(ctx, [record, change])
     if where is None:
         return None
     made = place(ctx, [record])
@@ -331,6 +334,31 @@ def _inplace_from_evidence(ctx: Context, m: Any, facts: dict) -> Match | None:
                  forward_line=line_text(ctx, made) if made is not None else "?")
     return Match("inplace-autograd", 0.95, line=where[0], related_lines=related, facts=facts,
                  detail="modified", cause=where[1])
+
+
+def _stepped_parameter(ctx: Context, shape: tuple, facts: dict) -> Match | None:
+    """An optimizer step changed a parameter in place (the message's tensor, or its transpose)
+    between a forward pass and that pass's backward: the step comes too early."""
+    recorder = ctx.evidence.recorder
+    calls = recorder.backwards
+    if not calls:
+        return None
+    failing = calls[-1]
+    for optimizer_ref, site, generation in reversed(recorder.steps):
+        optimizer = optimizer_ref()
+        if optimizer is None or site is None:
+            continue
+        params = [p for g in optimizer.param_groups for p in g["params"]]
+        if any(tuple(p.shape) in (shape, shape[::-1]) for p in params):
+            subject = failing.subject
+            made = subject.generation if subject is not None else generation
+            if generation >= made:  # stepped after the graph of the failing backward was built
+                where = place(ctx, [site_step(site)])
+                if where is not None:
+                    facts.update(line=line_text(ctx, where))
+                    return Match("inplace-autograd", 0.95, line=where[0], facts=facts, detail="stepped",
+                                 cause=where[1])
+    return None
 
 
 def _assigned_from_call(code: CellCode, op) -> bool:
@@ -435,7 +463,7 @@ def _earlier_graph(ctx: Context) -> tuple[str, list] | None:
     trail = earlier_graph(calls[-1].subject)
     if trail is None:
         return None
-    previous = [c for c in calls[:-1] if c.generation >= trail[-1].generation]
+    previous = [c for c in calls[:-1] if c.generation >= trail[-1].generation and c.frees]
     shared = bool(previous) and previous[-1].site != calls[-1].site
     return ("shared" if shared else "carried"), trail
 
@@ -448,7 +476,7 @@ def _freed_by_other_backward(ctx: Context, trail: list) -> Match | None:
     where = place(ctx, trail[:-1] + [step])
     if where is None:
         return None
-    other = [c for c in calls[:-1] if c.generation >= old.generation][-1]
+    other = [c for c in calls[:-1] if c.generation >= old.generation and c.frees][-1]
     line = other.site.line if other.site is not None and other.site.filename == ctx.filename else where[0]
     facts = {"name": name_for(ctx, old) or "the shared tensor", "line": line}
     return Match("backward-twice", 0.95, line=where[0], related_lines=[ctx.line] if ctx.line else [],
@@ -549,11 +577,11 @@ def no_grad_fn(ctx: Context) -> Match | None:
     """backward() on a tensor without history (or autograd given a tensor made in inference
     mode): point at where that tensor was made."""
     name = _without_history(ctx)
-    if name is None:
-        return None
     recorded = _history_from_evidence(ctx, name)
     if recorded is not None:
         return recorded
+    if name is None:
+        return None
     match = origin_match(ctx, "no-grad-fn", name, ctx.line, 0.9, {"name": name})
     if match is None:
         return None
@@ -593,15 +621,20 @@ def no_grad_fn(ctx: Context) -> Match | None:
     return match
 
 
-def _history_from_evidence(ctx: Context, name: str) -> Match | None:
+def _history_from_evidence(ctx: Context, name: str | None) -> Match | None:
     """From the run's evidence: where the tensor given to autograd lost its history (or never
     had one). An operation under `no_grad`/`inference_mode` points at that block or the
     decorator of the function it ran in; `.detach()`, `.data` or a tensor rebuilt from numbers
     at that operation; parameters frozen by the user's code at the freeze."""
-    frame = ctx.frames[-1] if ctx.frames else ctx.innermost
-    record = ctx.record(ctx.value(name, frame))
+    record = None
+    recorder = ctx.evidence.recorder
+    if recorder is not None and recorder.backwards and "does not require grad" in ctx.message:
+        record = recorder.backwards[-1].subject  # what the failing backward() was called on
+    if record is None and name is not None:
+        record = ctx.record(ctx.value(name, ctx.frames[-1] if ctx.frames else ctx.innermost))
     if record is None:
         return None
+    name = name or name_for(ctx, record) or "the loss"
     trail = history_cut(record)
     if trail is None:
         trail = made_without_history(record)
@@ -690,15 +723,17 @@ def _broken_in_helper(code: CellCode, line: int) -> tuple[str, int] | None:
 def _without_history(ctx: Context) -> str | None:
     """The tensor the error is about: the subject of backward()/autograd.grad, or the tensor
     made in inference mode that an operation wanted to save for backward."""
+    frame = ctx.innermost
+    code, line = (frame.code, frame.line) if frame is not None else (ctx.code, ctx.line)
     if "does not require grad and does not have a grad_fn" in ctx.message:
-        for call in ctx.code.calls_on_line(ctx.line):
+        for call in code.calls_on_line(line):
             if call_name(call) == "backward" and isinstance(call.func, ast.Attribute):
                 return base_name(call.func.value)
             if call_name(call) in ("grad", "backward") and call.args:
                 return base_name(call.args[0])
     elif "Inference tensors cannot be saved for backward" in ctx.message:
-        for name in ctx.code.read_at(ctx.line) if ctx.line else []:
-            value = ctx.value(name)
+        for name in code.read_at(line) if line else []:
+            value = ctx.value(name, frame)
             if is_tensor(value) and value.is_inference():
                 return name
     return None
@@ -875,3 +910,38 @@ def leaf_inplace(ctx: Context) -> Match | None:
                 return Match("leaf-inplace", 0.8, line=op.line, facts={"name": op.name, "line": op.line},
                              detail="leaf")
     return None
+
+
+@matcher
+def numpy_of_graph(ctx: Context) -> Match | None:
+    """`.numpy()` (or `np.array`) on tensors that carry a graph. When they reach the
+    conversion in a list the cell filled (`history.append(loss)`), the line to change is
+    where the cell puts them in; otherwise the conversion itself (detach it there)."""
+    if not pattern_hits(ctx, "numpy-requires-grad"):
+        return None
+    line, cause = failing_place(ctx)
+    frame = ctx.innermost
+    for name in frame.code.read_at(frame.line) if frame is not None else []:
+        value = ctx.value(name, frame)
+        if isinstance(value, (list, tuple)) and any(is_tensor(v) and v.requires_grad for v in value):
+            filled = _filled_at(ctx, value)
+            if filled is not None:
+                return Match("numpy-requires-grad", 0.85, line=filled, related_lines=[line] if line else [],
+                             facts={"name": name, "line": filled}, detail="container")
+    return Match("numpy-requires-grad", 0.8, line=line, cause=cause)
+
+
+def _filled_at(ctx: Context, container: Any) -> int | None:
+    """The last line of the cell that puts items into the container it holds under some name
+    (`.append`, `.extend`, `.insert`, `+=`)."""
+    names = {n for n, v in list(ctx.namespace.items()) if v is container}
+    for fr in ctx.frames:
+        names |= {n for n, v in list(fr.frame.f_locals.items()) if v is container}
+    found = None
+    for node in ast.walk(ctx.code.tree) if ctx.code.tree is not None else ():
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
+                and node.func.attr in ("append", "extend", "insert") and dotted(node.func.value) in names:
+            found = max(found or 0, node.lineno)
+        elif isinstance(node, ast.AugAssign) and dotted(node.target) in names:
+            found = max(found or 0, node.lineno)
+    return found

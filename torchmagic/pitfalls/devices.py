@@ -11,7 +11,7 @@ from ..source.cell import Cell, MISSING, _FACTORIES, _torch, is_module, is_ndarr
 from ..source.cellcode import Binding, CellCode, call_name, dotted
 from ..evidence import Site
 from ..evidence.queries import dtype_origin
-from .helpers import _forward_calls, constructing_line, describe, first_module, first_tensor, origin_match, pattern_hits
+from .helpers import _forward_calls, constructing_line, object_place, describe, first_module, first_tensor, origin_match, pattern_hits
 from .registry import Context, Hit, matcher, rule
 
 
@@ -382,12 +382,21 @@ def cuda_unavailable(ctx: Context) -> Match | None:
     torch = _torch()
     facts = {"version": torch.__version__, "built": str(torch.backends.cuda.is_built()),
              "available": str(torch.cuda.is_available())}
-    for frame in reversed(ctx.frames):
-        for name in ctx.code.read_at(frame.line):
+    for frame in reversed(ctx.user_frames):
+        for name in frame.code.read_at(frame.line):
             value = ctx.value(name, frame)
             wants_cuda = (isinstance(value, str) and value.startswith("cuda")) or (
                 isinstance(value, torch.device) and value.type == "cuda")
             if not wants_cuda:
+                continue
+            if not frame.in_cell:
+                # an earlier cell's helper reads it from an object the cell made (`args.device`)
+                owner = ctx.value(name.rsplit(".", 1)[0], frame) if "." in name else None
+                where = object_place(ctx, owner) if owner is not None else None
+                if where is not None and where[1] is None:
+                    return Match("cuda-not-available", 0.9, line=where[0], related_lines=[ctx.line],
+                                 facts={**facts, "name": name, "value": str(value), "line": where[0]},
+                                 detail="device_variable")
                 continue
             origin = ctx.code.origin(name, frame.line)
             if origin is not None and origin.line != frame.line:

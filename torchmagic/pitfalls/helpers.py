@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 import ast
+import re
 from typing import Any, Callable, Iterable
 
 from ..diagnosis import Match
 from ..knowledge import catalog
 from ..evidence import Site
+from ..evidence.queries import passed_on
 from ..locate import CellFrame, code_of
 from ..source.cell import Cell, MISSING, ModRef, _torch, is_module, is_tensor, walk_body
 from ..source.cellcode import Binding, call_name, dotted
@@ -142,7 +144,7 @@ def origin_match(ctx: Context, pid: str, name: str | None, line: int | None, sco
     value = ctx.value(name, frame)
     record = ctx.record(value) if is_tensor(value) else None
     if record is not None:
-        trail = query(record) if query is not None else [record]
+        trail = query(record) if query is not None else passed_on(record, ctx.filename)
         if trail:
             where = place(ctx, trail, frame)
             if where is not None:
@@ -181,11 +183,10 @@ def place(ctx: Context, trail: list, frame: CellFrame | None = None) -> tuple[in
         return None
     if site.filename == ctx.filename:
         return site.line, None
-    built = constructing_line(ctx, site)
-    if built is not None:
-        return built, site
     in_cell = [s.site.line for s in trail if s.site is not None and s.site.filename == ctx.filename]
-    return (in_cell[-1] if in_cell else _cell_line(ctx, frame)), site
+    line = getattr(end, "cell_line", None) or (in_cell[-1] if in_cell else None) \
+        or constructing_line(ctx, site) or _cell_line(ctx, frame)
+    return line, site
 
 
 def constructing_line(ctx: Context, site: Site) -> int | None:
@@ -208,6 +209,27 @@ def line_text(ctx: Context, where: tuple[int | None, Site | None]) -> Any:
     if cause is None:
         return line
     return f"{cause.line} of {ctx.evidence.user.label(cause.filename)}"
+
+
+def module_site(ctx: Context, module: Any) -> Site | None:
+    """The line that built a module during the run: its own constructor call within the
+    statement the run recorded (`nn.Dropout(0.3, inplace=True)` inside an `nn.Sequential(...)`
+    spread over lines), the k-th of its kind when the statement builds several."""
+    site = ctx.evidence.built_at(module)
+    if site is None:
+        return None
+    code = code_of(site.filename)
+    stmt = code.statement_at(site.line)
+    kind = type(module).__name__
+    calls = sorted((c for c in ast.walk(stmt) if isinstance(c, ast.Call) and call_name(c) == kind),
+                   key=lambda c: (c.lineno, c.col_offset)) if stmt is not None else []
+    if not calls:
+        return site
+    built = ctx.evidence.recorder.built if ctx.evidence.recorder is not None else {}
+    siblings = [m for m, at in list(built.items()) if at == site and type(m) is type(module)]
+    index = next((i for i, m in enumerate(siblings) if m is module), 0)
+    call = calls[min(index, len(calls) - 1)]
+    return Site(site.filename, call.lineno, site.function)
 
 
 def failing_place(ctx: Context) -> tuple[int | None, Site | None]:
@@ -251,25 +273,39 @@ def _frame_reading(ctx: Context, line: int) -> CellFrame | None:
 
 
 def _named_site(ctx: Context, record: Any) -> Site | None:
-    """For a tensor the run did not see made: where the name that holds it was assigned, in
-    the frames of the failure (innermost first) or at the top level of the cells."""
+    """For a tensor the run did not see made: where the name that holds it was assigned."""
     tensor = record.tensor if hasattr(record, "tensor") else None
-    if tensor is None:
-        return None
+    return object_site(ctx, tensor) if tensor is not None else None
+
+
+def object_site(ctx: Context, obj: Any) -> Site | None:
+    """Where the user's code assigned the name that holds `obj` (any object: a tensor, a
+    DataLoader, an options namespace): in the failure's frames, innermost first, or at the top
+    level of the cells, the diagnosed cell before earlier ones."""
     for fr in reversed(ctx.user_frames):
         for name, value in list(fr.frame.f_locals.items()):
-            if value is tensor and not name.startswith("_"):
+            if value is obj and not name.startswith("_"):
                 made = fr.code.origin(name, fr.line)
                 if made is not None:
                     return Site(fr.filename, made.line, fr.function)
     for name, value in list(ctx.namespace.items()):
-        if value is tensor and not name.startswith("_"):
+        if value is obj and not name.startswith("_"):
             if name in _assigned_in_cell(ctx):
                 made = ctx.code.origin(name, ctx.line or len(ctx.code.lines))
                 if made is not None:
                     return Site(ctx.filename, made.line, "<module>")
             return earlier_binding(ctx, name)
     return None
+
+
+def object_place(ctx: Context, obj: Any) -> tuple[int | None, Site | None] | None:
+    """:func:`object_site` as the cell's line and a place outside the cell."""
+    site = object_site(ctx, obj)
+    if site is None:
+        return None
+    if site.filename == ctx.filename:
+        return site.line, None
+    return constructing_line(ctx, site) or ctx.line, site
 
 
 def name_for(ctx: Context, record: Any) -> str:
@@ -388,3 +424,39 @@ def describe(value: Any) -> dict[str, str]:
 def pattern_hits(ctx: Context, pid: str) -> bool:
     entry = catalog().get(pid)
     return bool(entry and entry.matches_message(ctx.exc_type, ctx.message))
+
+
+_NUMBERS = re.compile(r"(?<![\w.])\d+(?![\w.])")
+_DTYPE_WORDS = {"double": "float64", "float": "float32", "half": "float16", "long": "int64", "int": "int32",
+                "bool": "bool", "byte": "uint8", "bfloat16": "bfloat16"}
+
+
+def suspect_place(ctx: Context) -> tuple[int | None, Site | None] | None:
+    """For a failure raised inside an earlier cell's code with nothing better known: the cell's
+    value that the message is about. Of the tensors the failing statement reads, the one whose
+    shape holds the most of the message's numbers (or whose dtype it names), followed back to
+    where the cell made it. None when no tensor there is named by the message or none came
+    from the cell."""
+    frame = ctx.innermost
+    if frame is None or frame.in_cell:
+        return None
+    numbers = [int(n) for n in _NUMBERS.findall(ctx.message) if int(n) > 1]
+    words = {_DTYPE_WORDS[w] for w in re.findall(r"\b(" + "|".join(_DTYPE_WORDS) + r")\b", ctx.message.lower())}
+    best, best_score = None, 0
+    for name in frame.code.read_at(frame.line):
+        value = ctx.value(name, frame)
+        if not is_tensor(value):
+            continue
+        shape = [int(d) for d in value.shape]
+        score = sum(1 for n in set(numbers) if n in shape)
+        if words and str(value.dtype).replace("torch.", "") in words:
+            score += 1
+        if score > best_score:
+            best, best_score = value, score
+    record = ctx.record(best) if best is not None else None
+    if record is None:
+        return None
+    where = place(ctx, passed_on(record, ctx.filename))
+    if where is None or where[1] is not None:
+        return None
+    return where

@@ -10,7 +10,7 @@ from typing import Any, Callable, Iterable, Iterator
 from ..diagnosis import Match
 from ..source.cell import Cell, MISSING, ModRef, _LOOPS, _torch, arg_at, is_false, is_module, is_tensor, kwarg, walk_body
 from ..source.cellcode import call_name, dotted, loaded_names
-from .helpers import _forward_calls, _short, _softmax_origin, origin_match, pattern_hits
+from .helpers import _forward_calls, _short, _softmax_origin, object_place, origin_match, pattern_hits
 from .registry import Context, Hit, audit, matcher, rule
 
 
@@ -493,9 +493,9 @@ def bn_last_batch(ctx: Context) -> Match | None:
     if not pattern_hits(ctx, "bn-batch-size-one"):
         return None
     torch = _torch()
-    for frame in reversed(ctx.frames):
-        stmt = ctx.code.statement_at(frame.line)
-        for loop in ctx.code.loops_around(stmt) if stmt is not None else []:
+    for frame in reversed(ctx.user_frames):
+        stmt = frame.code.statement_at(frame.line)
+        for loop in frame.code.loops_around(stmt) if stmt is not None else []:
             if not isinstance(loop, ast.For):
                 continue
             for name in loaded_names(loop.iter):
@@ -508,6 +508,12 @@ def bn_last_batch(ctx: Context) -> Match | None:
                     continue
                 if batch and batch > 1 and size % batch == 1:
                     facts = {"loader": name, "size": size, "batch_size": batch}
+                    if not frame.in_cell:  # a training helper of an earlier cell loops over it
+                        where = object_place(ctx, loader)
+                        if where is not None and where[1] is None:
+                            return Match("bn-batch-size-one", 0.9, line=where[0], related_lines=[ctx.line],
+                                         facts=facts, detail="last_batch")
+                        continue
                     match = origin_match(ctx, "bn-batch-size-one", name, loop.lineno, 0.9, facts,
                                          detail="last_batch")
                     if match is not None and frame.line != match.line:

@@ -11,7 +11,7 @@ from ..locate import CellFrame
 from ..source.cell import _torch, is_module, is_tensor
 from ..source.cellcode import base_name, call_name, dotted, loaded_names
 from ..evidence import Site
-from ..evidence.queries import dtype_origin, shape_origin, site_step, value_origin
+from ..evidence.queries import dtype_origin, passed_on, shape_origin, site_step, value_origin
 from ..source.cellcode import CellCode
 from .helpers import (describe, earlier_binding, failing_layer, failing_place, first_module, first_tensor, origin_match,
                       pattern_hits, place)
@@ -88,6 +88,11 @@ def _target_match(ctx: Context, pid: str, frame: CellFrame, call: ast.Call, name
         return (lo < 0 and lo != ignored) or (classes is not None and hi >= classes and hi != ignored)
 
     recorded = ctx.record(value) is not None
+    too_few = _too_few_classes(ctx, value, classes, frame)
+    if too_few is not None:
+        facts.update(too_few[2])
+        return Match(pid, 0.9, line=too_few[0], related_lines=[_cell_line_of(ctx, frame)], facts=facts,
+                     detail="too_few_classes", cause=too_few[1])
     write = _bad_label_write(ctx, name, frame.line, classes, ignored) if frame.in_cell and not recorded else None
     if write is not None:
         return Match(pid, 0.9, line=write, related_lines=[frame.line], facts=facts, detail=detail)
@@ -110,6 +115,29 @@ def _target_match(ctx: Context, pid: str, frame: CellFrame, call: ast.Call, name
         return Match(pid, 0.9, line=line, related_lines=related, facts=facts, detail="padding")
     return origin_match(ctx, pid, name, frame.line, 0.9, facts, detail, frame=frame,
                         query=lambda r: value_origin(r, bad))
+
+
+def _too_few_classes(ctx: Context, target: Any, classes: int | None, frame: CellFrame
+                     ) -> tuple[int | None, Site | None, dict] | None:
+    """Labels counted from 0 that run past the classifier's outputs (0..49 for 12 outputs): the
+    labels are fine, the output layer was built for too few classes. Where it was built."""
+    if classes is None or not is_tensor(target) or target.is_floating_point() or not target.numel():
+        return None
+    lo, hi = int(target.min()), int(target.max())
+    if lo != 0 or hi < classes:  # labels from 1 (1..classes) are the labels' fault, not the layer's
+        return None
+    torch = _torch()
+    for fr in reversed(ctx.user_frames):
+        for value in list(fr.frame.f_locals.values()):
+            if not is_module(value):
+                continue
+            heads = [m for m in value.modules() if isinstance(m, torch.nn.Linear) and m.out_features == classes]
+            if heads:
+                site = built_site(ctx, heads[-1], None, fr)
+                where = place(ctx, [site_step(site)]) if site is not None else None
+                if where is not None:
+                    return where[0], where[1], {"labels": hi + 1, "last_label": hi, "outputs": classes}
+    return None
 
 
 def _cell_line_of(ctx: Context, frame: CellFrame) -> int | None:
@@ -351,7 +379,7 @@ def conv_channels(ctx: Context) -> Match | None:
     layer, x = failing_layer(ctx, _torch().nn.modules.conv._ConvNd)
     if is_tensor(x) and x.dim() >= 3 and x.shape[-1] == expected and ctx.record(x) is not None:
         # channels last (N, H, W, C), as images come from PIL/OpenCV: the input needs a permute
-        where = place(ctx, [ctx.record(x)])
+        where = place(ctx, passed_on(ctx.record(x), ctx.filename))
         if where is not None:
             return Match("conv-input-shape", 0.9, line=where[0], facts=facts, detail="channels", cause=where[1])
     if tensor and tensor[1].shape[-1] == expected and tensor[1].dim() >= 3:
@@ -403,7 +431,7 @@ _MATMUL = re.compile(r"mat1 and mat2 shapes cannot be multiplied \((\d+)x(\d+) a
 
 
 _PERMUTES = {"transpose", "permute", "t", "T", "mT", "movedim", "swapaxes", "swapdims"}
-_RESHAPES = {"view", "reshape", "flatten", "view_as", "reshape_as", "unflatten"}
+_RESHAPES = {"view", "reshape", "flatten", "view_as", "reshape_as", "unflatten", "cat", "concat", "concatenate"}
 
 
 @matcher
@@ -547,3 +575,27 @@ def view_size(ctx: Context) -> Match | None:
                 facts.update(name=name, shape=str(tuple(value.shape)))
                 break
     return Match("shape-mismatch", 0.85, line=line, facts=facts, detail="view", cause=cause)
+
+
+@matcher
+def layer_input_rank(ctx: Context) -> Match | None:
+    """A layer given an input with a dimension missing or extra (`Expected 3D (unbatched) or 4D
+    (batched) input to conv2d`): the line is the operation of the run that gave the input that
+    shape (an `unsqueeze` too many, a single sample taken out of a batch)."""
+    m = re.search(r"Expected (\d)D \(unbatched\) or (\d)D \(batched\) input to (\w+), but got input of size: "
+                  r"\[([\d, ]*)\]", ctx.message)
+    if not m:
+        return None
+    facts: dict[str, Any] = {"layer": m.group(3), "shape": f"({m.group(4)})", "expected": m.group(2)}
+    line, cause = failing_place(ctx)
+    layer, x = failing_layer(ctx, _torch().nn.Module)
+    record = ctx.record(x) if is_tensor(x) else None
+    if record is not None:
+        trail = passed_on(record, ctx.filename)
+        made = shape_origin(trail[-1]) if trail[-1].site is not None and trail[-1].site.filename == ctx.filename \
+            else [trail[-1]]
+        where = place(ctx, trail[:-1] + made)
+        if where is not None:
+            return Match("conv-input-shape", 0.88, line=where[0], related_lines=[line] if line != where[0] else [],
+                         facts=facts, cause=where[1])
+    return Match("conv-input-shape", 0.86, line=line, facts=facts, cause=cause)
