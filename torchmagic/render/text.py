@@ -483,19 +483,27 @@ class TextRenderer:
         return out
 
     def table(self, header: list[str], rows: list[list[str]]) -> list[Line]:
-        """A left-aligned table with a two-space gap, each row cut to the width."""
+        """A left-aligned table with a two-space gap. The last column (a title, a note) takes
+        the rest of the width and wraps onto rows of its own when longer; with less than 20
+        columns left for it, rows are cut to the width instead."""
         widths = [max(display_width(r[i]) for r in [header, *rows]) for i in range(len(header))]
         widths = [min(w, 40) for w in widths[:-1]] + widths[-1:]
+        lead = display_width(INDENT) + sum(w + 2 for w in widths[:-1])
+        room = self.width - lead
 
-        def cells(values: list[str]) -> str:
+        def cells(values: list[str]) -> list[str]:
             parts = []
-            for value, w in zip(values, widths):
+            for value, w in zip(values[:-1], widths):
                 value = truncate(value, w)
                 parts.append(value + " " * (w - display_width(value)))
-            return truncate((INDENT + "  ".join(parts)).rstrip(), self.width)
+            head = INDENT + "".join(p + "  " for p in parts)
+            if room < 20 or display_width(values[-1]) <= room:
+                return [truncate((head + values[-1]).rstrip(), self.width)]
+            last = wrap(values[-1], room)
+            return [head + last[0], *(" " * lead + x for x in last[1:])]
 
-        out = [[self.seg(cells(header), "dim")]]
-        out.extend([self.seg(cells(r))] for r in rows)
+        out = [[self.seg(x, "dim")] for x in cells(header)]
+        out.extend([self.seg(x)] for r in rows for x in cells(r))
         return out
 
     # -------------------------------------------------------- documents
