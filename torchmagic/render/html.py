@@ -119,12 +119,14 @@ def code_block(source: str, line: int | None = None, related: list[int] | None =
     if not numbers:
         body = "".join(f'<span style="display:block; padding:0 12px; white-space:pre-wrap; '
                        f'overflow-wrap:anywhere">{code or " "}</span>' for code in rows)
-        return f'<pre style="{_PRE}; white-space:pre-wrap">{body}</pre>'
+        return f'<pre data-snippet style="{_PRE}; white-space:pre-wrap">{body}</pre>'
     focus = [x for x in [line, *related] if x]
     shown = visible_lines(listed_count(normalize_cell(source), focus), focus)
     digits = len(str(max([n for n in shown if n] or [1])))
-    gutter_style = (f"flex:none; box-sizing:content-box; min-width:{digits + 2}ch; "
-                    f"padding:0 1.5ch 0 0.5ch; text-align:right; white-space:pre; "
+    # the number ends with a space of its own: the row's text reads "➜ 11 logits = ...",
+    # never "11logits", also where styles are lost (copied text, screen readers)
+    gutter_style = (f"flex:none; box-sizing:content-box; min-width:{digits + 3}ch; "
+                    f"padding:0 0.5ch; text-align:right; white-space:pre; "
                     f"user-select:none")
     parts = []
     for number in shown:
@@ -144,7 +146,7 @@ def code_block(source: str, line: int | None = None, related: list[int] | None =
             mark, mark_color, weight = "", GUTTER_FG, "400"
         gutter = (f'<span data-gutter="{number}" style="{gutter_style}; color:{mark_color}; '
                   f'font-weight:{weight}">{mark}{" " if mark else ""}'
-                  f'<span data-line="{number}">{number}</span></span>')
+                  f'<span data-line="{number}">{number}</span> </span>')
         parts.append(f'<span style="display:flex; padding-right:12px; {row_style}">'
                      f'{gutter}<span data-code="{number}" style="flex:none; white-space:pre">'
                      f'{code}</span></span>')
@@ -157,7 +159,8 @@ def heading(text: str) -> str:
 
 
 def table(header: list[str], rows: list[list[str]], mono: tuple[int, ...] = ()) -> str:
-    """A small left-aligned table (values escaped; columns in `mono` in monospace)."""
+    """A small left-aligned table (values escaped; columns in `mono` in monospace). In an
+    output narrower than the table, the table alone scrolls sideways, not the report."""
     head = "".join(f'<th style="{_CELL}; font-weight:600">{esc(h)}</th>' for h in header)
     body = []
     for row in rows:
@@ -166,10 +169,11 @@ def table(header: list[str], rows: list[list[str]], mono: tuple[int, ...] = ()) 
             font = f"; font-family:{MONO}; font-size:0.9em" if i in mono else ""
             cells.append(f'<td style="{_CELL}{font}">{value}</td>')
         body.append('<tr style="background:transparent">' + "".join(cells) + "</tr>")
-    return (f'<table style="border-collapse:collapse; margin:4px 0; width:auto; '
+    return (f'<div style="max-width:100%; overflow-x:auto">'
+            f'<table style="border-collapse:collapse; margin:4px 0; width:auto; '
             f'table-layout:auto; font-size:13px; color:inherit">'
             f'<thead><tr style="background:transparent">{head}</tr></thead>'
-            f'<tbody>{"".join(body)}</tbody></table>')
+            f'<tbody>{"".join(body)}</tbody></table></div>')
 
 
 def _link(url: str) -> str:
