@@ -137,4 +137,4 @@ def test_syntax_error_shows_no_torchmagic_frame(shell, capsys):
 def test_the_line_speaks_the_reports_language(shell, capsys):
     shell.run_cell("%%torchdebug --lang zh\nimport torch\ntorch.ones(2).view(3)\n")
     out = strip_ansi(capsys.readouterr().out)
-    assert out.rstrip().splitlines()[-1].endswith("%tb 显示完整的报错信息（Traceback）")
+    assert out.rstrip().splitlines()[-1].endswith("%tb 查看完整的 Traceback")

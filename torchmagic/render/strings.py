@@ -100,7 +100,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "rerun_pitfalls": "在那里识别出：{ids}",
         "notes": "说明",
         "explain_hint": "完整说明：%torchdebug explain {id}",
-        "tb_hint": "%tb 显示完整的报错信息（Traceback）",
+        "tb_hint": "%tb 查看完整的 Traceback",
         "kind_error": "报错",
         "kind_silent": "静默",
         "kind_env": "环境",
