@@ -86,3 +86,21 @@ def test_without_a_record_of_explained_pitfalls_every_report_is_whole(ip):
         with capture_output() as captured:
             show_report(inplace_diagnosis())
         assert "What happened" in captured.outputs[0].data["text/plain"]
+
+
+def test_the_cuda_not_available_report_names_the_redirect(shell, capsys):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("shows a machine without CUDA")
+    from conftest import CELLS, parse_case
+
+    case = parse_case(CELLS / "cuda-not-available.py")
+    for setup in case.setup:
+        shell.run_cell(setup)
+    capsys.readouterr()
+    for lang, heading in (("en", "\nFix\n"), ("zh", "\n解决方法\n")):
+        shell.run_cell(f"%%torchdebug --no-raise --lang {lang}\n" + case.cell)
+        out = capsys.readouterr().out
+        fix = out[out.index(heading):]
+        assert "`%device cpu --redirect`" in " ".join(fix.split()), fix[:600]
