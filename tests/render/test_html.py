@@ -193,5 +193,6 @@ def test_examples_wrap_their_lines_and_stack_when_narrow():
     assert len(blocks) == 2  # Wrong and Right
     assert 'display:flex; flex-wrap:wrap' in example
     pres = re.findall(r'<pre data-snippet style="([^"]*)"', example)
-    assert pres and all(style.rstrip("; ").endswith("white-space:pre-wrap") for style in pres)
+    assert pres and all(style.endswith("white-space:pre-wrap; word-break:normal")
+                        for style in pres)
     assert "overflow-wrap:anywhere" in example

@@ -4,8 +4,9 @@ chromium-driver), and checks on the rendered page, in the light and the dark the
 
 Checked from the page's geometry: the gutter's line numbers and markers end before the code
 starts on every row, nothing in a report reaches past its cell, and the Wrong/Right examples
-show every character (no horizontal scrolling), side by side or stacked. A screenshot of each
-theme is kept in build/screenshots/ (the path is printed).
+show every character (no horizontal scrolling), side by side or stacked. Screenshots of each
+theme and width are kept in build/screenshots/ (the path is printed): the first report, and
+the pitfall's second, brief, report.
 """
 from __future__ import annotations
 
@@ -91,6 +92,27 @@ for (const area of NOTEBOOK.querySelectorAll('.jp-Cell .jp-OutputArea')) {
       out.examples += 1;
       if (pre.scrollWidth > pre.clientWidth + 1 || !pre.getBoundingClientRect().width) {
         out.cut.push([pre.innerText.slice(0, 40), pre.scrollWidth, pre.clientWidth]);
+      }
+      // a wrapped example line breaks at a space, not inside a name ("dtype=tor|ch.float32")
+      for (const line of pre.querySelectorAll(':scope > span')) {
+        const walker = document.createTreeWalker(line, NodeFilter.SHOW_TEXT);
+        let top = null, previous = ' ';
+        while (walker.nextNode()) {
+          const node = walker.currentNode;
+          for (let i = 0; i < node.length; i++) {
+            const range = document.createRange();
+            range.setStart(node, i);
+            range.setEnd(node, i + 1);
+            const rect = range.getClientRects()[0];
+            if (rect) {
+              if (top !== null && rect.top > top + 2 && /\w/.test(previous) && /\w/.test(node.data[i])) {
+                out.cut.push(['word broken', line.innerText.slice(0, 60)]);
+              }
+              top = rect.top;
+            }
+            previous = node.data[i];
+          }
+        }
       }
     }
   }
@@ -261,6 +283,8 @@ def test_reports_in_jupyterlab_keep_gutter_and_code_apart_and_inside_the_cell(la
     browser.execute_script(f"{NOTEBOOK}.querySelectorAll('.jp-CodeCell')[1].scrollIntoView()")
     browser.save_screenshot(str(shot))
     print(f"screenshot: {shot}")
+    browser.execute_script(f"{NOTEBOOK}.querySelectorAll('.jp-CodeCell')[2].scrollIntoView()")
+    browser.save_screenshot(str(shot.with_name(shot.stem + "-again.png")))  # the brief report
     # as rendered: the first reports' sections open, the pitfall seen again folded
     folds = browser.execute_script(
         f"return [...{NOTEBOOK}.querySelectorAll('.jp-RenderedHTMLCommon > div')].map(r => "

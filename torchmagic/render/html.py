@@ -118,8 +118,11 @@ def code_block(source: str, line: int | None = None, related: list[int] | None =
         return ""
     if not numbers:
         body = "".join(f'<span style="display:block; padding:0 12px; white-space:pre-wrap; '
-                       f'overflow-wrap:anywhere">{code or " "}</span>' for code in rows)
-        return f'<pre data-snippet style="{_PRE}; white-space:pre-wrap">{body}</pre>'
+                       f'word-break:normal; overflow-wrap:anywhere">{code or " "}</span>'
+                       for code in rows)
+        # word-break: JupyterLab's outputs break <pre> text between any two letters
+        return (f'<pre data-snippet style="{_PRE}; white-space:pre-wrap; word-break:normal">'
+                f'{body}</pre>')
     focus = [x for x in [line, *related] if x]
     shown = visible_lines(listed_count(normalize_cell(source), focus), focus)
     digits = len(str(max([n for n in shown if n] or [1])))
