@@ -283,7 +283,7 @@ def test_reports_in_jupyterlab_keep_gutter_and_code_apart_and_inside_the_cell(la
     browser.execute_script(f"{NOTEBOOK}.querySelectorAll('.jp-CodeCell')[1].scrollIntoView()")
     browser.save_screenshot(str(shot))
     print(f"screenshot: {shot}")
-    browser.execute_script(f"{NOTEBOOK}.querySelectorAll('.jp-CodeCell')[2].scrollIntoView()")
+    browser.execute_script(f"{NOTEBOOK}.querySelectorAll('.jp-CodeCell')[3].scrollIntoView()")
     browser.save_screenshot(str(shot.with_name(shot.stem + "-again.png")))  # the brief report
     # as rendered: the first reports' sections open, the pitfall seen again folded
     folds = browser.execute_script(
