@@ -1,6 +1,7 @@
 """The engine on real cells: the failing line, the line to change, global state restored."""
 from __future__ import annotations
 
+import re
 import sys
 import warnings
 
@@ -261,3 +262,55 @@ def test_a_registered_silent_pitfall_recognises_its_warning_until_unregistered(s
     finally:
         unregister_pitfall("our-shards")
     assert all(f.pitfall != "our-shards" for f in run(shell, cell).diagnosis.findings)
+
+
+def test_the_cell_carries_the_number_ipython_gives_it(shell, capsys):
+    shell.run_cell("a = 1", store_history=True)
+    shell.run_cell("b = 2", store_history=True)
+    result = shell.run_cell("%%torchdebug\nimport torch\nx = torch.ones(2)\ny = x.view(3)\n",
+                            store_history=True)
+    n = result.execution_count
+    d = torchmagic.last_diagnosis()
+    assert shell.compile.format_code_name(d.filename) == ("Cell", f"In[{n}]")
+    capsys.readouterr()
+    shell.run_line_magic("tb", "")
+    out = re.sub(r"\x1b\[[0-9;]*m", "", capsys.readouterr().out)
+    assert f"Cell In[{n}], line 3" in out and f"In[{n + 1}]" not in out
+    # %debug walks the same traceback: its cell frame is named after In[n]
+    names = []
+    tb = sys.last_traceback
+    while tb is not None:
+        names.append(tb.tb_frame.f_code.co_filename)
+        tb = tb.tb_next
+    assert d.filename in names and shell.compile.format_code_name(d.filename)[1] == f"In[{n}]"
+
+
+def test_the_reports_traceback_names_cells_as_ipython_does(shell):
+    from torchmagic.render import Report
+
+    result = shell.run_cell("%%torchdebug --no-raise\nimport torch\ndef f(t):\n    return t.view(3)\n"
+                            "f(torch.ones(2))\n", store_history=True)
+    text = str(Report(torchmagic.last_diagnosis()))
+    n = result.execution_count
+    assert f"Cell In[{n}], line 4, in <module>" in text and f"Cell In[{n}], line 3, in f" in text
+    assert "ipython-input" not in text
+
+
+def test_a_syntax_error_report_has_no_torchmagic_frames(shell):
+    d = run(shell, "x = 1\ny = (x +\nprint(y)\n").diagnosis
+    assert d.error.type == "SyntaxError" and d.line == 2
+    assert "engine.py" not in d.traceback and "ast.py" not in d.traceback
+    assert "y = (x +" in d.traceback
+
+
+def test_a_warning_in_a_loop_is_shown_once_and_recorded_every_time(shell):
+    cell = ("import torch\nimport torch.nn.functional as F\nfor i in range(50):\n"
+            "    loss = F.mse_loss(torch.zeros(4, 1), torch.zeros(4))\n")
+    for flags in ({}, {"anomaly": False, "lint": False}, {"fast": True}):
+        with warnings.catch_warnings(record=True) as seen:
+            warnings.simplefilter("default")
+            out = run(shell, cell, **flags)
+        shown = [w for w in seen if "target size" in str(w.message)]
+        assert len(shown) == 1, (flags, len(shown))
+        if flags.get("lint", True):
+            assert [f.pitfall for f in out.diagnosis.findings] == ["loss-broadcast"]

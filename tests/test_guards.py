@@ -1,11 +1,13 @@
 """The context managers behind every global change a diagnosed run makes."""
 from __future__ import annotations
 
+import warnings
+
 import pytest
 import torch
 import torch.fx.traceback as fx_traceback
 
-from torchmagic.guards import anomaly_mode, stacks_up_to
+from torchmagic.guards import WarningLog, anomaly_mode, captured_warnings, stacks_up_to
 
 CELL = "<torchdebug-test-cell>"
 SOURCE = "def inner():\n    return fx_traceback.format_stack()\nrecorded = inner()\n"
@@ -52,3 +54,44 @@ def test_anomaly_trace_of_a_cell_function_names_the_cell_lines(recwarn):
     trace = next(str(w.message) for w in recwarn if "Traceback of forward call" in str(w.message))
     assert f'File "{CELL}", line 5, in <module>' in trace and f'File "{CELL}", line 2, in forward' in trace
     assert "test_guards.py" not in trace
+
+
+LOOP = ("import torch\nimport torch.nn.functional as F\n"
+        "for i in range(50):\n    F.mse_loss(torch.zeros(4, 1), torch.zeros(4))\n")
+BROADCAST = "Using a target size"
+
+
+def _loop_under_capture(action: str) -> tuple[list, WarningLog]:
+    """Run the warning loop with the user's filters set to `action`; what the user saw and
+    what torchmagic recorded."""
+    with warnings.catch_warnings(record=True) as shown:
+        warnings.simplefilter(action)
+        with captured_warnings(CELL, always=(BROADCAST,)) as log:
+            exec(compile(LOOP, CELL, "exec"), {})
+    return [w for w in shown if BROADCAST in str(w.message)], log
+
+
+@pytest.mark.parametrize("action, seen", [("default", 1), ("module", 1), ("once", 1),
+                                          ("always", 50), ("ignore", 0)])
+def test_warnings_torchmagic_needs_are_recorded_each_time_and_shown_as_filters_say(action, seen):
+    shown, log = _loop_under_capture(action)
+    assert len(shown) == seen
+    assert len([w for w in log.warnings if BROADCAST in w.message]) == 50
+    assert {w.cell_line for w in log.warnings} == {4}
+
+
+def test_an_error_filter_still_turns_the_warning_into_an_error():
+    with pytest.raises(UserWarning, match=BROADCAST):
+        _loop_under_capture("error")
+
+
+@pytest.mark.parametrize("module, seen", [("__main__", 0), ("torch", 50)])
+def test_the_users_filter_for_one_module_is_honoured(module, seen):
+    # mse_loss warns on behalf of its caller: the cell, whose module is __main__
+    with warnings.catch_warnings(record=True) as shown:
+        warnings.simplefilter("always")
+        warnings.filterwarnings("ignore", module=module)
+        with captured_warnings(CELL, always=(BROADCAST,)) as log:
+            exec(compile(LOOP, CELL, "exec"), {"__name__": "__main__"})
+    assert len([w for w in shown if BROADCAST in str(w.message)]) == seen
+    assert len(log.warnings) == 50

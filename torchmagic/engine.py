@@ -67,7 +67,7 @@ def debug_cell(shell: Any, cell: str, options: Options | None = None) -> Outcome
     global _last
     options = options or Options()
     source = python_source(shell, cell)
-    number = getattr(shell, "execution_count", 0)
+    number = cell_number(shell)
     filename = _register_source(shell, source, cell, number)
     namespace = shell.user_ns if shell is not None else {}
     diagnosis = Diagnosis(ok=True, cell=source, filename=filename, language=options.language)
@@ -148,6 +148,17 @@ def python_source(shell: Any, cell: str) -> str:
                 del _translations[next(iter(_translations))]
             _translations[key] = source
     return source
+
+
+def cell_number(shell: Any) -> int:
+    """The number of the input being run ("In [n]"), as IPython shows it in tracebacks.
+
+    IPython 9 counts the next input as soon as a cell starts, IPython 8 once it ends; the
+    result IPython fills for the running cell holds the number either way.
+    """
+    result = getattr(getattr(shell, "displayhook", None), "exec_result", None)
+    number = getattr(result, "execution_count", None)
+    return number if isinstance(number, int) else getattr(shell, "execution_count", 0)
 
 
 def _register_source(shell: Any, source: str, raw: str, number: int) -> str:

@@ -52,12 +52,16 @@ def captured_warnings(filename: str, always: tuple[str, ...] = ()) -> Iterator[W
     """Record warnings raised by the cell in `filename`; pass them on to the user as usual.
 
     Anomaly mode's forward traceback is kept (not printed): torchmagic maps it to the
-    cell's lines. Messages matching a regex in `always` are shown and recorded every time,
-    even if the user's filters would hide them, because the diagnosis needs them.
+    cell's lines. Messages matching a regex in `always` are recorded every time, even if
+    the user's filters would hide them, because the diagnosis needs them; they are shown
+    as the user's filters say (once per location by default), not every time.
     """
     log = WarningLog()
     with warnings.catch_warnings():  # restores filters and showwarning on exit
         original = warnings.showwarning
+        user_filters = list(warnings.filters)
+        forced = [re.compile(pattern, re.I) for pattern in always]
+        shown: set[tuple] = set()
         warnings.filterwarnings("ignore", message=_ANOMALY_ENABLED)
         warnings.filterwarnings("always", message=r"Error detected in \w+\. Traceback")
         for pattern in always:
@@ -71,10 +75,50 @@ def captured_warnings(filename: str, always: tuple[str, ...] = ()) -> Iterator[W
             log.warnings.append(
                 CapturedWarning(text, getattr(category, "__name__", str(category)), innermost_line(filename))
             )
+            if any(p.match(text) for p in forced) and \
+                    not _user_would_see(message, category, fname, lineno, user_filters, shown):
+                return
             _pass_on(original, message, category, fname, lineno, file, line)
 
         warnings.showwarning = showwarning
         yield log
+
+
+def _user_would_see(message, category, fname: str, lineno: int, filters: list, shown: set) -> bool:
+    """Whether the user's own warning filters show this warning now, as `warnings.warn_explicit`
+    decides it; `shown` holds what was shown already (the registry of "default", "module" and
+    "once"). An "error" filter raises the warning, as it would have."""
+    text = str(message)
+    module = _warning_module(fname, lineno)
+    action = warnings.defaultaction
+    for act, msg, cat, mod, ln in filters:
+        if ((msg is None or msg.match(text)) and issubclass(category, cat)
+                and (mod is None or mod.match(module)) and (ln == 0 or ln == lineno)):
+            action = act
+            break
+    if action == "error":
+        raise message if isinstance(message, Warning) else category(text)
+    if action == "ignore":
+        return False
+    if action in ("always", "all"):
+        return True
+    key = {"once": (text, category), "module": (text, category, module)}.get(
+        action, (text, category, module, lineno))
+    if key in shown:
+        return False
+    shown.add(key)
+    return True
+
+
+def _warning_module(fname: str, lineno: int) -> str:
+    """The module name a warning is attributed to: its frame's `__name__`, as `warnings.warn`
+    takes it, or the file name without `.py`."""
+    frame = sys._getframe(2)
+    while frame is not None:
+        if frame.f_code.co_filename == fname and frame.f_lineno == lineno:
+            return str(frame.f_globals.get("__name__", fname))
+        frame = frame.f_back
+    return fname[:-3] if fname.lower().endswith(".py") else fname
 
 
 def _pass_on(original, message, category, fname, lineno, file, line) -> None:

@@ -98,9 +98,17 @@ def forward_trace(traces: list[str], filename: str, user: Container[str] = ()) -
 
 
 def format_user_traceback(exc: BaseException) -> str:
-    """The exception's traceback as plain text, without torchmagic's own frames."""
+    """The exception's traceback as plain text, without torchmagic's own frames and what
+    torchmagic itself called (`ast.parse` of a cell with a syntax error): frames start again
+    at the cell's code."""
     parts = traceback.TracebackException.from_exception(exc)
-    parts.stack = traceback.StackSummary.from_list(
-        [fs for fs in parts.stack if not str(Path(fs.filename).resolve()).startswith(_PACKAGE_DIR)]
-    )
+    kept = []
+    through_torchmagic = False
+    for fs in parts.stack:
+        if str(Path(fs.filename).resolve()).startswith(_PACKAGE_DIR):
+            through_torchmagic = True
+        elif not through_torchmagic or fs.name == "<module>":
+            through_torchmagic = False
+            kept.append(fs)
+    parts.stack = traceback.StackSummary.from_list(kept)
     return "".join(parts.format())

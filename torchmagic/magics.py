@@ -53,22 +53,35 @@ class TorchMagic(Magics):
     auto = Bool(
         False, help="Run every cell under %%torchdebug (fast mode) from load on."
     ).tag(config=True)
+    traceback = Enum(
+        ["short", "full"], "short",
+        help="What IPython shows after a report of a re-raised error: 'short', one line "
+        "(the exception, and %tb for the full traceback); 'full', IPython's whole traceback.",
+    ).tag(config=True)
 
     @default("language")
     def _default_language(self) -> str:
         return default_language()
 
     _running = False  # a %%torchdebug cell is being run (auto mode must not wrap its body)
+    _after_report: Any = None  # render.ShortTraceback: one line after a report, not a traceback
+    _explained: set[str] | None = None  # pitfalls whose report was shown in full (later: brief)
 
     # ------------------------------------------------------------------ lifecycle
     def loaded(self) -> None:
         """Called once the magics are registered: honour `TorchMagic.auto`."""
+        from .render import ShortTraceback
+
+        self._after_report = ShortTraceback(self.shell)
+        self._explained = set()
         if self.auto:
             self._set_auto(True)
 
     def unloaded(self) -> None:
-        """Called before the magics are removed: leave no transformer or redirection behind."""
+        """Called before the magics are removed: leave no transformer, hook or redirection behind."""
         self._set_auto(False)
+        if self._after_report is not None:
+            self._after_report.close()
         from .redirect import stop_redirect
 
         stop_redirect()
@@ -165,8 +178,10 @@ class TorchMagic(Magics):
         finally:
             self._running = False
         raising = outcome.exception is not None and self.raise_errors and not args.no_raise
-        show_report(outcome.diagnosis, traceback_follows=raising)
+        show_report(outcome.diagnosis, traceback_follows=raising, explained=self._explained)
         if raising:
+            if self._after_report is not None:
+                self._after_report.expect(outcome.exception, lang, short=self.traceback == "short")
             raise outcome.exception.with_traceback(outcome.exception.__traceback__)
         return None
 

@@ -16,7 +16,7 @@ from .cases import compare_diagnosis, findings_diagnosis, inplace_diagnosis
 def rows(html: str) -> dict[int, str]:
     """The rows of the first code listing, by their line number."""
     out = {}
-    for piece in html.split('<span style="display:block')[1:]:
+    for piece in html.split('<span style="display:flex')[1:]:
         m = re.search(r'data-line="(\d+)"', piece)
         if m and int(m.group(1)) not in out:
             out[int(m.group(1))] = piece
@@ -68,7 +68,7 @@ def test_tensor_table_traceback_and_other_causes():
     details = re.search(r"<details[^>]*><summary[^>]*>Traceback</summary>(.*?)</details>",
                         html, re.S)
     assert details and "File &quot;&lt;cell&gt;&quot;, line 7" in details.group(1)
-    assert "<details open" not in html  # the traceback starts collapsed
+    assert not re.search(r"<details open[^>]*><summary[^>]*>Traceback", html)  # collapsed
     others = re.findall(r"<li[^>]*><code[^>]*>([\w-]+)</code>", html)
     assert others == ["backward-twice"]
 
@@ -170,3 +170,29 @@ def test_ipython_syntax_and_windows_line_ends_keep_the_numbering():
     assert f"background-color: {HL_COLOR}" in code[4] and "@" in code[4]
     assert RELATED_COLOR in code[3]
     assert "border: 1px solid" not in "".join(code.values())  # no error boxes for `!`
+
+
+def test_gutter_and_code_are_separate_boxes_of_a_flex_row():
+    html = Report(inplace_diagnosis())._repr_html_()
+    for number, piece in rows(html).items():
+        gutter = re.search(r'<span data-gutter="(\d+)" style="([^"]*)"', piece)
+        code = re.search(r'<span data-code="(\d+)" style="([^"]*)"', piece)
+        assert gutter and code and gutter.group(1) == code.group(1) == str(number)
+        # the gutter is as wide as its content needs, whatever the page's box-sizing
+        assert "flex:none" in gutter.group(2) and "box-sizing:content-box" in gutter.group(2)
+        assert "min-width:" in gutter.group(2) and "width:" not in gutter.group(2).replace(
+            "min-width:", "")
+        assert piece.index("data-gutter") < piece.index("data-code")
+
+
+def test_examples_wrap_their_lines_and_stack_when_narrow():
+    html = Report(inplace_diagnosis())._repr_html_()
+    example = html[html.index(">Example</summary>"):]
+    example = example[:example.index("</details>")]
+    blocks = re.findall(r'<div style="flex:1 1 (\d+)ch; min-width:0">', example)
+    assert len(blocks) == 2  # Wrong and Right
+    assert 'display:flex; flex-wrap:wrap' in example
+    pres = re.findall(r'<pre data-snippet style="([^"]*)"', example)
+    assert pres and all(style.endswith("white-space:pre-wrap; word-break:normal")
+                        for style in pres)
+    assert "overflow-wrap:anywhere" in example

@@ -66,7 +66,8 @@ def test_no_color_turns_colours_off(terminal_shell, monkeypatch):
     assert "\x1b" not in plain and plain == strip_ansi(coloured)
 
 
-def test_terminal_output_has_colours_markers_and_fits(terminal_shell, no_color_unset):
+def test_terminal_output_has_colours_markers_and_fits(terminal_shell, no_color_unset, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "100")
     text = pretty(Report(inplace_diagnosis("zh"), shell=terminal_shell))
     assert "\x1b[38;5;" in text  # pygments' 256-colour code for the linux scheme
     marked = [strip_ansi(line) for line in text.splitlines() if "-->" in strip_ansi(line)]
@@ -74,6 +75,28 @@ def test_terminal_output_has_colours_markers_and_fits(terminal_shell, no_color_u
     assert all(columns(line) <= 100 for line in text.splitlines())
     entry = pretty(EntryView(get_entry("inplace-autograd"), "en", shell=terminal_shell))
     assert "\x1b[" in entry and "What happened" in strip_ansi(entry)
+
+
+def test_text_takes_the_terminals_width_in_a_terminal_shell_only(terminal_shell, monkeypatch,
+                                                                  no_color_unset):
+    from IPython.core.interactiveshell import InteractiveShell
+
+    from torchmagic.render.terminal import text_width
+
+    for columns_set, expected in (("80", 80), ("132", 132), ("20", 40)):
+        monkeypatch.setenv("COLUMNS", columns_set)
+        assert text_width(terminal_shell) == expected
+        assert text_width(InteractiveShell.instance()) == 100  # a kernel: its frontend wraps
+    monkeypatch.setenv("COLUMNS", "80")
+    text = strip_ansi(pretty(Report(inplace_diagnosis("zh"), shell=terminal_shell)))
+    # a link longer than the width stays whole (the terminal wraps it and keeps it a link)
+    url = "  https://pytorch.org/docs/stable/notes/autograd.html#in-place-operations-with-autograd"
+    assert url in text.splitlines()
+    widths = [columns(line) for line in text.splitlines() if line != url]
+    assert max(widths) <= 80 and max(widths) >= 76
+    monkeypatch.setenv("COLUMNS", "140")
+    wide = strip_ansi(pretty(Report(inplace_diagnosis(), shell=terminal_shell)))
+    assert max(columns(line) for line in wide.splitlines()) > 100
 
 
 def test_code_style_follows_the_colour_scheme(terminal_shell):
@@ -185,3 +208,92 @@ def test_the_tour_in_a_pseudo_terminal_is_coloured_marked_and_fits_100_columns()
     wide = [strip_ansi(line) for line in ours if columns(line) > 100]
     assert not wide, wide[:3]
     assert len(ours) > 300
+
+
+# ---------------------------------------------------------------- a user's terminal session
+SEQUENTIAL_CELL = [
+    "%%torchdebug",
+    "import torch",
+    "from torch import nn",
+    "model = nn.Sequential(nn.Linear(20, 64), nn.ReLU(), nn.Linear(32, 10))",
+    "x = torch.randn(8, 20)",
+    "logits = model(x)",
+]
+WARNING_CELL = [
+    "%%torchdebug",
+    "import torch.nn.functional as F",
+    "for i in range(50):",
+    "    loss = F.mse_loss(torch.randn(4, 1), torch.randn(4))",
+]
+
+
+def terminal_session(cells: list[list[str]], width: int, height: int = 50) -> list[str]:
+    """Type `cells` into a real terminal IPython (a pseudo-terminal of `width` x `height`),
+    each followed by the empty lines that end a cell; what each cell printed, colours
+    stripped. The simple prompt keeps the output free of the line editor's redrawing."""
+    pexpect = pytest.importorskip("pexpect")
+    env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "COLUMNS", "LINES")}
+    env["TERM"] = "xterm-256color"
+    ipython = str(Path(sys.executable).with_name("ipython"))
+    child = pexpect.spawn(ipython, ["--no-banner", "--simple-prompt", "--colors=linux"],
+                          env=env, dimensions=(height, width), encoding="utf-8", timeout=120)
+    prompt = r"In \[\d+\]: "
+    try:
+        child.expect(prompt)
+        child.sendline("%load_ext torchmagic")
+        child.expect(prompt)
+        child.sendline("%config TorchMagic.language = 'en'")
+        child.expect(prompt)
+        outputs = []
+        for cell in cells:
+            for line in cell:
+                child.sendline(line)
+                child.expect_exact(line)  # the terminal's echo of the typed line
+            child.sendline("")
+            child.sendline("")  # a cell magic's input ends at an empty line after an empty one
+            child.expect(prompt)
+            printed = strip_ansi(child.before).replace("\r\n", "\n").replace("\r", "")
+            lines = printed.strip("\n").splitlines()
+            while lines and re.fullmatch(r"\s*\.\.\.: ?", lines[0]):  # the two empty lines typed
+                lines.pop(0)
+            outputs.append(lines)
+        child.sendline("exit")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close(force=True)
+    return outputs
+
+
+def rows(lines: list[str], width: int) -> int:
+    """Terminal rows the lines take at `width` columns."""
+    return sum(max(1, -(-columns(line) // width)) for line in lines)
+
+
+@pytest.mark.slow
+def test_a_pasted_failing_cell_fits_a_110_by_50_terminal_with_one_line_after_the_report():
+    first, second, warned = terminal_session([SEQUENTIAL_CELL, SEQUENTIAL_CELL, WARNING_CELL], 110)
+    # what the cell printed: the report, then one line instead of IPython's traceback
+    assert first[0].startswith("torchmagic: RuntimeError: mat1 and mat2 shapes")
+    assert rows(first, 110) <= 50, rows(first, 110)
+    assert first[-1] == ("RuntimeError: mat1 and mat2 shapes cannot be multiplied (8x64 and 32x10)"
+                         "  ·  %tb shows the full traceback")
+    after = "\n".join(first[first.index("Tensors on the failing line"):])
+    assert "site-packages" not in after and "Traceback" not in after and "File " not in after
+    assert "What happened" in "\n".join(first)
+    # the same pitfall again: title, line, fix, and where the rest is
+    assert "What happened" not in "\n".join(second) and "Fix" in second
+    assert "  Full explanation: %torchdebug explain shape-mismatch" in second
+    assert rows(second, 110) < rows(first, 110) - 15
+    # a warning raised 50 times by a loop: shown once
+    assert sum("UserWarning" in line for line in warned) == 1
+
+
+@pytest.mark.slow
+def test_at_80_columns_every_line_fits_and_words_stay_whole():
+    (out,) = terminal_session([SEQUENTIAL_CELL], 80)
+    assert all(columns(line) <= 80 for line in out), [x for x in out if columns(x) > 80]
+    text = " ".join(line.strip() for line in out)
+    for phrase in ("must agree do not", "`nn.LazyLinear(out)` to infer it",
+                   "https://pytorch.org/docs/stable/notes/broadcasting.html"):
+        assert phrase in text  # words only break where there was a space
+    assert "# size copied from another network" in "\n".join(out)  # example comments kept

@@ -66,11 +66,43 @@ def test_every_line_fits_in_100_columns_in_both_languages_and_both_forms():
             assert max(widths) >= 95  # the long lines were wrapped or cut, not dropped
 
 
-def test_long_code_lines_end_with_an_ellipsis():
+def test_long_code_lines_wrap_at_spaces_onto_rows_without_a_number():
     text = str(Report(long_diagnosis("en")))
-    row = listing_rows(text)[4]
-    assert row.endswith("…") and columns(row) == 100
-    assert row.startswith("  * 4 | y = torch.ones(3) + torch.zeros(3)")
+    lines = text.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("  * 4 | "))
+    rows = [lines[start]]
+    for line in lines[start + 1:]:
+        if not line.startswith("      | "):
+            break
+        rows.append(line)
+    assert len(rows) >= 3 and all(columns(row) <= 100 for row in rows)
+    code = " ".join(row[8:].strip() for row in rows)
+    long_line = ("y = torch.ones(3) + " + " + ".join(["torch.zeros(3)"] * 30)
+                 + "  # 中文注释" * 5)
+    assert code.split() == long_line.split()  # every word kept, none cut in two
+    assert rows[-1].endswith(("  # 中文注释" * 5).strip())  # the comment stays on one row
+
+
+def test_code_wraps_before_a_comment_after_closing_its_alignment_gap():
+    from torchmagic.render.model import code_lexer
+    from torchmagic.render.text import wrap_code
+
+    line = "self.fc = nn.Linear(16 * 5 * 5, 10)           # size copied from another network"
+    tokens = [t for t in code_lexer().get_tokens(line) if t[1] != "\n"]
+
+    def plain(parts):
+        return ["".join(v for _, v in part) for part in parts]
+
+    assert plain(wrap_code(tokens, 100)) == [line]
+    assert plain(wrap_code(tokens, 72)) == [
+        "self.fc = nn.Linear(16 * 5 * 5, 10)  # size copied from another network"]
+    assert plain(wrap_code(tokens, 60)) == ["self.fc = nn.Linear(16 * 5 * 5, 10)",
+                                            "    # size copied from another network"]
+    # no break inside a string literal
+    text = 'print("a very long message that must not be broken") + more_words_after'
+    parts = plain(wrap_code([t for t in code_lexer().get_tokens(text) if t[1] != "\n"], 40))
+    assert parts == ['print("a very long message that must not be broken")',
+                     "    + more_words_after"]
 
 
 def test_wrap_counts_wide_characters_twice():

@@ -75,3 +75,21 @@ def test_magic_returns_the_views(shell):
     listing = shell.run_line_magic("torchdebug", "list autograd")
     assert isinstance(listing, CatalogView)
     assert "inplace-autograd" in [r.id for r in listing.rows]
+
+
+@pytest.mark.parametrize("width", [80, 110])
+def test_catalog_titles_use_the_width_and_are_never_cut(width):
+    view = CatalogView(catalog(), "", "en")
+    view.width = width
+    text = str(view)
+    lines = text.splitlines()
+    assert all(columns(line) <= width for line in lines)
+    start = lines[1].index("title")
+    titles = []
+    for line in lines[2:]:
+        if line[:start].strip():
+            titles.append(line[start:])
+        else:
+            titles[-1] += " " + line[start:]
+    assert titles == [row.title for row in view.rows]
+    assert max(columns(line) for line in lines) >= width - 12  # the width is used

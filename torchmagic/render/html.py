@@ -12,7 +12,7 @@ import re
 from typing import Any
 
 from .model import (Explanation, FindingRow, ReportModel, code_lexer, line_count,
-                    normalize_cell, tensor_cells, visible_lines)
+                    listed_count, normalize_cell, tensor_cells, visible_lines)
 from .strings import kind_name, ui
 
 # Colours of the code blocks (explicit background: the same in every theme).
@@ -105,24 +105,39 @@ def highlight_lines(source: str, hl_line: int | None = None) -> list[str]:
 def code_block(source: str, line: int | None = None, related: list[int] | None = None,
                numbers: bool = True) -> str:
     """A code listing with line numbers (1-based, as in the cell), the line to change
-    highlighted and marked, related lines tinted and marked."""
+    highlighted and marked, related lines tinted and marked.
+
+    Each row is a flex box: the gutter keeps the width its marker and number need (a marker
+    glyph wider than its font's `ch`, a theme's `box-sizing`, cannot push it into the code).
+    Listings without numbers (examples) wrap their long lines instead of scrolling, so a
+    comment at the end of a line is never cut off.
+    """
     related = related or []
     rows = highlight_lines(source, line if numbers else None)
     if not rows:
         return ""
-    shown = visible_lines(len(rows), [x for x in [line, *related] if x]) if numbers \
-        else list(range(1, len(rows) + 1))
+    if not numbers:
+        body = "".join(f'<span style="display:block; padding:0 12px; white-space:pre-wrap; '
+                       f'word-break:normal; overflow-wrap:anywhere">{code or " "}</span>'
+                       for code in rows)
+        # word-break: JupyterLab's outputs break <pre> text between any two letters
+        return (f'<pre data-snippet style="{_PRE}; white-space:pre-wrap; word-break:normal">'
+                f'{body}</pre>')
+    focus = [x for x in [line, *related] if x]
+    shown = visible_lines(listed_count(normalize_cell(source), focus), focus)
     digits = len(str(max([n for n in shown if n] or [1])))
+    # the number ends with a space of its own: the row's text reads "➜ 11 logits = ...",
+    # never "11logits", also where styles are lost (copied text, screen readers)
+    gutter_style = (f"flex:none; box-sizing:content-box; min-width:{digits + 3}ch; "
+                    f"padding:0 0.5ch; text-align:right; white-space:pre; "
+                    f"user-select:none")
     parts = []
     for number in shown:
         if number is None:
-            parts.append(f'<span style="display:block; color:{GUTTER_FG}; padding-left:'
-                         f'{digits + 3}ch">⋮</span>')
+            parts.append(f'<span style="display:flex; border-left:3px solid transparent">'
+                         f'<span style="{gutter_style}; color:{GUTTER_FG}">⋮</span></span>')
             continue
         code = rows[number - 1] or " "
-        if not numbers:
-            parts.append(f'<span style="display:block; padding:0 12px">{code}</span>')
-            continue
         if number == line:
             row_style = f"background:{HL_COLOR}; border-left:3px solid {MARK_COLOR}"
             mark, mark_color, weight = "➜", MARK_COLOR, "700"
@@ -131,15 +146,15 @@ def code_block(source: str, line: int | None = None, related: list[int] | None =
             mark, mark_color, weight = "•", RELATED_MARK_COLOR, "400"
         else:
             row_style = "border-left:3px solid transparent"
-            mark, mark_color, weight = " ", GUTTER_FG, "400"
-        gutter = (f'<span style="display:inline-block; width:{digits + 3}ch; '
-                  f'text-align:right; padding-right:1.2ch; color:{mark_color}; '
-                  f'font-weight:{weight}; user-select:none">'
-                  f'{mark} <span data-line="{number}">{number}</span></span>')
-        parts.append(f'<span style="display:block; padding-right:12px; {row_style}">'
-                     f'{gutter}{code}</span>')
-    return (f'<pre style="{_PRE}"><span style="display:inline-block; min-width:100%">'
-            + "".join(parts) + "</span></pre>")
+            mark, mark_color, weight = "", GUTTER_FG, "400"
+        gutter = (f'<span data-gutter="{number}" style="{gutter_style}; color:{mark_color}; '
+                  f'font-weight:{weight}">{mark}{" " if mark else ""}'
+                  f'<span data-line="{number}">{number}</span> </span>')
+        parts.append(f'<span style="display:flex; padding-right:12px; {row_style}">'
+                     f'{gutter}<span data-code="{number}" style="flex:none; white-space:pre">'
+                     f'{code}</span></span>')
+    return (f'<pre style="{_PRE}"><span style="display:inline-block; min-width:100%; '
+            f'vertical-align:top">' + "".join(parts) + "</span></pre>")
 
 
 def heading(text: str) -> str:
@@ -147,7 +162,8 @@ def heading(text: str) -> str:
 
 
 def table(header: list[str], rows: list[list[str]], mono: tuple[int, ...] = ()) -> str:
-    """A small left-aligned table (values escaped; columns in `mono` in monospace)."""
+    """A small left-aligned table (values escaped; columns in `mono` in monospace). In an
+    output narrower than the table, the table alone scrolls sideways, not the report."""
     head = "".join(f'<th style="{_CELL}; font-weight:600">{esc(h)}</th>' for h in header)
     body = []
     for row in rows:
@@ -156,10 +172,11 @@ def table(header: list[str], rows: list[list[str]], mono: tuple[int, ...] = ()) 
             font = f"; font-family:{MONO}; font-size:0.9em" if i in mono else ""
             cells.append(f'<td style="{_CELL}{font}">{value}</td>')
         body.append('<tr style="background:transparent">' + "".join(cells) + "</tr>")
-    return (f'<table style="border-collapse:collapse; margin:4px 0; width:auto; '
+    return (f'<div style="max-width:100%; overflow-x:auto">'
+            f'<table style="border-collapse:collapse; margin:4px 0; width:auto; '
             f'table-layout:auto; font-size:13px; color:inherit">'
             f'<thead><tr style="background:transparent">{head}</tr></thead>'
-            f'<tbody>{"".join(body)}</tbody></table>')
+            f'<tbody>{"".join(body)}</tbody></table></div>')
 
 
 def _link(url: str) -> str:
@@ -179,8 +196,22 @@ def title(ex: Explanation) -> str:
             f'opacity:0.7; font-family:{MONO}">[{esc(ex.id)}]</span></div>')
 
 
-def explanation(ex: Explanation, lang: str, with_title: bool = True) -> str:
-    """One pitfall's explanation: detail, what, why, fix, example, docs."""
+def _section(title_text: str, body: str, fold: bool | None) -> str:
+    """A titled part of an explanation; with `fold` set, one that folds (closed when True)."""
+    if fold is None:
+        return heading(title_text) + body
+    state = "" if fold else " open"
+    return (f'<details{state} style="margin:4px 0"><summary style="{_HEADING}; cursor:pointer">'
+            f'{esc(title_text)}</summary>{body}</details>')
+
+
+def explanation(ex: Explanation, lang: str, with_title: bool = True,
+                fold: bool | None = None) -> str:
+    """One pitfall's explanation: detail, what, why, fix, example, docs.
+
+    With `fold` set, What/Why/Example/Docs are sections that fold, closed when `fold` is
+    True (a pitfall explained earlier in the session); the detail and the fix stay open.
+    """
     out = [title(ex)] if with_title else []
     if not ex.found:
         out.append(f'<p style="{_PARA}; opacity:0.8">'
@@ -191,23 +222,29 @@ def explanation(ex: Explanation, lang: str, with_title: bool = True) -> str:
     for key in ("what", "why", "fix"):
         text = getattr(ex, key)
         if text:
-            out.append(heading(ui(key, lang)) + paragraphs(text))
+            out.append(_section(ui(key, lang), paragraphs(text), None if key == "fix" else fold))
     if ex.example_wrong or ex.example_right:
-        out.append(heading(ui("example", lang)))
         blocks = []
         for key, color in (("wrong", ERROR_COLOR), ("right", RIGHT_COLOR)):
             code = getattr(ex, f"example_{key}")
             if code:
+                # side by side when both fit at their natural width, stacked otherwise
+                longest = max((len(x) for x in normalize_cell(code).splitlines()), default=0)
                 blocks.append(
-                    f'<div style="flex:1 1 320px; min-width:0">'
+                    f'<div style="flex:1 1 {min(longest + 4, 100)}ch; min-width:0">'
                     f'<div style="color:{color}; font-weight:600; font-size:0.9em">'
                     f'{esc(ui(key, lang))}</div>{code_block(code, numbers=False)}</div>')
-        out.append('<div style="display:flex; flex-wrap:wrap; gap:12px">'
-                   + "".join(blocks) + "</div>")
+        out.append(_section(ui("example", lang), '<div style="display:flex; flex-wrap:wrap; '
+                            'gap:0 12px; font-size:12.5px">' + "".join(blocks) + "</div>", fold))
     if ex.docs:
         links = " · ".join(_link(d) for d in ex.docs)
-        out.append(f'<div style="margin:8px 0 2px 0; font-size:0.9em">'
-                   f'<span style="font-weight:600">{esc(ui("docs", lang))}:</span> {links}</div>')
+        body = (f'<div style="margin:2px 0; font-size:0.9em; overflow-wrap:anywhere">'
+                f'{links}</div>')
+        if fold is None:
+            out.append(f'<div style="margin:8px 0 2px 0; font-size:0.9em; overflow-wrap:anywhere">'
+                       f'<span style="font-weight:600">{esc(ui("docs", lang))}:</span> {links}</div>')
+        else:
+            out.append(_section(ui("docs", lang), body, fold))
     return "".join(out)
 
 
@@ -287,7 +324,7 @@ def report(m: ReportModel) -> str:
         body.append(heading(head))
         body.append(code_block(m.cell, m.line, m.related_lines))
     if m.explanation is not None:
-        body.append(explanation(m.explanation, lang))
+        body.append(explanation(m.explanation, lang, fold=m.brief))
     else:
         body.append(f'<p style="{_PARA}; opacity:0.8">{esc(ui("no_match", lang))}</p>')
     if m.tensors:

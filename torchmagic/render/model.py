@@ -12,6 +12,9 @@ from typing import Any
 from ..diagnosis import Diagnosis, Finding, Match, TensorInfo
 from ..knowledge import Entry, fill, get_entry
 
+# "(<ipython-input-3-5f0c…>, line 2)" at the end of a SyntaxError's message: the cell's
+# internal file name says nothing to the user, the report shows the cell itself
+_SOURCE_NAME = re.compile(r"\(<[^<>\n]*>, line (\d+)\)$")
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07]*\x07")
 
 
@@ -103,6 +106,7 @@ class ReportModel:
     traceback: str = ""
     notes: list[str] = field(default_factory=list)
     internal_error: str | None = None
+    brief: bool = False  # the pitfall was explained in full earlier: title, detail and fix only
 
 
 TENSOR_COLUMNS = ["name", "kind", "shape", "dtype", "device", "requires_grad", "grad_fn"]
@@ -202,7 +206,7 @@ def build(diagnosis: Diagnosis) -> ReportModel:
     model.related_lines = sorted(r for r in related if r != line and 1 <= r <= n_lines)
     if diagnosis.error is not None:
         model.error_type = diagnosis.error.type
-        model.error_message = strip_ansi(diagnosis.error.message)
+        model.error_message = _SOURCE_NAME.sub(r"(line \1)", strip_ansi(diagnosis.error.message))
     if top is not None:
         model.explanation = explain(top.pitfall, lang, top)
     for match in diagnosis.matches[1:]:
@@ -210,9 +214,42 @@ def build(diagnosis: Diagnosis) -> ReportModel:
         model.others.append(OtherCause(match.pitfall, other.title, match.score, match.line))
     model.tensors = list(diagnosis.tensors)
     model.rerun = diagnosis.rerun
-    model.traceback = strip_ansi(diagnosis.traceback).rstrip()
+    model.traceback = cell_names(strip_ansi(diagnosis.traceback).rstrip())
     model.notes = [strip_ansi(n) for n in diagnosis.notes if n]
     return model
+
+
+def listed_count(source: str, focus: list[int]) -> int:
+    """How many lines of a normalized cell a listing shows: blank lines at its end are left
+    out (a pasted cell often ends with some), unless a focus line is among them."""
+    lines = source.split("\n")[:line_count(source)]
+    last = max([i + 1 for i, text in enumerate(lines) if text.strip()] or [0])
+    return max([last, *focus]) if focus else last
+
+
+_FILE_LINE = re.compile(r'File "([^"\n]+)", line (\d+)')
+
+
+def cell_names(traceback: str) -> str:
+    """A traceback's file names of notebook cells as IPython shows them ("Cell In[3], line 2")."""
+    try:
+        from IPython import get_ipython
+
+        shell = get_ipython()
+        name_of = shell.compile.format_code_name if shell is not None else None
+    except Exception:  # an IPython without cell names: the file names stay
+        name_of = None
+    if name_of is None:
+        return traceback
+
+    def label(m: re.Match) -> str:
+        try:
+            known = name_of(m.group(1))
+        except Exception:
+            known = None
+        return f"{known[0]} {known[1]}, line {m.group(2)}" if known else m.group(0)
+
+    return _FILE_LINE.sub(label, traceback)
 
 
 def visible_lines(

@@ -21,16 +21,19 @@ class Report(Displayable):
     """
 
     def __init__(self, diagnosis: Diagnosis, *, color: bool | None = None,
-                 shell: Any = None, traceback_follows: bool = False) -> None:
+                 shell: Any = None, traceback_follows: bool = False, brief: bool = False,
+                 width: int | None = None) -> None:
         super().__init__(diagnosis.language, color, shell)
         self.diagnosis = diagnosis
         self.traceback_follows = traceback_follows
+        self.brief = brief
+        self.width = width
         self._model: ReportModel | None = None
 
     @property
     def model(self) -> ReportModel:
         if self._model is None:
-            self._model = build(self.diagnosis)
+            self._model = replace(build(self.diagnosis), brief=self.brief)
         return self._model
 
     @property
@@ -53,11 +56,20 @@ class Report(Displayable):
         return html.report(self.model)
 
 
-def show_report(diagnosis: Diagnosis, traceback_follows: bool = False) -> None:
-    """Display the report of `diagnosis` (nothing for a clean successful run)."""
-    report = Report(diagnosis, traceback_follows=traceback_follows)
+def show_report(diagnosis: Diagnosis, traceback_follows: bool = False,
+                explained: set[str] | None = None) -> None:
+    """Display the report of `diagnosis` (nothing for a clean successful run).
+
+    `explained` holds the pitfalls whose report was shown in full already (in this shell):
+    a report of one of them again is brief. The pitfall of this report is added to it.
+    """
+    top = diagnosis.top.pitfall if not diagnosis.ok and diagnosis.top is not None else None
+    brief = explained is not None and top in explained
+    report = Report(diagnosis, traceback_follows=traceback_follows, brief=brief)
     if report.empty:
         return
     from IPython.display import display
 
     display(report)
+    if explained is not None and top is not None:
+        explained.add(top)

@@ -7,6 +7,7 @@ NO_COLOR environment variable is unset or empty (https://no-color.org).
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 from typing import Any
 
@@ -76,3 +77,15 @@ def code_style(shell: Any = None) -> Any:
     """The pygments style for code in `shell`'s terminal, following its colour scheme."""
     shell = shell if shell is not None else _current_shell()
     return _STYLES.get(color_scheme(shell), AnsiStyle)
+
+
+def text_width(shell: Any = None) -> int:
+    """Columns for text output: the terminal's width in a terminal IPython shell (40 at
+    least), elsewhere (a kernel, a plain shell, ``str()``) the fixed width of the text
+    renderer."""
+    from .text import WIDTH
+
+    shell = shell if shell is not None else _current_shell()
+    if shell is None or not is_terminal_shell(shell):
+        return WIDTH
+    return max(shutil.get_terminal_size((WIDTH, 24)).columns, 40)

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import re
 import textwrap
-import unicodedata
 from typing import Any, Iterable
 
+from wcwidth import wcwidth
+
 from .model import (Explanation, FindingRow, ReportModel, code_lexer, line_count,
-                    normalize_cell, tensor_cells, visible_lines)
+                    listed_count, normalize_cell, tensor_cells, visible_lines)
 from .strings import kind_name, ui
 
 WIDTH = 100
@@ -46,19 +47,28 @@ Line = list[Segment]
 
 # ---------------------------------------------------------------- widths
 def char_width(ch: str) -> int:
-    """Columns a character takes in a terminal: 2 for wide East Asian ones, 0 for marks."""
-    if unicodedata.combining(ch) or ch in "\u200b\u200c\u200d\ufeff":
-        return 0
-    if unicodedata.category(ch) in ("Cc", "Cf"):
-        return 0
-    return 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
+    """Columns a character takes in a terminal (wcwidth): 2 for wide East Asian characters
+    and emoji, 0 for combining marks, zero-width and control characters."""
+    return max(wcwidth(ch), 0)
 
 
 def display_width(text: str) -> int:
     """Columns `text` takes in a terminal (one line, no escape codes)."""
-    if text.isascii():
+    if text.isascii() and text.isprintable():
         return len(text)
     return sum(char_width(ch) for ch in text)
+
+
+def truncate_words(text: str, width: int, ellipsis: str = ELLIPSIS) -> str:
+    """`text` cut to at most `width` columns at a space, ending with an ellipsis when cut
+    (at any character when its first word alone is too long)."""
+    if display_width(text) <= width:
+        return text
+    cut = truncate(text, width, "")
+    head = cut[:cut.rfind(" ")].rstrip() if " " in cut.strip() else ""
+    if head and display_width(head + ellipsis) <= width:
+        return head + ellipsis
+    return truncate(text, width, ellipsis)
 
 
 def truncate(text: str, width: int, ellipsis: str = ELLIPSIS) -> str:
@@ -103,8 +113,10 @@ def _tokens(paragraph: str) -> list[str]:
 
 
 def wrap(text: str, width: int = WIDTH, indent: str = "",
-         subsequent: str | None = None) -> list[str]:
-    """`text` wrapped to `width` columns, paragraph breaks kept; CJK text breaks anywhere."""
+         subsequent: str | None = None, break_words: bool = True) -> list[str]:
+    """`text` wrapped to `width` columns at spaces, paragraph breaks kept; CJK text breaks
+    between characters. A word longer than a whole line is split, unless `break_words` is
+    false (URLs): then it overflows its line."""
     subsequent = indent if subsequent is None else subsequent
     # Short `code` spans stay on one line: their spaces become no-break spaces meanwhile.
     text = _SHORT_CODE.sub(lambda m: m.group(0).replace(" ", _NBSP), text)
@@ -118,7 +130,7 @@ def wrap(text: str, width: int = WIDTH, indent: str = "",
             lines.extend(
                 textwrap.wrap(
                     paragraph, width, initial_indent=indent, subsequent_indent=subsequent,
-                    break_on_hyphens=False,
+                    break_on_hyphens=False, break_long_words=break_words,
                 )
             )
             continue
@@ -132,7 +144,7 @@ def wrap(text: str, width: int = WIDTH, indent: str = "",
             if used + w > width and current.strip():
                 lines.append(current.rstrip())
                 current, used = subsequent, display_width(subsequent)
-            while used + w > width:  # a word longer than a whole line: split it
+            while used + w > width and break_words:  # a word longer than a whole line: split it
                 room = width - used
                 head, rest = _split_at(token, room)
                 lines.append(current + head)
@@ -151,6 +163,98 @@ def _split_at(token: str, room: int) -> tuple[str, str]:
         if used > room:
             return token[: max(i, 1)], token[max(i, 1):]
     return token, ""
+
+
+Tokens = list[tuple[Any, str]]  # pygments (token type, text) pairs of one code line
+
+
+def wrap_code(tokens: Tokens, width: int, more: str = "    ") -> list[Tokens]:
+    """One code line as the pieces that fit `width` columns: broken before a trailing
+    comment, else at the last space outside string literals that fits; continuations get
+    the line's indent plus `more`. A piece with no place to break stays long (the caller
+    cuts it)."""
+    plain = "".join(v for _, v in tokens)
+    if display_width(plain) <= width:
+        return [tokens]
+    tokens = _closer_comment(tokens)  # the spaces that align a comment go first
+    plain = "".join(v for _, v in tokens)
+    if display_width(plain) <= width:
+        return [tokens]
+    lead = " " * (len(plain) - len(plain.lstrip(" ")))
+    pieces: list[Tokens] = []
+    while display_width(plain) > width:
+        cut = _code_break(tokens, width)
+        if cut is None:
+            break
+        head, rest = _slice(tokens, 0, cut), _slice(tokens, cut, len(plain))
+        pieces.append(_strip_tokens(head))
+        tokens = [(None, lead + more), *_strip_tokens(rest, left=True)]
+        plain = "".join(v for _, v in tokens)
+    return pieces + [tokens]
+
+
+def _closer_comment(tokens: Tokens) -> Tokens:
+    """The line with the run of spaces before a trailing comment cut to two."""
+    from pygments.token import Comment
+
+    for i, (ttype, value) in enumerate(tokens):
+        if ttype is not None and ttype in Comment and i:
+            before = _strip_tokens(tokens[:i])
+            if before and len("".join(v for _, v in tokens[:i])) - \
+                    len("".join(v for _, v in before)) > 2:
+                return [*before, (None, "  "), *tokens[i:]]
+            break
+    return tokens
+
+
+def _code_break(tokens: Tokens, width: int) -> int | None:
+    """Where to break a code line that is too long: a character offset, or None."""
+    from pygments.token import Comment, String
+
+    spaces: list[int] = []
+    pos, comment = 0, None
+    for ttype, value in tokens:
+        for ch in value:
+            if ch == " " and ttype is not None and ttype not in String:
+                spaces.append(pos)
+            pos += 1
+        if comment is None and ttype is not None and ttype in Comment and pos - len(value) > 0:
+            comment = pos - len(value)
+    plain = "".join(v for _, v in tokens)
+    if comment is not None and plain[:comment].strip() and \
+            display_width(plain[:comment].rstrip()) <= width:
+        return comment
+    spaces = [p for p in spaces if plain[:p].strip() and plain[p:].strip()]
+    fitting = [p for p in spaces if display_width(plain[:p].rstrip()) <= width]
+    if fitting:
+        return fitting[-1] + 1
+    return spaces[0] + 1 if spaces else None  # the first piece is too long anyway: cut later
+
+
+def _slice(tokens: Tokens, start: int, end: int) -> Tokens:
+    """The tokens covering characters [start, end) of their line."""
+    out: Tokens = []
+    pos = 0
+    for ttype, value in tokens:
+        lo, hi = max(pos, start), min(pos + len(value), end)
+        if lo < hi:
+            out.append((ttype, value[lo - pos:hi - pos]))
+        pos += len(value)
+    return out
+
+
+def _strip_tokens(tokens: Tokens, left: bool = False) -> Tokens:
+    """Tokens without the spaces at the end (or, with `left`, at the start) of the line."""
+    tokens = list(tokens)
+    index = 0 if left else -1
+    while tokens:
+        ttype, value = tokens[index]
+        value = value.lstrip(" ") if left else value.rstrip(" ")
+        if value:
+            tokens[index] = (ttype, value)
+            break
+        tokens.pop(index)
+    return tokens
 
 
 # ---------------------------------------------------------------- renderer
@@ -257,9 +361,8 @@ class TextRenderer:
         """The cell with line numbers, a marker on the line to change and on related lines."""
         source = normalize_cell(source)
         token_lines = self._token_lines(source)
-        n_lines = line_count(source)
         focus = [x for x in [line, *related] if x]
-        shown = visible_lines(n_lines, focus)
+        shown = visible_lines(listed_count(source, focus), focus)
         digits = len(str(max([n for n in shown if n] or [1])))
         gutter = len(MARK_LINE) + 1 + digits + 3
         out: list[Line] = []
@@ -277,23 +380,37 @@ class TextRenderer:
                 mark = self.seg(" " * len(MARK_LINE))
                 num = self.seg(f"{number:>{digits}}", "lineno")
             tokens = token_lines[number - 1] if number - 1 < len(token_lines) else []
-            code = self.code_segments(tokens, self.width - gutter)
-            row = [mark, self.seg(" "), num, self.seg(" | ", "dim"), *code]
-            out.append(_rstrip(row))
+            for i, part in enumerate(wrap_code(tokens, self.width - gutter)):
+                if i:  # a continuation of a line too long for the width
+                    mark, num = self.seg(" " * len(MARK_LINE)), self.seg(" " * digits)
+                row = [mark, self.seg(" "), num, self.seg(" | ", "dim"),
+                       *self.code_segments(part, self.width - gutter)]
+                out.append(_rstrip(row))
         return out
 
-    def snippet(self, source: str, indent: str = INDENT * 2) -> list[Line]:
-        """A code example without line numbers."""
+    def snippet(self, source: str, indent: str = INDENT * 2, label: Segment | None = None,
+                ) -> list[Line]:
+        """A code example without line numbers, long lines wrapped; `label` (Wrong:, Right:)
+        stands in the indent of its first line when it fits there."""
         source = normalize_cell(source)
-        lines = self._token_lines(source)
-        n = line_count(source)
-        return [
-            _rstrip([self.seg(indent), *self.code_segments(t, self.width - len(indent))])
-            for t in lines[:n]
-        ]
+        lines = self._token_lines(source)[:line_count(source)]
+        room = self.width - display_width(indent)
+        out = [_rstrip([self.seg(indent), *self.code_segments(part, room)])
+               for tokens in lines for part in wrap_code(tokens, room)]
+        if label is not None:
+            head = INDENT + label[0]
+            if out and display_width(head) < display_width(indent):
+                pad = " " * (display_width(indent) - display_width(head))
+                out[0] = [self.seg(INDENT), label, self.seg(pad), *out[0][1:]]
+            else:
+                out.insert(0, [self.seg(INDENT), label])
+        return out
 
     # -------------------------------------------------------- pieces
-    def explanation(self, ex: Explanation, with_title: bool = True) -> list[Line]:
+    def explanation(self, ex: Explanation, with_title: bool = True,
+                    brief: bool = False) -> list[Line]:
+        """A pitfall's explanation; `brief` keeps the title, the detail and the fix, and says
+        how to see the rest."""
         out: list[Line] = []
         if with_title:
             out.extend(self.title_line(ex))
@@ -302,25 +419,32 @@ class TextRenderer:
             return out
         if ex.detail:
             out.extend(self.paragraph(ex.detail))
-        for key in ("what", "why", "fix"):
+        for key in ("fix",) if brief else ("what", "why", "fix"):
             text = getattr(ex, key)
             if text:
                 out.append([])
                 out.append(self.heading(ui(key, self.lang)))
                 out.extend(self.paragraph(text))
+        if brief:
+            hint = ui("explain_hint", self.lang, id=ex.id)
+            out.append([self.seg(truncate(INDENT + hint, self.width), "dim")])
+            return out
         if ex.example_wrong or ex.example_right:
             out.append([])
             out.append(self.heading(ui("example", self.lang)))
-            for key, role in (("wrong", "wrong"), ("right", "right")):
+            labels = {key: ui(key, self.lang) + ui("colon", self.lang) for key in ("wrong", "right")}
+            indent = " " * (display_width(INDENT) + max(map(display_width, labels.values())) + 1)
+            for key in ("wrong", "right"):
                 code = getattr(ex, f"example_{key}")
                 if code:
-                    label = ui(key, self.lang) + ui("colon", self.lang)
-                    out.append([self.seg(INDENT), self.seg(label, role)])
-                    out.extend(self.snippet(code))
-        if ex.docs:
-            out.append([])
-            out.append(self.heading(ui("docs", self.lang)))
-            out.extend([self.seg(truncate(INDENT + d, self.width))] for d in ex.docs)
+                    out.extend(self.snippet(code, indent, self.seg(labels[key], key)))
+        if ex.docs:  # one block with the example: no blank line between
+            label = ui("docs", self.lang) + ui("colon", self.lang)
+            text = (" " if label.endswith(":") else "") + "  ·  ".join(ex.docs)
+            lines = wrap(label + text, self.width, "", INDENT, break_words=False)
+            first = lines[0][len(label):] if lines else ""
+            out.append([self.seg(label, "heading"), self.seg(first)])
+            out.extend([self.seg(x)] for x in lines[1:])
         return out
 
     def title_line(self, ex: Explanation) -> list[Line]:
@@ -359,19 +483,27 @@ class TextRenderer:
         return out
 
     def table(self, header: list[str], rows: list[list[str]]) -> list[Line]:
-        """A left-aligned table with a two-space gap, each row cut to the width."""
+        """A left-aligned table with a two-space gap. The last column (a title, a note) takes
+        the rest of the width and wraps onto rows of its own when longer; with less than 20
+        columns left for it, rows are cut to the width instead."""
         widths = [max(display_width(r[i]) for r in [header, *rows]) for i in range(len(header))]
         widths = [min(w, 40) for w in widths[:-1]] + widths[-1:]
+        lead = display_width(INDENT) + sum(w + 2 for w in widths[:-1])
+        room = self.width - lead
 
-        def cells(values: list[str]) -> str:
+        def cells(values: list[str]) -> list[str]:
             parts = []
-            for value, w in zip(values, widths):
+            for value, w in zip(values[:-1], widths):
                 value = truncate(value, w)
                 parts.append(value + " " * (w - display_width(value)))
-            return truncate((INDENT + "  ".join(parts)).rstrip(), self.width)
+            head = INDENT + "".join(p + "  " for p in parts)
+            if room < 20 or display_width(values[-1]) <= room:
+                return [truncate((head + values[-1]).rstrip(), self.width)]
+            last = wrap(values[-1], room)
+            return [head + last[0], *(" " * lead + x for x in last[1:])]
 
-        out = [[self.seg(cells(header), "dim")]]
-        out.extend([self.seg(cells(r))] for r in rows)
+        out = [[self.seg(x, "dim")] for x in cells(header)]
+        out.extend([self.seg(x)] for r in rows for x in cells(r))
         return out
 
     # -------------------------------------------------------- documents
@@ -395,9 +527,15 @@ class TextRenderer:
         if out:
             out.append([])
         error_type = m.error_type or "Error"
-        out.append([self.seg(f"{ui('product', lang)}: "),
-                    self.seg(truncate(error_type, self.width - 12), "error")])
-        if m.error_message:
+        head = f"{ui('product', lang)}: "
+        message = m.error_message.strip()
+        one_line = bool(message) and "\n" not in message and \
+            display_width(head + error_type + ": " + message) <= self.width
+        if one_line:  # a short message stands after the type
+            out.append([self.seg(head), self.seg(error_type, "error"), self.seg(": " + message)])
+        else:
+            out.append([self.seg(head), self.seg(truncate(error_type, self.width - 12), "error")])
+        if m.error_message and not one_line:
             lines = m.error_message.splitlines()
             text = "\n".join(lines[:12])
             out.extend([self.seg(x)] for x in wrap(text, self.width, INDENT))
@@ -411,7 +549,7 @@ class TextRenderer:
             out.extend(self.listing(m.cell, m.line, m.related_lines))
         out.append([])
         if m.explanation is not None:
-            out.extend(self.explanation(m.explanation))
+            out.extend(self.explanation(m.explanation, brief=m.brief))
         else:
             out.extend(self.paragraph(ui("no_match", lang), ""))
         if m.tensors:

@@ -12,6 +12,8 @@ from .text import TextRenderer
 class Displayable:
     """Shared display logic: HTML, text coloured for terminals, plain text."""
 
+    width: int | None = None  # columns of the text form; None: the terminal's (see text_width)
+
     def __init__(self, lang: str, color: bool | None, shell: Any) -> None:
         self.lang = lang
         self._color = color
@@ -19,7 +21,8 @@ class Displayable:
 
     def _renderer(self, color: bool) -> TextRenderer:
         style = terminal.code_style(self._shell) if color else None
-        return TextRenderer(self.lang, color=color, style=style)
+        width = self.width or terminal.text_width(self._shell)
+        return TextRenderer(self.lang, color=color, style=style, width=width)
 
     def text(self, color: bool = False) -> str:  # pragma: no cover - overridden
         raise NotImplementedError
