@@ -11,6 +11,7 @@ from typing import Iterator
 
 #: Every stage that calls :func:`check`, in the order a diagnosed run meets them.
 STAGES: tuple[str, ...] = (
+    "automatic",  # automatic mode's rewriting of the cell into its %%torchdebug call
     "translate",  # the cell's text to Python (IPython's input transforms)
     "register",  # the cell's filename in the line cache
     "touches_cuda",  # whether a CPU rerun may be needed

@@ -217,8 +217,9 @@ class PrivateFiles:
     a file is copied (when it exists and is opened for update) the first time the replay
     writes it, and from then on the replay reads and writes the copy."""
 
-    def __init__(self, effects: Effects) -> None:
+    def __init__(self, effects: Effects, inner: Callable[..., Any] = io.open) -> None:
         self.effects = effects
+        self.inner = inner  # the open the cell had (IPython's own wraps the builtin)
         self.folder = ""
         self.copies: dict[str, str] = {}
 
@@ -263,7 +264,7 @@ class PrivateFiles:
                 if os.path.exists(os.fspath(file)) and os.path.abspath(os.fsdecode(os.fspath(file))) not in self.copies:
                     raise FileExistsError(17, "File exists", os.fsdecode(os.fspath(file)))
         target = self.redirect(file, writing, keep_content=writing and "w" not in mode)
-        return io.open(target, mode, *args, **kwargs)
+        return self.inner(target, mode, *args, **kwargs)
 
     def save_wrapper(self, original: Callable[..., Any]) -> Callable[..., Any]:
         """``torch.save`` for the replayed cell: a path goes to a private copy."""
@@ -330,8 +331,18 @@ def stand_ins(shadow: dict[str, Any], effects: Effects, files: PrivateFiles) -> 
                        ("breakpoint", "`breakpoint()` would stop in the replay")):
         if name not in shadow:
             shadow[name] = _refuse(what)
-    if "open" not in shadow:
+    current = shadow.get("open")
+    if current is None or _library_code(current):  # IPython puts its own `open` in the namespace
+        if current is not None:
+            files.inner = current
         shadow["open"] = files.open
+
+
+def _library_code(value: Any) -> bool:
+    code = getattr(value, "__code__", None)
+    if code is None:
+        return callable(value) and type(value).__module__ == "builtins"
+    return is_library_file(code.co_filename)
 
 
 # ---------------------------------------------------------------------------- other modules

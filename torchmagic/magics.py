@@ -320,6 +320,9 @@ class AutoCells(ast.NodeTransformer):
             return node
 
     def _wrapped(self, raw: str, node: ast.Module) -> ast.Module:
+        from . import faults
+
+        faults.check("automatic")
         shell = self.magics.shell
         if getattr(shell, "autoawait", False) and _awaits(node):
             call = (f"await get_ipython().magics_manager.registry[{type(self.magics).__name__!r}]"

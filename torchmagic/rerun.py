@@ -107,7 +107,10 @@ async def shadow_run(source: str, filename: str, snapshot: Any, namespace: Mappi
         line = error_line(exc, filename)
         stopped = f"{exc} (line {line})" if line else str(exc)
         exc = None
-    return RerunResult(exc, shadow, log, "", stopped, list(effects.seen))
+    seen = list(effects.seen)
+    seen += [f"the methods of `{name}` ran on your own variables (a class with a metaclass of its own "
+             f"is not copied)" for name in getattr(snapshot, "shared_classes", [])]
+    return RerunResult(exc, shadow, log, "", stopped, seen)
 
 
 def context_poisoned() -> bool:
