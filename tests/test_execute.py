@@ -134,3 +134,17 @@ def test_a_failing_cell_runs_once(shell, head):
     result = shell.run_cell(head + "runs.append(len(runs))\nraise ValueError('once')\n")
     assert isinstance(result.error_in_exec, ValueError) and shell.user_ns["runs"] == [0]
     assert torch.is_grad_enabled()
+
+
+@pytest.mark.parametrize("head", MODES)
+def test_an_awaiting_cell_that_does_not_compile_whole_fails_as_in_ipython(shell, head):
+    # IPython decides on the whole cell whether to run it on its event loop; one that does not
+    # compile runs without a loop, and its first await that waits is a RuntimeError (plain
+    # IPython says "'run_cell_async' needs a real async loop"), after the statements before it
+    cell = "import asyncio\nawaited = 1\nawait asyncio.sleep(0)\nbreak\n"
+    ours = shell.run_cell(head + cell)
+    assert type(ours.error_in_exec) is RuntimeError and "needs a real async loop" in str(ours.error_in_exec)
+    assert shell.user_ns["awaited"] == 1
+    import warnings
+
+    assert not any("Traceback of forward" in str(f[1] and f[1].pattern) for f in warnings.filters)

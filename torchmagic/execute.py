@@ -55,7 +55,10 @@ class CompiledCell:
 
     @property
     def is_async(self) -> bool:
-        return any(step.is_async for step in self.steps)
+        """Whether IPython would run the cell on its event loop: it awaits at top level and
+        compiles as a whole (else IPython runs it without a loop, and an await that waits
+        fails with RuntimeError)."""
+        return self.error is None and any(step.is_async for step in self.steps)
 
     def failure(self, filename: str) -> SyntaxError | None:
         """A fresh copy of the compile error, as raised from `filename`."""
@@ -66,6 +69,7 @@ class CompiledCell:
         return error
 
 
+@lru_cache(maxsize=64)
 def ends_with_semicolon(source: str) -> bool:
     """Whether the cell's last token is ``;``: IPython then shows no output for it."""
     try:
@@ -246,8 +250,8 @@ def complete(coroutine: Coroutine[Any, Any, Any], shell: Any = None, needs_loop:
             coroutine.send(None)
         except StopIteration as done:
             return done.value
-        coroutine.close()
-        raise RuntimeError("the cell awaited something although it has no top-level await")
+        coroutine.close()  # the guards inside it exit
+        raise RuntimeError("'run_cell_async' needs a real async loop")  # as IPython's own runner says
     try:
         asyncio.get_running_loop()
     except RuntimeError:

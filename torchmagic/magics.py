@@ -277,6 +277,7 @@ class AutoCells(ast.NodeTransformer):
         super().__init__()
         self.magics = magics
         self._next: str | None = None  # the raw text of the cell IPython is about to run
+        self._translated: str | None = None  # and its Python, as IPython translated it
 
     # -- installation
     def installed(self, shell: Any) -> bool:
@@ -303,6 +304,7 @@ class AutoCells(ast.NodeTransformer):
     def _announce(self, info: Any) -> None:
         raw = getattr(info, "raw_cell", None)
         self._next = raw if isinstance(raw, str) and self._wants(raw) else None
+        self._translated = getattr(info, "transformed_cell", None)
 
     @staticmethod
     def _wants(raw: str) -> bool:
@@ -324,7 +326,7 @@ class AutoCells(ast.NodeTransformer):
 
         faults.check("automatic")
         shell = self.magics.shell
-        if getattr(shell, "autoawait", False) and _awaits(node):
+        if getattr(shell, "autoawait", False) and _awaits(node) and self._on_loop(shell, raw):
             call = (f"await get_ipython().magics_manager.registry[{type(self.magics).__name__!r}]"
                     f".torchdebug_async('--fast', {raw!r})")
         else:
@@ -335,6 +337,15 @@ class AutoCells(ast.NodeTransformer):
                 child.lineno, child.end_lineno = 1, 1  # type: ignore[attr-defined]
                 child.col_offset, child.end_col_offset = 0, 0  # type: ignore[attr-defined]
         return ast.Module(body=wrapper, type_ignores=[])
+
+
+    def _on_loop(self, shell: Any, raw: str) -> bool:
+        """Whether IPython runs this cell on its event loop (its own test: `should_run_async`)."""
+        translated = self._translated if isinstance(self._translated, str) else shell.transform_cell(raw)
+        try:
+            return bool(shell.should_run_async(raw, transformed_cell=translated))
+        except TypeError:  # an IPython before 9.16 takes no transformed_cell
+            return bool(shell.should_run_async(raw))
 
 
 def _awaits(tree: ast.Module) -> bool:
