@@ -139,9 +139,13 @@ async def _run_and_diagnose(run: _Run) -> Outcome:
     global _last
     options, diagnosis = run.options, run.diagnosis
     log = guards.WarningLog()
+    try:
+        patterns = _warning_patterns()
+    except Exception as error:
+        run.failed("catalog", error)
+        patterns = ()
     with ExitStack() as stack:
-        log = _guard(run, stack, "warnings", guards.captured_warnings(run.filename, always=_warning_patterns()),
-                     default=log)
+        log = _guard(run, stack, "warnings", guards.captured_warnings(run.filename, always=patterns), default=log)
         _guard(run, stack, "anomaly", guards.anomaly_mode(options.anomaly and not options.fast, run.filename))
         sync = False if options.fast else _cuda_precision(stack, diagnosis)
         if sync and run.compiled.synced:

@@ -368,10 +368,19 @@ def library_roots() -> tuple[str, ...]:
     return _LIBRARY_ROOTS
 
 
+_classified: dict[str, bool] = {}
+
+
 def is_library_file(filename: str | None) -> bool:
+    """Whether `filename` lies among the installed libraries (see :func:`library_roots`)."""
     if not filename:
         return False
-    return os.path.abspath(filename).startswith(library_roots())
+    found = _classified.get(filename)
+    if found is None:
+        if len(_classified) > 50_000:
+            _classified.clear()
+        found = _classified[filename] = os.path.abspath(filename).startswith(library_roots())
+    return found
 
 
 def _user_modules() -> list[types.ModuleType]:

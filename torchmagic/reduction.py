@@ -19,6 +19,7 @@ import copyreg
 import functools
 import sys
 import types
+import weakref
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Iterator
@@ -110,6 +111,20 @@ def class_runs_user_code(cls: type) -> bool:
                if raw is not None) or is_user_code_type(type(cls))
 
 
+_constructors: "weakref.WeakKeyDictionary[type, bool]" = weakref.WeakKeyDictionary()
+
+
+def _calls_user_code(cls: type) -> bool:
+    """:func:`class_runs_user_code`, kept per class (a reducer names the same class often)."""
+    try:
+        found = _constructors.get(cls)
+    except TypeError:
+        return class_runs_user_code(cls)
+    if found is None:
+        found = _constructors[cls] = class_runs_user_code(cls)
+    return found
+
+
 def is_user_code_type(meta: type) -> bool:
     owner, raw = lookup(meta, "__call__")
     return raw is not None and owner is not type and is_user_code(raw)
@@ -167,22 +182,75 @@ class Reduced:
         library_method(type(new), "__setitem__")(new, key, value)
 
 
-def reduce(x: Any) -> Reduced:
-    """How to copy `x`, found without running the user's code (see the module's docstring)."""
-    cls = type(x)
+@dataclass(frozen=True)
+class _Plan:
+    """How instances of one class are taken apart: which hook, found once per class."""
+
+    kind: str  # "deepcopy", "dispatch", "reduce_ex", "reduce" or "plain"
+    hook: Any = None  # the library's raw method (or the registered reductor)
+    getnewargs_ex: Any = None
+    getnewargs: Any = None
+    getstate: Any = None
+    c_state: bool = False  # instances keep state at C level that no dict or slot shows
+    iterate: Any = None  # a list subclass: the library's __iter__
+    items: Any = None  # a dict subclass: the library's items
+
+
+_plans: "weakref.WeakKeyDictionary[type, _Plan]" = weakref.WeakKeyDictionary()
+
+
+def _plan(cls: type) -> _Plan:
+    """The plan for `cls`, kept per class: a class that later gains a hook of the user's is
+    still never asked to run it (only the library functions found here are ever called)."""
+    try:
+        found = _plans.get(cls)
+    except TypeError:
+        found = None
+    if found is None:
+        found = _make_plan(cls)
+        try:
+            _plans[cls] = found
+        except TypeError:  # a type that takes no weak references
+            pass
+    return found
+
+
+def _make_plan(cls: type) -> _Plan:
     deep = library_hook(cls, "__deepcopy__")
     if deep is not None:
-        return Reduced(make=_never, deepcopy=bound(deep, x))
+        return _Plan("deepcopy", deep)
     reductor = copyreg.dispatch_table.get(cls)
     if reductor is not None and not is_user_code(reductor):
-        return _from_reduce_value(x, reductor(x))
+        return _Plan("dispatch", reductor)
     ex_owner, reduce_ex = lookup(cls, "__reduce_ex__")
     plain_owner, plain = lookup(cls, "__reduce__")
     if ex_owner is not object and reduce_ex is not None and not is_user_code(reduce_ex):
-        return _from_reduce_value(x, _call(bound(reduce_ex, x), 4))
+        return _Plan("reduce_ex", reduce_ex)
     if plain_owner is not object and plain is not None and not is_user_code(plain) and ex_owner is object:
-        return _from_reduce_value(x, _call(bound(plain, x)))
-    return _plain(x, cls)
+        return _Plan("reduce", plain)
+    getnewargs_ex = library_hook(cls, "__getnewargs_ex__")
+    getnewargs = library_hook(cls, "__getnewargs__") if getnewargs_ex is None else None
+    getstate = library_hook(cls, "__getstate__")
+    c_state = getstate is None and not issubclass(cls, (list, dict)) and _holds_c_state(cls)
+    return _Plan("plain", None, getnewargs_ex, getnewargs, getstate, c_state,
+                 library_method(cls, "__iter__") if issubclass(cls, list) else None,
+                 library_method(cls, "items") if issubclass(cls, dict) else None)
+
+
+def reduce(x: Any) -> Reduced:
+    """How to copy `x`, found without running the user's code (see the module's docstring)."""
+    cls = type(x)
+    plan = _plan(cls)
+    kind = plan.kind
+    if kind == "plain":
+        return _plain(x, cls, plan)
+    if kind == "deepcopy":
+        return Reduced(make=_never, deepcopy=bound(plan.hook, x))
+    if kind == "dispatch":
+        return _from_reduce_value(x, plan.hook(x))
+    if kind == "reduce_ex":
+        return _from_reduce_value(x, _call(bound(plan.hook, x), 4))
+    return _from_reduce_value(x, _call(bound(plan.hook, x)))
 
 
 def _never(*args: Any) -> Any:
@@ -198,26 +266,23 @@ def _call(method: Callable[..., Any], *args: Any) -> Any:
         raise CannotCopy(f"cannot copy a {type(getattr(method, '__self__', method)).__name__}: {exc}") from None
 
 
-def _plain(x: Any, cls: type) -> Reduced:
+def _plain(x: Any, cls: type, plan: _Plan) -> Reduced:
     """Take `x` apart as the default ``object.__reduce_ex__(4)`` does, calling only the
     library's hooks: the class and new-arguments, the state (instance dict and slots, or a
     library's ``__getstate__``), list and dict items."""
-    getnewargs_ex = library_hook(cls, "__getnewargs_ex__")
     kwargs: dict = {}
-    if getnewargs_ex is not None:
-        args, kwargs = _call(bound(getnewargs_ex, x))
+    if plan.getnewargs_ex is not None:
+        args, kwargs = _call(bound(plan.getnewargs_ex, x))
     else:
-        getnewargs = library_hook(cls, "__getnewargs__")
-        args = _call(bound(getnewargs, x)) if getnewargs is not None else ()
-    getstate = library_hook(cls, "__getstate__")
-    if getstate is not None:
-        state = _call(bound(getstate, x))
+        args = _call(bound(plan.getnewargs, x)) if plan.getnewargs is not None else ()
+    if plan.getstate is not None:
+        state = _call(bound(plan.getstate, x))
     else:
-        if not args and not issubclass(cls, (list, dict)) and _holds_c_state(cls):
+        if not args and plan.c_state:
             raise CannotCopy(f"a {cls.__name__} cannot be copied")
         state = default_state(x, cls)
-    items = list(library_method(cls, "__iter__")(x)) if issubclass(cls, list) else None
-    pairs = list(library_method(cls, "items")(x)) if issubclass(cls, dict) else None
+    items = list(plan.iterate(x)) if plan.iterate is not None else None
+    pairs = list(plan.items(x)) if plan.items is not None else None
     if kwargs:
         return Reduced(make=lambda klass, *a: new_instance(klass, a, kwargs), args=(cls, *args), state=state,
                        items=items, pairs=pairs)
@@ -241,8 +306,10 @@ def _from_reduce_value(x: Any, value: Any) -> Reduced:
         make = lambda klass, *a: new_instance(klass, a, kw)  # noqa: E731
     elif func is copyreg._reconstructor:
         make = _reconstructor
-    elif isinstance(func, type) and class_runs_user_code(func):
-        raise CannotCopy(f"a {type(x).__name__} is rebuilt by calling its class, which runs its own code")
+    elif isinstance(func, type):
+        if _calls_user_code(func):
+            raise CannotCopy(f"a {type(x).__name__} is rebuilt by calling its class, which runs its own code")
+        make = func
     elif is_user_code(func):
         raise CannotCopy(f"a {type(x).__name__} is rebuilt by code of its own")
     else:

@@ -402,11 +402,28 @@ def _is_atomic(x: Any) -> bool:
     """Immutable, holds nothing, and is its own copy. (Types are looked at, never the object's
     attributes: no code of the user's runs.)"""
     cls = type(x)
+    verdict = _atomic_types.get(cls)
+    if verdict is None:
+        verdict = _type_is_atomic(cls)
+        if not cls.__flags__ & _HEAP_TYPE:  # built-in and C types: few, and never change
+            _atomic_types[cls] = verdict
+    if verdict == "owner":
+        owner = x.__self__
+        return owner is None or issubclass(type(owner), (types.ModuleType, type))
+    return bool(verdict)
+
+
+_HEAP_TYPE = 1 << 9  # Py_TPFLAGS_HEAPTYPE: a class made by a class statement
+_atomic_types: dict[type, Any] = {}
+
+
+def _type_is_atomic(cls: type) -> Any:
+    """True or False for every instance of `cls`; "owner" when it depends on a builtin
+    method's owner."""
     if cls in _ATOMIC_TYPES or issubclass(cls, (type, types.ModuleType, enum.Enum)):
         return True
     if issubclass(cls, (types.BuiltinFunctionType, types.BuiltinMethodType)):
-        owner = x.__self__
-        return owner is None or issubclass(type(owner), (types.ModuleType, type))
+        return "owner"
     if issubclass(cls, _torch_atomic_types()):
         return True
     np = sys.modules.get("numpy")
