@@ -3,7 +3,8 @@
 A notebook is a setup cell and a seeded sequence of cells made of fragments of every kind a
 notebook has: passing and failing statements, printing, files written by the cell and by a
 library, objects of earlier cells mutated (a list, a tensor, an AttrDict, an instance whose
-method appends to a global, another module's variable), magics, trailing ``;``, top-level
+method appends to a global, a custom autograd Function doing the same, another module's
+variable), magics, trailing ``;``, top-level
 ``await``, settings the cell changes (warnings, anomaly mode, grad mode, the environment),
 warnings raised, a NaN loss (fast mode replays a cell that leaves one).
 
@@ -42,6 +43,16 @@ class Counter:
         bumps.append(len(bumps))
         Counter.total += 1
         return Counter.total
+
+class Twice(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x):
+        bumps.append('forward')
+        return x * 2
+    @staticmethod
+    def backward(ctx, grad):
+        bumps.append('backward')
+        return grad * 2
 
 log = []
 bumps = []
@@ -84,6 +95,7 @@ PASSING: list[Fragment] = [
     lambda r, i: f"os.environ['TM_FUZZ_SET'] = '{i}'",
     lambda r, i: "loss = torch.tensor(float('nan'))",
     lambda r, i: f"def helper{i}(x):\n    log.append(x)\n    return x * 2\nh{i} = helper{i}({i})",
+    lambda r, i: "Twice.apply(torch.ones(2, requires_grad=True)).sum().backward()",
 ]
 
 FAILING: list[Fragment] = [

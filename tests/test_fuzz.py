@@ -31,5 +31,5 @@ def test_the_seeds_run_cover_every_kind():
     text = "".join("".join(generate(seed, CELLS)) for seed in range(SEEDS))
     for kind in ("await ", "%time", "%env", "open(", "', 'a')", ";\n", "raise ", "view(3)", "break\n", "x = (",
                  "warnings.simplefilter", "warnings.warn", "counter.bump", "fuzzhelper.bump", "cfg[",
-                 "set_detect_anomaly", "set_grad_enabled", "os.environ", "pathlib.Path", "float('nan')", "def helper"):
+                 "set_detect_anomaly", "set_grad_enabled", "os.environ", "pathlib.Path", "float('nan')", "def helper", "Twice.apply"):
         assert kind in text, kind

@@ -59,6 +59,30 @@ def test_subclasses_and_isinstance_work_in_the_replay(shell):
     assert shell.user_ns["seen"] == ["net", "base"]
 
 
+def test_custom_autograd_functions_are_recreated_with_their_backward(shell):
+    shell.run_cell(textwrap.dedent("""
+        import torch
+        calls = []
+        class Square(torch.autograd.Function):
+            @staticmethod
+            def forward(ctx, x):
+                calls.append('forward')
+                ctx.save_for_backward(x)
+                return x * x
+            @staticmethod
+            def backward(ctx, grad):
+                calls.append('backward')
+                x, = ctx.saved_tensors
+                return 2 * x * grad
+        x = torch.ones(2, requires_grad=True)
+    """))
+    shell.run_cell(FAST + "Square.apply(x).sum().backward()\nraise ValueError('after backward')\n")
+    d = torchmagic.last_diagnosis()
+    assert d.replayed and d.snapshot.shared_classes == []
+    assert shell.user_ns["calls"] == ["forward", "backward"]
+    assert shell.user_ns["x"].grad.tolist() == [2.0, 2.0]
+
+
 def test_files_the_cell_writes_are_not_written_again(shell, tmp_path):
     log = tmp_path / "log.txt"
     ckpt = tmp_path / "ckpt.pt"

@@ -690,7 +690,10 @@ class _Copier:
             cell.cell_contents = new
         self._remember(cls, new)
         if new is not cls:
+            made = reduction._dict_of(new)
             for name, raw in later.items():
+                if name in made:  # the metaclass made its own (autograd.Function's backward class)
+                    continue
                 try:
                     type.__setattr__(new, name, self.copy(raw))
                 except Exception:
