@@ -83,6 +83,23 @@ def test_custom_autograd_functions_are_recreated_with_their_backward(shell):
     assert shell.user_ns["x"].grad.tolist() == [2.0, 2.0]
 
 
+def test_instances_of_recreated_classes_pickle_as_the_users_class(shell, tmp_path):
+    import pickle
+
+    target = tmp_path / "net.pt"
+    shell.run_cell("import torch, torch.nn as nn\nclass Net(nn.Module):\n    def __init__(self):\n"
+                   "        super().__init__()\n        self.fc = nn.Linear(2, 1)\nnet = Net()\n")
+    shell.run_cell("import pickle\n")
+    shell.run_cell(FAST + f"torch.save(net, {str(target)!r})\ncopied = pickle.loads(pickle.dumps(net))\n"
+                   "raise ValueError('after saving')\n")
+    d = torchmagic.last_diagnosis()
+    assert d.replayed and not any("did not reproduce" in n for n in d.notes)
+    assert type(pickle.loads(pickle.dumps(shell.user_ns["net"]))) is shell.user_ns["Net"]
+    import copyreg
+
+    assert not any(getattr(k, "__qualname__", "") == "Net" for k in copyreg.dispatch_table)
+
+
 def test_files_the_cell_writes_are_not_written_again(shell, tmp_path):
     log = tmp_path / "log.txt"
     ckpt = tmp_path / "ckpt.pt"

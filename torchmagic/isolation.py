@@ -20,6 +20,7 @@ no way to remove one); outside a replay it returns at once.
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import os
 import shutil
@@ -427,9 +428,14 @@ _MISSING: Any = object()
 
 # ---------------------------------------------------------------------------- all together
 @contextmanager
-def isolated(shadow: dict[str, Any], user_namespace: dict[str, Any], shell: Any = None) -> Iterator[Effects]:
-    """Everything a replay runs under (see the module's docstring); yields what it saw."""
+def isolated(shadow: dict[str, Any], user_namespace: dict[str, Any], shell: Any = None,
+             recreated: dict[type, type] | None = None) -> Iterator[Effects]:
+    """Everything a replay runs under (see the module's docstring); yields what it saw.
+
+    `recreated`: the replay's copies of the user's classes, by the class they copy: pickling
+    an instance of one (``torch.save(model)``, a DataLoader worker) names the user's class."""
     with ExitStack() as stack:
+        stack.enter_context(_pickled_as(recreated or {}))
         stack.enter_context(guards.settings_restored())
         stack.enter_context(variables_kept(user_namespace))
         stack.enter_context(_captured_output(shell))
@@ -441,6 +447,39 @@ def isolated(shadow: dict[str, Any], user_namespace: dict[str, Any], shell: Any 
             stack.enter_context(_swapped(torch, "save", files.save_wrapper))
         stand_ins(shadow, effects, files)
         yield effects
+
+
+@contextmanager
+def _pickled_as(recreated: dict[type, type]) -> Iterator[None]:
+    """Pickle instances of each re-created class as instances of the user's class it copies
+    (pickle finds a class by its name, and the name leads to the user's class)."""
+    import copyreg
+
+    added = []
+    for new, original in recreated.items():
+        if new not in copyreg.dispatch_table:
+            copyreg.dispatch_table[new] = functools.partial(_reduce_as, original)
+            added.append(new)
+    try:
+        yield
+    finally:
+        for new in added:
+            copyreg.dispatch_table.pop(new, None)
+
+
+def _reduce_as(original: type, obj: Any) -> Any:
+    value = obj.__reduce_ex__(4)
+    if isinstance(value, tuple) and len(value) >= 2 and isinstance(value[1], tuple) and value[1] \
+            and value[1][0] is type(obj):
+        # (copyreg.__newobj__, (the copy's class, *args), ...): pickle insists that class is the
+        # object's own, so the user's class travels through a constructor of torchmagic's
+        value = (new_of, (original, *value[1][1:]), *value[2:])
+    return value
+
+
+def new_of(cls: type, *args: Any) -> Any:
+    """A new, empty instance of `cls` for unpickling (its own ``__new__`` is used as pickle would)."""
+    return cls.__new__(cls, *args)
 
 
 @contextmanager

@@ -89,7 +89,7 @@ async def shadow_run(source: str, filename: str, snapshot: Any, namespace: Mappi
     stopped = ""
     log = guards.WarningLog()
     with ExitStack() as stack:
-        effects = stack.enter_context(isolated(shadow, namespace, shell))
+        effects = stack.enter_context(isolated(shadow, namespace, shell, getattr(snapshot, "recreated", None)))
         log = stack.enter_context(guards.captured_warnings(filename))
         stack.enter_context(rng_restored(snapshot.rng))
         if device is not None:

@@ -537,6 +537,7 @@ class _Copier:
         self._verdicts: dict[int, bool] = {}  # id(class) -> whether it is re-created
         self._building: dict[int, list[Any]] = {}  # id(class) -> closure cells awaiting its copy
         self.shared_classes: list[str] = []  # classes that read the user's globals but stay shared
+        self.recreated: dict[type, type] = {}  # re-created class -> the user's class
 
     def checkpoint(self) -> tuple[int, int, int, int]:
         return len(self.memo), len(self.storages), self.nbytes, len(self._keep)
@@ -690,6 +691,7 @@ class _Copier:
             cell.cell_contents = new
         self._remember(cls, new)
         if new is not cls:
+            self.recreated[new] = cls
             made = reduction._dict_of(new)
             for name, raw in later.items():
                 if name in made:  # the metaclass made its own (autograd.Function's backward class)
@@ -1032,6 +1034,7 @@ class Snapshot:
     _source: Any = field(default=None, repr=False, compare=False)  # the namespace it was taken from
     _buffers: list[Any] = field(default_factory=list, repr=False, compare=False)  # host storages made
     shared_classes: list[str] = field(default_factory=list, repr=False, compare=False)  # see shadow_namespace
+    recreated: dict[type, type] = field(default_factory=dict, repr=False, compare=False)  # see shadow_namespace
 
     def retire(self) -> "HostBuffers":
         """Give the copies up (the snapshot keeps its figures only) and hand their host
@@ -1069,6 +1072,7 @@ class Snapshot:
                 elif _is_shareable(value):
                     shadow[name] = copier.copy(value)
         self.shared_classes = sorted(set(copier.shared_classes))
+        self.recreated = copier.recreated  # for pickling: a copy pickles as the user's class
         return shadow
 
 
