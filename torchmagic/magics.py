@@ -299,7 +299,7 @@ class AutoCells(ast.NodeTransformer):
                 shell.events.unregister(event, callback)
 
     def _forget(self) -> None:
-        self._next = None
+        self._next = self._translated = None
 
     def _announce(self, info: Any) -> None:
         raw = getattr(info, "raw_cell", None)
@@ -337,7 +337,6 @@ class AutoCells(ast.NodeTransformer):
                 child.lineno, child.end_lineno = 1, 1  # type: ignore[attr-defined]
                 child.col_offset, child.end_col_offset = 0, 0  # type: ignore[attr-defined]
         return ast.Module(body=wrapper, type_ignores=[])
-
 
     def _on_loop(self, shell: Any, raw: str) -> bool:
         """Whether IPython runs this cell on its event loop (its own test: `should_run_async`)."""
