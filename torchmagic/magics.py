@@ -326,17 +326,23 @@ class AutoCells(ast.NodeTransformer):
 
         faults.check("automatic")
         shell = self.magics.shell
-        if getattr(shell, "autoawait", False) and _awaits(node) and self._on_loop(shell, raw):
-            call = (f"await get_ipython().magics_manager.registry[{type(self.magics).__name__!r}]"
-                    f".torchdebug_async('--fast', {raw!r})")
+        shell_call = ast.Call(ast.Name("get_ipython", ast.Load()), [], [])
+        if getattr(shell, "autoawait", False) and ("await" in raw or "async" in raw) and _awaits(node) \
+                and self._on_loop(shell, raw):
+            # await get_ipython().magics_manager.registry['TorchMagic'].torchdebug_async('--fast', raw)
+            registry = ast.Attribute(ast.Attribute(shell_call, "magics_manager", ast.Load()), "registry", ast.Load())
+            magics = ast.Subscript(registry, ast.Constant(type(self.magics).__name__), ast.Load())
+            call: ast.expr = ast.Await(ast.Call(ast.Attribute(magics, "torchdebug_async", ast.Load()),
+                                                [ast.Constant("--fast"), ast.Constant(raw)], []))
         else:
-            call = f"get_ipython().run_cell_magic('torchdebug', '--fast', {raw!r})"
-        wrapper = ast.parse(call, mode="exec").body
-        for item in wrapper:
-            for child in ast.walk(item):
-                child.lineno, child.end_lineno = 1, 1  # type: ignore[attr-defined]
-                child.col_offset, child.end_col_offset = 0, 0  # type: ignore[attr-defined]
-        return ast.Module(body=wrapper, type_ignores=[])
+            # get_ipython().run_cell_magic('torchdebug', '--fast', raw)
+            call = ast.Call(ast.Attribute(shell_call, "run_cell_magic", ast.Load()),
+                            [ast.Constant("torchdebug"), ast.Constant("--fast"), ast.Constant(raw)], [])
+        statement = ast.Expr(call)
+        for child in ast.walk(statement):
+            child.lineno, child.end_lineno = 1, 1  # type: ignore[attr-defined]
+            child.col_offset, child.end_col_offset = 0, 0  # type: ignore[attr-defined]
+        return ast.Module(body=[statement], type_ignores=[])
 
     def _on_loop(self, shell: Any, raw: str) -> bool:
         """Whether IPython runs this cell on its event loop (its own test: `should_run_async`)."""
