@@ -155,11 +155,93 @@ def test_auto_mode_runs_the_cell_text_exactly(shell, capsys):
     assert capsys.readouterr().out.startswith(repr("a \\ b\n  c'd") + "|标签")
 
 
-def test_unload_removes_the_auto_transformer(shell):
+def test_unload_removes_the_auto_hooks(shell):
     shell.run_line_magic("torchdebug", "on")
     shell.run_line_magic("unload_ext", "torchmagic")
-    assert all(getattr(t, "__name__", "") != "_auto_transform" for t in shell.input_transformers_cleanup)
+    assert not any(getattr(t, "torchmagic_hook", False) for t in shell.ast_transformers)
+    for event in ("pre_execute", "pre_run_cell", "post_execute"):
+        assert not any("AutoCells" in repr(c) for c in shell.events.callbacks[event])
     shell.run_line_magic("load_ext", "torchmagic")
+
+
+# ---------------------------------------------------------------- automatic mode and other magics
+@pytest.fixture
+def auto(shell):
+    shell.run_cell("import torch\na = torch.arange(5.0)\n")
+    shell.run_line_magic("torchdebug", "on")
+    yield shell
+    shell.run_line_magic("torchdebug", "off")
+
+
+def test_timeit_in_automatic_mode_times_the_plain_statement(auto, capsys):
+    before = torchmagic.last_diagnosis()
+    result = auto.run_cell("%timeit -n 50 -r 2 a.sum()", store_history=True)
+    out = capsys.readouterr().out
+    assert result.success and "per loop" in out and "Out[" not in out and "tensor(10.)" not in out
+    assert torchmagic.last_diagnosis() is before  # %timeit's statement was not diagnosed 100 times
+
+
+def test_time_in_automatic_mode_keeps_its_value(auto, capsys):
+    result = auto.run_cell("%time 6*7", store_history=True)
+    assert result.result == 42 and "Wall time" in capsys.readouterr().out
+
+
+def test_cell_time_in_automatic_mode_prints_in_order(auto, capsys):
+    auto.run_cell("%%time\nprint('first')\n6*7\n", store_history=True)
+    out = capsys.readouterr().out
+    assert out.index("first") < out.index("CPU times") < out.index("42")
+
+
+def test_automatic_mode_keeps_the_users_text_in_the_history(auto):
+    auto.run_cell("kept = 1\n", store_history=True)
+    auto.run_cell("pass\n", store_history=True)
+    assert auto.user_ns["_i"].strip() == "kept = 1" and auto.user_ns["_ih"][-1].strip() == "pass"
+
+
+def test_a_magic_inside_an_automatic_cell_runs_plainly(auto, capsys):
+    result = auto.run_cell("inner = 2\n%time inner_sq = inner ** 2\ninner_sq\n", store_history=True)
+    assert result.result == 4 and torchmagic.last_diagnosis().cell.startswith("inner = 2")
+    assert "Wall time" in capsys.readouterr().out
+
+
+# ---------------------------------------------------------------- bad input
+@pytest.mark.parametrize("magic, line", [
+    ("device", '"cpu'),
+    ("torchdebug", "--lang \"en"),
+    ("torchdebug", "on please"),
+    ("torchdebug", "off now"),
+    ("torchdebug", "lint this"),
+])
+def test_bad_line_input_is_a_usage_error(shell, magic, line):
+    with pytest.raises(UsageError) as raised:
+        shell.run_line_magic(magic, line)
+    assert "Traceback" not in str(raised.value)
+    assert not shell.run_line_magic("torchdebug", "").on
+
+
+def test_an_open_quote_in_a_cell_magic_line_is_a_usage_error(shell):
+    with pytest.raises(UsageError, match="quote"):
+        shell.run_cell_magic("torchdebug", '--lang "en', "x = 1\n")
+
+
+def test_a_corrupt_rescue_file_is_a_usage_error_without_torchs_warning(shell, tmp_path, recwarn, capfd):
+    import pickle
+
+    path = tmp_path / "rescue.pt"
+    path.write_bytes(pickle.dumps({"format": "not really"}, protocol=4))
+    with pytest.raises(UsageError, match="cannot be read as a torchmagic rescue file"):
+        shell.run_line_magic("torchdebug", f"restore {path}")
+    assert not [w for w in recwarn if "pickle" in str(w.message).lower()]
+    assert "Warning" not in capfd.readouterr().err
+
+
+# ---------------------------------------------------------------- containment
+def test_an_exception_whose_message_cannot_be_read_is_still_diagnosed(shell):
+    shell.run_cell("class Opaque(Exception):\n    def __str__(self):\n        raise RuntimeError('no message')\n")
+    result = shell.run_cell("%%torchdebug\nraise Opaque()\n")
+    assert type(result.error_in_exec).__name__ == "Opaque"
+    d = torchmagic.last_diagnosis()
+    assert d.internal_error is None and d.error.type == "Opaque" and d.line == 1
 
 
 def test_fast_mode_replays_to_find_the_inplace_line(shell):
@@ -183,7 +265,8 @@ def test_fast_mode_replay_leaves_user_objects_as_the_failed_run_left_them(shell)
     assert shell.user_ns["log"] == ["ran"]
     assert shell.user_ns["w"].tolist() == [1.0, 1.0, 1.0]
     d = torchmagic.last_diagnosis()
-    assert d.replayed and any("outside effects" in n for n in d.notes)
+    # printing again is no outside effect: the replay's output is kept from the screen
+    assert d.replayed and not any("could not keep to itself" in n for n in d.notes)
 
 
 def test_text_report_leaves_the_traceback_to_ipython_when_the_error_is_raised(shell, capsys):

@@ -85,3 +85,32 @@ def test_other_demo_notebooks_run_without_unexpected_errors(name):
             continue
         errors = [o for o in cell.get("outputs", []) if o.output_type == "error"]
         assert not errors, (cell.source[:80], errors[0].ename if errors else None)
+
+
+def test_automatic_mode_in_a_real_kernel():
+    """In Jupyter, automatic mode awaits a top-level `await` as IPython would, leaves %timeit's
+    statement alone and diagnoses a failing cell."""
+    cells = [
+        "%load_ext torchmagic\n%config TorchMagic.language = 'en'",
+        "import asyncio, torch\na = torch.arange(5.0)",
+        "%torchdebug on",
+        "w = await asyncio.sleep(0, result=7)\nw * 6",
+        "%timeit -n 20 -r 2 a.sum()",
+        "b = a.view(2)",
+        "%torchdebug off",
+        "%%torchdebug\nawait asyncio.sleep(0)",
+    ]
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+    nbclient.NotebookClient(nb, timeout=300, kernel_name="python3", allow_errors=True).execute()
+    outputs = [cell.outputs for cell in nb.cells]
+
+    def errors(i):
+        return [o.ename for o in outputs[i] if o.output_type == "error"]
+
+    assert errors(3) == [] and [o.data["text/plain"] for o in outputs[3] if o.output_type == "execute_result"] == ["42"]
+    timing = "".join(o.get("text", "") for o in outputs[4] if o.output_type == "stream")
+    assert "per loop" in timing and not [o for o in outputs[4] if o.output_type == "execute_result"]
+    assert errors(5) == ["RuntimeError"] and "view" in _html(nb.cells[5])
+    # the kernel runs its cells inside its event loop: a magic cannot await there, and says so
+    said = "".join(o.get("text", "") for o in outputs[7] if o.output_type == "stream")
+    assert errors(7) == [] and "UsageError" in said and "%torchdebug on" in said

@@ -24,13 +24,14 @@ model = nn.Linear(4, 3)
 x = torch.randn(5, 4)
 device = "cpu"
 
-def launch():
-    # Stands in for an asynchronous GPU failure that surfaces at a later statement: the
-    # first call raises what CUDA would report; later calls (the rerun) go through.
+def launch(value=None):
+    # Stands in for an asynchronous GPU failure: the first call raises what CUDA would report;
+    # later calls (the rerun) hand `value` on, as the CPU would.
     launch.calls = getattr(launch, "calls", 0) + 1
     if launch.calls == 1:
         raise RuntimeError("CUDA error: device-side assert triggered\\nCUDA kernel errors might be "
                            "asynchronously reported at some other API call")
+    return value
 """
 
 
@@ -100,8 +101,8 @@ def test_hidden_cause_found_by_the_cpu_rerun(ready):
     cell = (
         "labels = torch.tensor([0, 2, -1, 1, 0])\n"
         "logits = model(x.to(device))\n"
-        "launch()\n"
-        "loss = F.cross_entropy(logits, labels)\n"
+        "loss = F.cross_entropy(launch(logits), labels)\n"
+        "print('never reached by the rerun either')\n"
     )
     result = ready.run_cell("%%torchdebug\n" + cell)
     assert not result.success
@@ -166,23 +167,33 @@ def test_cell_written_for_cuda_without_a_gpu(ready):
     assert d.line == 1 and 2 in d.related_lines  # where the device was fixed; where it was used
     sentence = get_entry("cuda-not-available").detail(d.top.detail, "en", d.top.facts)
     assert sentence.startswith("`dev` is set to `cuda` on line 1")
-    assert d.rerun is not None and d.rerun.ok is True  # the rest of the cell works on the CPU
+    assert d.rerun is not None and d.rerun.ok is True  # the failing line works on the CPU
     assert "net" not in ready.user_ns and "out" not in ready.user_ns
 
 
 @no_cuda
-def test_cell_written_for_cuda_with_a_second_bug(ready):
+def test_the_cpu_rerun_stops_where_the_cell_written_for_cuda_failed(ready, tmp_path):
+    # the rerun replays what the real run ran: a write after the failing line never happens,
+    # and neither does a second bug further down (it shows once the cell runs on the CPU)
+    written = tmp_path / "after.txt"
     cell = (
         "labels = torch.tensor([0, 1, 2, 3, 3])\n"
         "net = nn.Linear(4, 3).cuda()\n"
+        f"open({str(written)!r}, 'w').write('after the failing line')\n"
         "loss = F.cross_entropy(net(x.cuda()), labels.cuda())\n"
     )
     ready.run_cell("%%torchdebug --no-raise\n" + cell)
     d = torchmagic.last_diagnosis()
     assert d.pitfalls[0] == "cuda-not-available"
-    assert d.rerun is not None and d.rerun.ok is False
-    assert d.rerun.error.type == "IndexError"
-    assert "target-out-of-range" in d.rerun.pitfalls and d.rerun.line == 1
+    assert d.rerun is not None and d.rerun.ok is True  # line 2 runs on the CPU
+    assert not written.exists()
+
+
+@no_cuda
+def test_a_one_line_cuda_cell_reruns_that_line_only(ready, tmp_path):
+    written = tmp_path / "never.txt"
+    ready.run_cell(f"%%torchdebug --no-raise\nx = torch.ones(2).to('cuda')\nopen({str(written)!r}, 'w')\n")
+    assert torchmagic.last_diagnosis().rerun.ok is True and not written.exists()
 
 
 def test_restore_magic_loads_a_rescue_file_into_recreated_objects(ready, tmp_path):

@@ -9,6 +9,22 @@ from dataclasses import dataclass, field
 from typing import Any
 
 
+def safe_str(exc: BaseException) -> str:
+    """`str(exc)`, or a stand-in when the exception's own `__str__` fails."""
+    try:
+        return str(exc)
+    except Exception:
+        return f"<{type(exc).__name__} whose message could not be read>"
+    except BaseException:  # noqa: B036 - a message that raises KeyboardInterrupt is still unreadable
+        return f"<{type(exc).__name__} whose message could not be read>"
+
+
+def describe(exc: BaseException) -> str:
+    """One line for an exception: its type and the first line of its message."""
+    lines = safe_str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
+
+
 @dataclass
 class ErrorInfo:
     """The exception a cell raised, as type name and message."""
@@ -21,7 +37,7 @@ class ErrorInfo:
 
     @classmethod
     def from_exception(cls, exc: BaseException) -> "ErrorInfo":
-        return cls(type=type(exc).__name__, message=str(exc))
+        return cls(type=type(exc).__name__, message=safe_str(exc))
 
 
 @dataclass
@@ -122,6 +138,7 @@ class Diagnosis:
     # its copies are released (figures kept) when a later run takes a snapshot
     rescue_file: str | None = None  # where the state was saved when CUDA became unusable
     replayed: bool = False  # the diagnosis comes from an instrumented replay (fast mode)
+    interrupted: bool = False  # the user stopped the diagnosis (Ctrl-C) after the cell had run
 
     @property
     def pitfalls(self) -> list[str]:

@@ -10,22 +10,25 @@ from __future__ import annotations
 import ast
 import contextlib
 import math
-import types
+import traceback
+import sys
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Callable, Mapping
 
-from . import evidence, guards, rerun
-from .diagnosis import Diagnosis, ErrorInfo, Location, Rerun, TensorInfo
+from IPython.core.error import UsageError
+
+from . import evidence, execute, faults, guards, rerun
+from .diagnosis import Diagnosis, ErrorInfo, Location, Rerun, TensorInfo, describe, safe_str
 from .evidence import UserCode
 from .findings import collect_findings, warning_patterns
 from .locate import cell_frames, error_line, format_user_traceback, forward_trace
+from .notes import note
 from .pitfalls.helpers import suspect_place
 from .pitfalls.registry import Context, rank
 from .source.cell import is_module, is_tensor
 from .source.cellcode import CellCode, parse
-from .notes import note
 
 _last: Diagnosis | None = None
 
@@ -62,47 +65,194 @@ def last_diagnosis() -> Diagnosis | None:
 
 
 def debug_cell(shell: Any, cell: str, options: Options | None = None) -> Outcome:
-    """Run `cell` in the shell's namespace under diagnosis; never raises the cell's error."""
+    """Run `cell` in the shell's namespace under diagnosis; never raises the cell's error.
+
+    The cell runs exactly once, as IPython would run it (statement by statement, see
+    :mod:`torchmagic.execute`), whatever happens to torchmagic around it: a stage of its own
+    that fails is left out and named in `Diagnosis.internal_error`. Only a cell that does not
+    parse (nothing of it runs) and KeyboardInterrupt or SystemExit from the cell come out.
+    """
     __tracebackhide__ = True
+    try:
+        run = _prepare(shell, cell, options or Options())
+    except SyntaxError as error:  # nothing of the cell runs; the report says where it does not parse
+        return _syntax_outcome(shell, cell, options or Options(), error)
+    try:
+        return execute.complete(_run_and_diagnose(run), shell, run.compiled.is_async)
+    except execute.LoopRunning:
+        raise UsageError("a %%torchdebug cell with a top-level `await` cannot run inside a running "
+                         "event loop (Jupyter's); `%torchdebug on` diagnoses such cells") from None
+
+
+def _syntax_outcome(shell: Any, cell: str, options: Options, error: SyntaxError) -> Outcome:
+    """The diagnosis of a cell that does not parse: its line, no pitfall, nothing run."""
     global _last
-    options = options or Options()
     source = python_source(shell, cell)
+    diagnosis = Diagnosis(ok=False, cell=source, filename=error.filename or "", language=options.language)
+    try:
+        diagnose_error(diagnosis, error, {}, guards.WarningLog(), options)
+        if getattr(error, "msg", "") == "incomplete input":
+            # IPython's compiler stops at the end of the cell; Python's parser names the line
+            # where the unclosed bracket or block begins
+            try:
+                ast.parse(source)
+            except SyntaxError as precise:
+                if precise.lineno:
+                    precise.filename = error.filename
+                    diagnosis.line = precise.lineno
+                    diagnosis.error = ErrorInfo.from_exception(precise)
+                    diagnosis.traceback = "".join(traceback.format_exception_only(type(precise), precise))
+    except Exception as internal:
+        diagnosis.internal_error = f"diagnosis: {describe(internal)}"
+    _last = diagnosis
+    return Outcome(diagnosis, error)
+
+
+async def debug_cell_async(shell: Any, cell: str, options: Options | None = None) -> Outcome:
+    """:func:`debug_cell` for a cell with a top-level ``await``, run from the event loop
+    IPython runs such a cell on (automatic mode in Jupyter)."""
+    __tracebackhide__ = True
+    return await _run_and_diagnose(_prepare(shell, cell, options or Options()))
+
+
+@dataclass
+class _Run:
+    """One diagnosed run: what was prepared for it, and what failed of torchmagic's own."""
+
+    shell: Any
+    cell: str
+    options: Options
+    source: str
+    filename: str
+    namespace: Any
+    diagnosis: Diagnosis
+    compiled: execute.CompiledCell
+    snapshot: Any = None
+    failures: list[str] = field(default_factory=list)
+    user: UserCode = field(default_factory=UserCode)  # which code is the user's, for the evidence
+
+    def failed(self, stage: str, error: BaseException) -> None:
+        """Note a stage of torchmagic that failed; the cell goes on without it."""
+        self.failures.append(f"{stage}: {describe(error)}")
+
+
+def _prepare(shell: Any, cell: str, options: Options) -> _Run:
+    """Everything before the cell runs. A stage that fails is noted and replaced by what
+    IPython itself would do; only the cell's own syntax error is raised."""
+    __tracebackhide__ = True
+    failures: list[str] = []
+    try:
+        source = python_source(shell, cell)
+    except Exception as error:
+        failures.append(f"translate: {describe(error)}")
+        source = shell.transform_cell(cell) if shell is not None else cell
     number = cell_number(shell)
-    filename = _register_source(shell, source, cell, number)
+    try:
+        filename = _register_source(shell, source, cell, number)
+    except Exception as error:
+        failures.append(f"register: {describe(error)}")
+        filename = _register_plain(source, number)
     namespace = shell.user_ns if shell is not None else {}
     diagnosis = Diagnosis(ok=True, cell=source, filename=filename, language=options.language)
-    snapshot = _take_snapshot(source, namespace, options, diagnosis)
-    exc: BaseException | None = None
-    log = guards.WarningLog()
-    user = UserCode(shell, cell=filename)
-    with ExitStack() as stack:
-        log = stack.enter_context(guards.captured_warnings(filename, always=warning_patterns()))
-        stack.enter_context(guards.anomaly_mode(options.anomaly and not options.fast, filename))
-        found = stack.enter_context(evidence.recording(user, options.record and not options.fast))
-        sync = False if options.fast else _cuda_precision(stack, diagnosis)
-        if sync:
-            stack.enter_context(rerun.synchronising())
-        try:
-            # executed here, not in a helper: anomaly mode records the whole Python stack for
-            # every operation, so each extra frame costs time on every op of the cell
-            for code in compile_cell(source, filename, shell, sync=sync):
-                exec(code, namespace)
-        except Exception as error:  # KeyboardInterrupt and SystemExit go straight to the user
-            exc = error
     try:
-        if options.fast and snapshot is not None and (exc is not None or _non_finite_loss(source, namespace)):
-            _replay(diagnosis, exc, source, namespace, snapshot, options, user)
-        elif exc is not None:
-            diagnose_error(diagnosis, exc, namespace, log, options, found)
-            _after_cuda_error(diagnosis, exc, source, namespace, snapshot, options, user)
+        compiled = execute.compile_cell(source, filename, shell, sync=not options.fast and _must_sync())
+    except SyntaxError:
+        raise  # the cell does not parse: IPython shows it, and nothing runs
+    except Exception as error:
+        failures.append(f"compile: {describe(error)}")
+        compiled = execute.compile_plain(source, filename, shell)
+    run = _Run(shell, cell, options, source, filename, namespace, diagnosis, compiled, failures=failures,
+               user=UserCode(shell, cell=filename))
+    run.snapshot = _take_snapshot(run)
+    return run
+
+
+async def _run_and_diagnose(run: _Run) -> Outcome:
+    """Run the cell under the guards, then diagnose it (replaying it in fast mode)."""
+    __tracebackhide__ = True
+    global _last
+    options, diagnosis = run.options, run.diagnosis
+    log = guards.WarningLog()
+    try:
+        patterns = warning_patterns()
+    except Exception as error:
+        run.failed("catalog", error)
+        patterns = ()
+    with ExitStack() as stack:
+        log = _guard(run, stack, "warnings", guards.captured_warnings(run.filename, always=patterns), default=log)
+        _guard(run, stack, "anomaly", guards.anomaly_mode(options.anomaly and not options.fast, run.filename))
+        found = _guard(run, stack, "evidence", evidence.recording(run.user, options.record and not options.fast),
+                       default=evidence.Evidence(run.user))
+        sync = False if options.fast else _cuda_precision(stack, diagnosis)
+        if sync and run.compiled.synced:
+            stack.enter_context(rerun.synchronising())
+        ran = await execute.run_steps(run.compiled, run.namespace, run.filename)
+    exc = ran.exception
+    try:
         if exc is not None:
-            _after_out_of_memory(diagnosis, source, namespace)
+            diagnosis.ok = False
+            diagnosis.error = ErrorInfo.from_exception(exc)
+        if options.fast and run.snapshot is not None and (exc is not None or _non_finite_loss(run.source, run.namespace)):
+            await _replay(run, exc, ran.failed_step)
+        elif exc is not None:
+            diagnose_error(diagnosis, exc, run.namespace, log, options, found)
+            await _after_cuda_error(run, exc, ran.failed_step)
+        if exc is not None:
+            _after_out_of_memory(diagnosis, run.source, run.namespace)
         if options.lint:
-            diagnosis.findings = collect_findings(source, namespace, log, options.language)
+            diagnosis.findings = collect_findings(run.source, run.namespace, log, options.language)
+    except KeyboardInterrupt:  # the user stopped the diagnosis, not the cell: its error still shows
+        diagnosis.interrupted = True
+        diagnosis.notes.append(note("interrupted", diagnosis.language))
     except Exception as internal:  # torchmagic's own failure: the user's error still shows
-        diagnosis.internal_error = f"{type(internal).__name__}: {internal}"
+        run.failed("diagnosis", internal)
+    if run.failures:
+        diagnosis.internal_error = "; ".join(run.failures)
     _last = diagnosis
     return Outcome(diagnosis, exc)
+
+
+def _guard(run: _Run, stack: ExitStack, name: str, manager: Any, default: Any = None) -> Any:
+    """Enter a guard so that its failure, on entry or exit, costs the guard and never the cell."""
+    return stack.enter_context(_Contained(run, name, manager, default))
+
+
+class _Contained:
+    """A context manager whose own failures are noted instead of raised."""
+
+    def __init__(self, run: _Run, name: str, manager: Any, default: Any) -> None:
+        self.run, self.name, self.manager, self.default = run, name, manager, default
+        self.active = False
+
+    def __enter__(self) -> Any:
+        try:
+            value = self.manager.__enter__()
+        except Exception as error:
+            self.run.failed(f"{self.name} guard", error)
+            return self.default
+        self.active = True
+        return value
+
+    def __exit__(self, *exc: Any) -> bool:
+        if self.active:
+            try:
+                self.manager.__exit__(*exc)
+            except Exception as error:
+                if error is not exc[1]:
+                    self.run.failed(f"{self.name} guard", error)
+        return False
+
+
+def _must_sync() -> bool:
+    """Whether the cell's statements need sync points (CUDA already running, see
+    :func:`_cuda_precision`); compiled in only then."""
+    torch = sys.modules.get("torch")
+    if torch is None:
+        return False
+    try:
+        return bool(torch.cuda.is_available() and torch.cuda.is_initialized())
+    except Exception:
+        return False
 
 
 def lint_only(cell: str, shell: Any = None, lang: str = "en") -> Diagnosis:
@@ -130,6 +280,7 @@ def python_source(shell: Any, cell: str) -> str:
     cells also go through IPython's prefilter, which reads the namespace (autocall), and are
     translated afresh every time.
     """
+    faults.check("translate")
     if shell is None:
         return cell
     manager = getattr(shell, "input_transformer_manager", None)
@@ -163,8 +314,14 @@ def cell_number(shell: Any) -> int:
 
 def _register_source(shell: Any, source: str, raw: str, number: int) -> str:
     """Give the cell body a filename of its own in IPython's line cache."""
+    faults.check("register")
     if shell is not None and hasattr(shell, "compile"):
         return shell.compile.cache(source, number, raw_code=raw)
+    return _register_plain(source, number)
+
+
+def _register_plain(source: str, number: int) -> str:
+    """A filename for the cell in Python's own line cache (no IPython needed)."""
     import linecache
 
     name = f"<torchdebug-{number}-{abs(hash(source))}>"
@@ -172,43 +329,10 @@ def _register_source(shell: Any, source: str, raw: str, number: int) -> str:
     return name
 
 
-def compile_cell(source: str, filename: str, shell: Any = None, sync: bool = False) -> list[Any]:
-    """The cell's code objects: its body, then a trailing expression compiled so that its value
-    is shown like in a normal cell. With `sync`, each statement is followed by a sync point
-    (see :func:`torchmagic.rerun.sync_point`)."""
-    flags = getattr(getattr(shell, "compile", None), "flags", 0)
-    try:
-        codes = _compiled(source, flags, sync)
-    except SyntaxError as error:
-        error.filename = filename
-        raise
-    return [_renamed(code, filename) for code in codes]
-
-
-@lru_cache(maxsize=32)
-def _compiled(source: str, flags: int, sync: bool) -> tuple[Any, ...]:
-    # compiled once per text: a rerun only renames the code objects after its own filename
-    tree = ast.parse(source)
-    if sync:
-        tree = rerun.synchronised(tree)
-    last = None
-    if tree.body and isinstance(tree.body[-1], ast.Expr):
-        last = ast.Interactive(body=[tree.body.pop()])
-    codes = [compile(tree, "<cell>", "exec", flags=flags, dont_inherit=True)]
-    if last is not None:
-        codes.append(compile(last, "<cell>", "single", flags=flags, dont_inherit=True))
-    return tuple(codes)
-
-
-def _renamed(code: types.CodeType, filename: str) -> types.CodeType:
-    """`code` and the functions, classes and comprehensions inside it, as compiled from `filename`."""
-    consts = tuple(_renamed(c, filename) if isinstance(c, types.CodeType) else c for c in code.co_consts)
-    return code.replace(co_filename=filename, co_consts=consts)
-
-
 def diagnose_error(diagnosis: Diagnosis, exc: BaseException, namespace: Mapping[str, Any],
                    log: guards.WarningLog, options: Options, found: evidence.Evidence | None = None) -> None:
     """Fill the diagnosis of a failed run: error, line to change, ranked pitfalls, tensors."""
+    faults.check("diagnosis")
     diagnosis.ok = False
     diagnosis.error = ErrorInfo.from_exception(exc)
     diagnosis.traceback = format_user_traceback(exc)
@@ -307,37 +431,46 @@ def _cuda_precision(stack: ExitStack, diagnosis: Diagnosis) -> bool:
     return False
 
 
-def _take_snapshot(source: str, namespace: Mapping[str, Any], options: Options, diagnosis: Diagnosis) -> Any:
-    """Copy what the cell can reach to host memory, when a CPU rerun may be needed."""
-    needed = options.fast or options.rerun == "cpu" or (options.rerun == "auto" and rerun.touches_cuda(source))
-    if options.rerun == "off" and not options.fast or not needed:
+def _take_snapshot(run: _Run) -> Any:
+    """Copy what the cell can reach to host memory, when a replay or a CPU rerun may be needed."""
+    options, diagnosis = run.options, run.diagnosis
+    try:
+        if options.rerun == "off" and not options.fast:
+            return None
+        if not (options.fast or options.rerun == "cpu" or (options.rerun == "auto" and rerun.touches_cuda(run.source))):
+            return None
+    except Exception as error:
+        run.failed("touches_cuda", error)
         return None
     try:
+        faults.check("snapshot")
         from .snapshot import names_read_by, take_snapshot
 
         # the previous run's copies are done with: their memory takes this run's copies
         spare = _last.snapshot.retire() if _last is not None and _last.snapshot is not None else None
-        snap = take_snapshot(namespace, names_read_by(source, namespace), options.snapshot_limit, spare=spare)
-    except Exception as error:  # no snapshot means no rerun, never a failed cell
-        diagnosis.notes.append(note("snapshot_failed", diagnosis.language, error=f"{type(error).__name__}: {error}"))
+        snap = take_snapshot(run.namespace, names_read_by(run.source, run.namespace), options.snapshot_limit,
+                             spare=spare)
+    except Exception as error:  # no snapshot means no replay, never a failed cell
+        key = "snapshot_failed_fast" if options.fast else "snapshot_failed"
+        diagnosis.notes.append(note(key, diagnosis.language, error=describe(error)))
         return None
     diagnosis.snapshot = snap
     return snap
 
 
-def _after_cuda_error(diagnosis: Diagnosis, exc: BaseException, source: str, namespace: Mapping[str, Any],
-                      snapshot: Any, options: Options, user: UserCode | None = None) -> None:
+async def _after_cuda_error(run: _Run, exc: BaseException, failed_step: int) -> None:
     """Rerun on the CPU to find what a CUDA error hides; rescue the state if CUDA is lost."""
+    diagnosis, options, snapshot = run.diagnosis, run.options, run.snapshot
     lang = diagnosis.language
     cuda_error = rerun.is_cuda_specific(exc)
     missing = rerun.is_missing_cuda(exc)
     if snapshot is not None and (options.rerun == "cpu" or cuda_error or missing):
-        result = rerun.cpu_rerun(source, diagnosis.filename, snapshot, namespace, options.anomaly,
-                                 options.rerun_timeout, user)
+        result = await rerun.shadow_run(run.source, run.filename, snapshot, run.namespace, options.anomaly,
+                                        options.rerun_timeout, device="cpu", upto=failed_step, shell=run.shell,
+                                        user=run.user)
         _attach_rerun(diagnosis, result, root_cause=cuda_error or options.rerun == "cpu")
-        if snapshot.left_out:
-            diagnosis.notes.append(note("snapshot_left_out", lang, names=", ".join(sorted(snapshot.left_out))))
-    if cuda_error and rerun.STICKY.search(str(exc)) and options.context_lost():
+        _replay_notes(diagnosis, result, snapshot)
+    if cuda_error and rerun.STICKY.search(safe_str(exc)) and options.context_lost():
         diagnosis.notes.append(note("context_lost", lang))
         if snapshot is not None:
             from .snapshot import save_rescue
@@ -345,6 +478,15 @@ def _after_cuda_error(diagnosis: Diagnosis, exc: BaseException, source: str, nam
             path = save_rescue(snapshot)
             diagnosis.rescue_file = str(path)
             diagnosis.notes.append(note("rescue_saved", lang, path=path))
+
+
+def _replay_notes(diagnosis: Diagnosis, result: "rerun.RerunResult", snapshot: Any) -> None:
+    """What a replay could not keep to itself, and what it ran without."""
+    lang = diagnosis.language
+    if result.effects:
+        diagnosis.notes.append(note("replay_effects", lang, effects="; ".join(result.effects)))
+    if snapshot.left_out:
+        diagnosis.notes.append(note("snapshot_left_out", lang, names=", ".join(sorted(snapshot.left_out))))
 
 
 def _attach_rerun(diagnosis: Diagnosis, result: "rerun.RerunResult", root_cause: bool) -> None:
@@ -384,7 +526,8 @@ def _non_finite_loss(source: str, namespace: Mapping[str, Any]) -> bool:
 
     for name in _assigned_names(source):
         value = namespace.get(name)
-        if isinstance(value, torch.Tensor) and value.dim() == 0 and value.is_floating_point() \
+        # the type, not isinstance: reading the user's objects runs none of their code
+        if type(value) in (torch.Tensor, torch.nn.Parameter) and value.dim() == 0 and value.is_floating_point() \
                 and value.device.type == "cpu" and not math.isfinite(value.item()):
             return True
     return False
@@ -413,25 +556,27 @@ def _assigned_names(source: str) -> frozenset[str]:
     return frozenset(names)
 
 
-def _replay(diagnosis: Diagnosis, exc: BaseException | None, source: str, namespace: Mapping[str, Any],
-            snapshot: Any, options: Options, user: UserCode | None = None) -> None:
-    """Replay a fast-mode cell from its snapshot with full instrumentation; diagnose the replay."""
+async def _replay(run: _Run, exc: BaseException | None, failed_step: int) -> None:
+    """Replay a fast-mode cell from its snapshot with full instrumentation, up to the statement
+    where the real run stopped; diagnose the replay."""
+    diagnosis, options = run.diagnosis, run.options
     lang = diagnosis.language
     if exc is not None:
-        diagnosis.ok = False
-        diagnosis.error = ErrorInfo.from_exception(exc)
         diagnosis.traceback = format_user_traceback(exc)
     device = "cpu" if exc is not None and rerun.is_cuda_specific(exc) else None
-    result = rerun.shadow_run(source, diagnosis.filename, snapshot, namespace, options.anomaly,
-                              options.rerun_timeout, device=device, user=user)
+    result = await rerun.shadow_run(run.source, run.filename, run.snapshot, run.namespace, options.anomaly,
+                                    options.rerun_timeout, device=device,
+                                    upto=failed_step if exc is not None else None, shell=run.shell, user=run.user)
     diagnosis.replayed = True
-    if result.output:
-        diagnosis.notes.append(note("replay_effects", lang))
+    _replay_notes(diagnosis, result, run.snapshot)
     replay_exc = result.exception
+    if result.stopped:
+        diagnosis.notes.append(note("replay_stopped", lang, reason=result.stopped))
     if replay_exc is None or exc is not None and type(replay_exc) is not type(exc):
-        diagnosis.notes.append(note("replay_differs", lang))
+        if not result.stopped:
+            diagnosis.notes.append(note("replay_differs", lang))
         if exc is not None:  # diagnose the original failure as well as it can be without instrumentation
-            diagnose_error(diagnosis, exc, namespace, guards.WarningLog(), options)
+            diagnose_error(diagnosis, exc, run.namespace, guards.WarningLog(), options)
         return
     keep_error = diagnosis.error
     diagnose_error(diagnosis, replay_exc, result.namespace, result.warnings, options, result.evidence)

@@ -15,7 +15,7 @@ import tokenize
 from functools import lru_cache
 from typing import Any, Iterable, Mapping
 
-from . import guards
+from . import faults, guards
 from .diagnosis import Finding
 from .knowledge import catalog
 from .pitfalls.registry import Hit, Rule, audits, rules
@@ -222,6 +222,7 @@ _silent: tuple[tuple[Any, ...], tuple[str, ...]] = ((), ())  # the catalog's ent
 def collect_findings(source: str, namespace: Mapping[str, Any], log: guards.WarningLog,
                      lang: str) -> list[Finding]:
     """Silent pitfalls: the static lint, the runtime audit and the warnings the run raised."""
+    faults.check("lint")
     findings: list[Finding] = warning_findings(log, lang)
     cell = parse_cell(source, namespace)  # one parse serves the lint and the audit
     if cell is not None:

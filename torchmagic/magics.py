@@ -1,6 +1,8 @@
 """The `%%torchdebug` and `%device` magics: parse the arguments, call the engine, display."""
 from __future__ import annotations
 
+import ast
+import sys
 from typing import Any
 
 from IPython.core.error import UsageError
@@ -63,7 +65,6 @@ class TorchMagic(Magics):
     def _default_language(self) -> str:
         return default_language()
 
-    _running = False  # a %%torchdebug cell is being run (auto mode must not wrap its body)
     _after_report: Any = None  # render.ShortTraceback: one line after a report, not a traceback
     _explained: set[str] | None = None  # pitfalls whose report was shown in full (later: brief)
 
@@ -72,13 +73,14 @@ class TorchMagic(Magics):
         """Called once the magics are registered: honour `TorchMagic.auto`."""
         from .render import ShortTraceback
 
+        self._auto = AutoCells(self)
         self._after_report = ShortTraceback(self.shell)
         self._explained = set()
         if self.auto:
             self._set_auto(True)
 
     def unloaded(self) -> None:
-        """Called before the magics are removed: leave no transformer, hook or redirection behind."""
+        """Called before the magics are removed: leave no hook or redirection behind."""
         self._set_auto(False)
         if self._after_report is not None:
             self._after_report.close()
@@ -86,30 +88,13 @@ class TorchMagic(Magics):
 
         stop_redirect()
 
-    def _auto_transform(self, lines: list[str]) -> list[str]:
-        """Input transformer of automatic mode: wrap ordinary cells in `%%torchdebug --fast`."""
-        if self._running or not lines:
-            return lines
-        first = next((ln for ln in lines if ln.strip()), "")
-        if not first or first.lstrip().startswith(("%", "!", "?")) or first.rstrip().endswith("?"):
-            return lines
-        # The call IPython would make of `%%torchdebug --fast` + the cell, with the cell's text
-        # one line per line: a traceback quotes this code, and one long line would be unreadable.
-        text = [f"    {line!r}\n" for line in "".join(lines).splitlines(keepends=True)]
-        return ["get_ipython().run_cell_magic('torchdebug', '--fast', (  # torchmagic: automatic mode\n",
-                *text, "))\n"]
-
     def _set_auto(self, on: bool) -> None:
-        transformers = self.shell.input_transformers_cleanup if self.shell else []
-        present = self._auto_transform in transformers
-        if on and not present:
-            transformers.append(self._auto_transform)
-        elif not on and present:
-            transformers.remove(self._auto_transform)
+        if self.shell is not None:
+            self._auto.install(self.shell) if on else self._auto.remove(self.shell)
 
     @property
     def auto_on(self) -> bool:
-        return bool(self.shell) and self._auto_transform in self.shell.input_transformers_cleanup
+        return self.shell is not None and self._auto.installed(self.shell)
 
     # ------------------------------------------------------------------ %%torchdebug
     @magic_arguments()
@@ -162,8 +147,22 @@ class TorchMagic(Magics):
             return None
         if args.args:
             raise UsageError(f"unexpected arguments for %%torchdebug: {' '.join(args.args)}")
+        return self._finish(engine.debug_cell(self.shell, cell, self._options(args, lang)), args)
 
-        options = engine.Options(
+    async def torchdebug_async(self, line: str, cell: str) -> Any:
+        """`%%torchdebug` for a cell with a top-level ``await``, awaited on the event loop
+        IPython runs such a cell on (automatic mode)."""
+        __tracebackhide__ = True
+        from . import engine
+
+        args = self._parse(self.torchdebug, line)
+        outcome = await engine.debug_cell_async(self.shell, cell, self._options(args, args.lang or self.language))
+        return self._finish(outcome, args)
+
+    def _options(self, args: Any, lang: str) -> Any:
+        from . import engine
+
+        return engine.Options(
             anomaly=self.anomaly and not args.no_anomaly,
             lint=self.lint and not args.no_lint,
             language=lang,
@@ -172,16 +171,25 @@ class TorchMagic(Magics):
             rerun_timeout=self.rerun_timeout,
             fast=args.fast,
         )
-        self._running = True
-        try:
-            outcome = engine.debug_cell(self.shell, cell, options)
-        finally:
-            self._running = False
+
+    def _finish(self, outcome: Any, args: Any) -> None:
+        """Show the report, then let the cell fail with its own exception."""
+        __tracebackhide__ = True
         raising = outcome.exception is not None and self.raise_errors and not args.no_raise
-        show_report(outcome.diagnosis, traceback_follows=raising, explained=self._explained)
+        try:
+            from . import faults
+            from .render import show_report
+
+            faults.check("render")
+            show_report(outcome.diagnosis, traceback_follows=raising, explained=self._explained)
+        except Exception as error:  # the report failed: one line, and the cell's error still shows
+            from .diagnosis import describe
+
+            print(f"torchmagic could not show its report: {describe(error)}", file=sys.stderr)
         if raising:
             if self._after_report is not None:
-                self._after_report.expect(outcome.exception, lang, short=self.traceback == "short")
+                self._after_report.expect(outcome.exception, args.lang or self.language,
+                                          short=self.traceback == "short")
             raise outcome.exception.with_traceback(outcome.exception.__traceback__)
         return None
 
@@ -205,6 +213,9 @@ class TorchMagic(Magics):
         if command == "list":
             return CatalogView(knowledge.catalog(), " ".join(rest), lang)
         if command == "lint":
+            if rest:
+                raise UsageError(f"usage: %torchdebug lint (it checks the previous cell; no more words: "
+                                 f"{' '.join(rest)!r})")
             from . import engine
             from .render import show_report
 
@@ -212,6 +223,8 @@ class TorchMagic(Magics):
             show_report(engine.lint_only(previous, self.shell, lang))
             return None
         if command in ("on", "off"):
+            if rest:
+                raise UsageError(f"usage: %torchdebug {command} (no more words: {' '.join(rest)!r})")
             self._set_auto(command == "on")
             return AutoStatus(self.auto_on)
         if command == "restore":
@@ -258,5 +271,115 @@ class TorchMagic(Magics):
             return parse_argstring(func, line)
         except UsageError:
             raise
+        except ValueError as exc:  # shlex: "No closing quotation", "No escaped character"
+            raise UsageError(f"cannot read the arguments {line!r}: {exc} (a quote left open?)") from None
         except SystemExit as exc:  # argparse's own exit on bad input
             raise UsageError(f"bad arguments: {line!r}") from exc
+
+
+class AutoCells(ast.NodeTransformer):
+    """Automatic mode: every cell the user runs goes through `%%torchdebug --fast`.
+
+    IPython announces each cell the user runs (the `pre_run_cell` event) and then hands its
+    parsed code to the AST transformers; this one replaces that code by the
+    `%%torchdebug --fast` call of the cell's own text. It acts only on the cell just
+    announced: code that other magics (`%time`, `%timeit`) compile on the way is left as it is.
+    A cell with a top-level ``await`` is awaited as IPython awaits it. Cells that start with
+    a magic, a shell command or a help request are left alone.
+    """
+
+    torchmagic_hook = True  # how torchmagic.execute knows this transformer is not the user's
+
+    def __init__(self, magics: "TorchMagic") -> None:
+        super().__init__()
+        self.magics = magics
+        self._next: str | None = None  # the raw text of the cell IPython is about to run
+        self._translated: str | None = None  # and its Python, as IPython translated it
+
+    # -- installation
+    def installed(self, shell: Any) -> bool:
+        return self in shell.ast_transformers
+
+    def install(self, shell: Any) -> None:
+        if not self.installed(shell):
+            shell.ast_transformers.append(self)
+            shell.events.register("pre_execute", self._forget)
+            shell.events.register("pre_run_cell", self._announce)
+            shell.events.register("post_execute", self._forget)
+
+    def remove(self, shell: Any) -> None:
+        if self.installed(shell):
+            shell.ast_transformers.remove(self)
+        for event, callback in (("pre_execute", self._forget), ("pre_run_cell", self._announce),
+                                ("post_execute", self._forget)):
+            if callback in shell.events.callbacks.get(event, []):
+                shell.events.unregister(event, callback)
+
+    def _forget(self) -> None:
+        self._next = self._translated = None
+
+    def _announce(self, info: Any) -> None:
+        raw = getattr(info, "raw_cell", None)
+        self._next = raw if isinstance(raw, str) and self._wants(raw) else None
+        self._translated = getattr(info, "transformed_cell", None)
+
+    @staticmethod
+    def _wants(raw: str) -> bool:
+        first = next((line for line in raw.splitlines() if line.strip()), "")
+        return bool(first) and not (first.lstrip().startswith(("%", "!", "?")) or first.rstrip().endswith("?"))
+
+    # -- the transformation
+    def visit(self, node: Any) -> Any:
+        raw, self._next = self._next, None
+        if raw is None or not isinstance(node, ast.Module) or not node.body:
+            return node
+        try:
+            return self._wrapped(raw, node)
+        except Exception:  # the cell then runs as it is, undiagnosed, rather than not at all
+            return node
+
+    def _wrapped(self, raw: str, node: ast.Module) -> ast.Module:
+        from . import faults
+
+        faults.check("automatic")
+        shell = self.magics.shell
+        shell_call = ast.Call(ast.Name("get_ipython", ast.Load()), [], [])
+        if getattr(shell, "autoawait", False) and ("await" in raw or "async" in raw) and _awaits(node) \
+                and self._on_loop(shell, raw):
+            # await get_ipython().magics_manager.registry['TorchMagic'].torchdebug_async('--fast', raw)
+            registry = ast.Attribute(ast.Attribute(shell_call, "magics_manager", ast.Load()), "registry", ast.Load())
+            magics = ast.Subscript(registry, ast.Constant(type(self.magics).__name__), ast.Load())
+            call: ast.expr = ast.Await(ast.Call(ast.Attribute(magics, "torchdebug_async", ast.Load()),
+                                                [ast.Constant("--fast"), ast.Constant(raw)], []))
+        else:
+            # get_ipython().run_cell_magic('torchdebug', '--fast', raw)
+            call = ast.Call(ast.Attribute(shell_call, "run_cell_magic", ast.Load()),
+                            [ast.Constant("torchdebug"), ast.Constant("--fast"), ast.Constant(raw)], [])
+        statement = ast.Expr(call)
+        for child in ast.walk(statement):
+            child.lineno, child.end_lineno = 1, 1  # type: ignore[attr-defined]
+            child.col_offset, child.end_col_offset = 0, 0  # type: ignore[attr-defined]
+        return ast.Module(body=[statement], type_ignores=[])
+
+    def _on_loop(self, shell: Any, raw: str) -> bool:
+        """Whether IPython runs this cell on its event loop (its own test: `should_run_async`)."""
+        translated = self._translated if isinstance(self._translated, str) else shell.transform_cell(raw)
+        try:
+            return bool(shell.should_run_async(raw, transformed_cell=translated))
+        except TypeError:  # an IPython before 9.16 takes no transformed_cell
+            return bool(shell.should_run_async(raw))
+
+
+def _awaits(tree: ast.Module) -> bool:
+    """Whether the cell awaits at top level (not inside its functions, classes or lambdas)."""
+    stack: list[ast.AST] = list(tree.body)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (ast.Await, ast.AsyncFor, ast.AsyncWith)):
+            return True
+        if isinstance(node, ast.comprehension) and node.is_async:
+            return True
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+            continue
+        stack.extend(ast.iter_child_nodes(node))
+    return False

@@ -23,17 +23,20 @@ NOTES: dict[str, dict[str, str]] = {
         "re-run the cells that define your model and optimizer, then run "
         "`%torchdebug restore` to load their state back.",
         "snapshot": "Snapshot before the run: {mb:.1f} MB of tensors in {seconds:.2f} s.",
-        "snapshot_left_out": "Not in the snapshot: {names}.",
+        "snapshot_left_out": "Not in the snapshot, so the replay ran without them: {names}.",
         "rerun_stopped": "The CPU rerun was stopped: {reason}.",
         "replayed": "Fast mode: this diagnosis comes from replaying the cell from its snapshot "
         "with full instrumentation; your variables keep the state the failed run left.",
         "replay_differs": "Fast mode: the instrumented replay did not reproduce the failure, so "
         "the diagnosis rests on the original run alone.",
-        "replay_effects": "The replay repeated the cell's outside effects (its output was hidden; "
-        "files it writes were written again).",
+        "replay_effects": "The replay repeated what it could not keep to itself: {effects}.",
+        "replay_stopped": "The replay stopped early: {reason}.",
+        "interrupted": "The diagnosis was interrupted; the error is the cell's own, as it ran.",
         "memory_freed": "Gave {size} of cached, unused GPU memory back to the driver; you can go on "
         "without restarting once the cause is fixed.",
         "snapshot_failed": "No snapshot could be taken before the run ({error}), so there is no CPU rerun.",
+        "snapshot_failed_fast": "No snapshot could be taken before the run ({error}), so the cell "
+        "could not be replayed with instrumentation.",
     },
     "zh": {
         "forward_trace": "错误在 `backward()` 中出现；异常检测把它追溯到第 {line} 行的前向运算。",
@@ -46,13 +49,16 @@ NOTES: dict[str, dict[str, str]] = {
         "rescue_saved": "此单元格能访问到的数据已保存到 `{path}`。重启后，先重新运行定义模型和优化器的单元格，"
         "再运行 `%torchdebug restore` 把它们的状态加载回来。",
         "snapshot": "运行前的快照：{mb:.1f} MB 张量，耗时 {seconds:.2f} 秒。",
-        "snapshot_left_out": "未放入快照：{names}。",
+        "snapshot_left_out": "未放入快照，重放时没有它们：{names}。",
         "rerun_stopped": "CPU 上的重新运行被停止：{reason}。",
         "replayed": "快速模式：此诊断来自按快照重放该单元格（开启全部检测）；你的变量保持失败运行后的状态。",
         "replay_differs": "快速模式：开启检测的重放没有重现这个错误，因此诊断只依据原始运行。",
-        "replay_effects": "重放重复了单元格的外部作用（输出已隐藏；它写的文件又写了一次）。",
+        "replay_effects": "重放重复了它无法隔离的外部作用：{effects}。",
+        "replay_stopped": "重放提前停止：{reason}。",
+        "interrupted": "诊断被中断；显示的错误是单元格自己运行时的错误。",
         "memory_freed": "已把 {size} 缓存中未使用的显存还给驱动；修正原因后无需重启即可继续。",
         "snapshot_failed": "运行前无法建立快照（{error}），因此不会在 CPU 上重新运行。",
+        "snapshot_failed_fast": "运行前无法建立快照（{error}），因此无法开启检测重放该单元格。",
     },
 }
 

@@ -7,14 +7,13 @@ the same data and never touches the user's objects. Its output is kept, not prin
 from __future__ import annotations
 
 import ast
-import contextlib
-import io
 import re
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Iterator, Mapping
 
-from . import guards
+from . import faults, guards
+from .diagnosis import safe_str
 
 CUDA_SPECIFIC = re.compile(
     r"CUDA error|device-side assert|illegal memory access|CUDNN_STATUS|CUBLAS_STATUS|cuDNN error|"
@@ -35,16 +34,17 @@ STICKY = re.compile(r"device-side assert|illegal memory access|illegal instructi
 
 def is_cuda_specific(exc: BaseException) -> bool:
     """A CUDA runtime error whose message hides the real cause."""
-    return bool(CUDA_SPECIFIC.search(str(exc))) or type(exc).__name__ == "AcceleratorError"
+    return bool(CUDA_SPECIFIC.search(safe_str(exc))) or type(exc).__name__ == "AcceleratorError"
 
 
 def is_missing_cuda(exc: BaseException) -> bool:
     """A cell written for CUDA running where there is none."""
-    return bool(NO_CUDA.search(str(exc)))
+    return bool(NO_CUDA.search(safe_str(exc)))
 
 
 def touches_cuda(source: str) -> bool:
     """Whether the cell may use CUDA: it says so, or CUDA is already running in this process."""
+    faults.check("touches_cuda")
     if re.search(r"\bcuda\b|device", source):
         return True
     try:
@@ -64,51 +64,57 @@ class RerunResult:
     warnings: guards.WarningLog
     output: str = ""
     stopped: str = ""  # why it was stopped early, if it was
-    effects: list[str] = field(default_factory=list)
-    evidence: Any = None  # what the rerun recorded (torchmagic.evidence.Evidence)
+    effects: list[str] = field(default_factory=list)  # what it did outside itself, for the report
+    evidence: Any = None  # what the replay recorded (torchmagic.evidence.Evidence)
 
 
-def cpu_rerun(source: str, filename: str, snapshot: Any, namespace: Mapping[str, Any],
-              anomaly: bool, timeout: float, user: Any = None) -> RerunResult:
-    """Run the cell again on the CPU in a shadow namespace made from `snapshot`."""
-    __tracebackhide__ = True
-    return shadow_run(source, filename, snapshot, namespace, anomaly, timeout, device="cpu", user=user)
-
-
-def shadow_run(source: str, filename: str, snapshot: Any, namespace: Mapping[str, Any],
-               anomaly: bool, timeout: float, device: str | None = None, user: Any = None) -> RerunResult:
-    """Run the cell again in a shadow namespace made from `snapshot`, output kept, not printed,
+async def shadow_run(source: str, filename: str, snapshot: Any, namespace: Mapping[str, Any],
+                     anomaly: bool, timeout: float, device: str | None = None, upto: int | None = None,
+                     shell: Any = None, user: Any = None) -> RerunResult:
+    """Run the cell again in a shadow namespace made from `snapshot`, its output kept, not shown,
     with the run's evidence recorded (what counts as the user's code: `user`).
 
-    With `device`, CUDA requests are redirected there; without, it runs where the cell ran.
+    The replay runs the cell's top-level statements up to `upto` (the one where the real run
+    failed; None: all of them), isolated as :func:`torchmagic.isolation.isolated` says. With
+    `device`, CUDA requests are redirected there; without, it runs where the cell ran.
     """
     __tracebackhide__ = True
+    from . import execute, faults
     from .evidence import UserCode, recording
+    from .isolation import NotReplayed, isolated
     from .redirect import redirected
     from .snapshot import rng_restored
 
+    faults.check("replay")
+    compiled = execute.compile_cell(source, filename, shell, interactive=False)
     shadow = snapshot.shadow_namespace(namespace)
-    out = io.StringIO()
     exc: BaseException | None = None
     stopped = ""
+    log = guards.WarningLog()
     with ExitStack() as stack:
+        effects = stack.enter_context(isolated(shadow, namespace, shell, getattr(snapshot, "recreated", None)))
         log = stack.enter_context(guards.captured_warnings(filename))
         stack.enter_context(rng_restored(snapshot.rng))
         if device is not None:
             stack.enter_context(redirected(device))
         stack.enter_context(guards.anomaly_mode(anomaly, filename))
         found = stack.enter_context(recording(user or UserCode(cell=filename)))
-        stack.enter_context(contextlib.redirect_stdout(out))
-        stack.enter_context(contextlib.redirect_stderr(out))
         try:
             with guards.time_limit(timeout):
-                tree = ast.parse(source, filename=filename)
-                exec(compile(tree, filename, "exec", dont_inherit=True), shadow)
+                ran = await execute.run_steps(compiled, shadow, filename, upto=upto, catch=(Exception, SystemExit))
+            exc = ran.exception
         except guards.TimeLimitExceeded as stop:
             stopped = str(stop)
-        except Exception as error:
-            exc = error
-    return RerunResult(exc, shadow, log, out.getvalue(), stopped, evidence=found)
+    if isinstance(exc, NotReplayed):
+        from .locate import error_line
+
+        line = error_line(exc, filename)
+        stopped = f"{exc} (line {line})" if line else str(exc)
+        exc = None
+    seen = list(effects.seen)
+    seen += [f"the methods of `{name}` ran on your own variables (a class with a metaclass of its own "
+             f"is not copied)" for name in getattr(snapshot, "shared_classes", [])]
+    return RerunResult(exc, shadow, log, "", stopped, seen, evidence=found)
 
 
 def context_poisoned() -> bool:

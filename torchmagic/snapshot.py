@@ -9,10 +9,10 @@ loaded back after a kernel restart into freshly re-created objects.
 """
 from __future__ import annotations
 
+import abc
 import ast
 import builtins
 import copy
-import copyreg
 import datetime as _dt
 import dis
 import enum
@@ -24,6 +24,7 @@ import re
 import sys
 import time
 import types
+import warnings
 import weakref
 from collections.abc import Iterable, Iterator, Mapping, MutableMapping
 from contextlib import contextmanager
@@ -31,6 +32,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from . import reduction
+from .diagnosis import describe, safe_str
 from .source.cellcode import parse
 
 __all__ = [
@@ -396,17 +399,35 @@ def _torch_atomic_types() -> tuple[type, ...]:
 
 
 def _is_atomic(x: Any) -> bool:
-    """Immutable, holds nothing, and is its own copy."""
+    """Immutable, holds nothing, and is its own copy. (Types are looked at, never the object's
+    attributes: no code of the user's runs.)"""
     cls = type(x)
-    if cls in _ATOMIC_TYPES or isinstance(x, (type, types.ModuleType, enum.Enum)):
+    verdict = _atomic_types.get(cls)
+    if verdict is None:
+        verdict = _type_is_atomic(cls)
+        if not cls.__flags__ & _HEAP_TYPE:  # built-in and C types: few, and never change
+            _atomic_types[cls] = verdict
+    if verdict == "owner":
+        owner = x.__self__
+        return owner is None or issubclass(type(owner), (types.ModuleType, type))
+    return bool(verdict)
+
+
+_HEAP_TYPE = 1 << 9  # Py_TPFLAGS_HEAPTYPE: a class made by a class statement
+_atomic_types: dict[type, Any] = {}
+
+
+def _type_is_atomic(cls: type) -> Any:
+    """True or False for every instance of `cls`; "owner" when it depends on a builtin
+    method's owner."""
+    if cls in _ATOMIC_TYPES or issubclass(cls, (type, types.ModuleType, enum.Enum)):
         return True
-    if isinstance(x, (types.BuiltinFunctionType, types.BuiltinMethodType)):
-        owner = getattr(x, "__self__", None)
-        return owner is None or isinstance(owner, (types.ModuleType, type))
-    if isinstance(x, _torch_atomic_types()):
+    if issubclass(cls, (types.BuiltinFunctionType, types.BuiltinMethodType)):
+        return "owner"
+    if issubclass(cls, _torch_atomic_types()):
         return True
     np = sys.modules.get("numpy")
-    return np is not None and isinstance(x, (np.generic, np.dtype))
+    return np is not None and issubclass(cls, (np.generic, np.dtype))
 
 
 def _is_shareable(x: Any, _depth: int = 0) -> bool:
@@ -417,9 +438,9 @@ def _is_shareable(x: Any, _depth: int = 0) -> bool:
         return False
     if type(x) in (tuple, frozenset):
         return all(_is_shareable(i, _depth + 1) for i in x)
-    if isinstance(x, types.FunctionType):
+    if type(x) is types.FunctionType:
         return _function_parts_shareable(x, _depth)
-    if isinstance(x, functools.partial):
+    if type(x) is functools.partial:
         return (
             _is_shareable(x.func, _depth + 1)
             and all(_is_shareable(a, _depth + 1) for a in x.args)
@@ -453,7 +474,7 @@ def _function_needs_rebuild(f: types.FunctionType) -> bool:
 
 
 def _holds_function(x: tuple) -> bool:
-    return any(isinstance(i, (types.FunctionType, functools.partial)) or (type(i) is tuple and _holds_function(i)) for i in x)
+    return any(type(i) in (types.FunctionType, functools.partial) or (type(i) is tuple and _holds_function(i)) for i in x)
 
 
 def _is_plain_tensor(t: Any) -> bool:
@@ -467,8 +488,30 @@ def _is_plain_tensor(t: Any) -> bool:
     return not (t.is_conj() or t.is_neg())
 
 
-class _CopyError(Exception):
-    """An object that cannot go into a snapshot, with the reason."""
+_CopyError = reduction.CannotCopy  # an object that cannot go into a snapshot, with the reason
+
+#: Metaclasses whose classes a replay may re-create (creating one runs no code of the user's).
+_REBUILDABLE_METACLASSES: tuple[type, ...] = (type, abc.ABCMeta)
+
+
+def _extra_metaclasses() -> tuple[type, ...]:
+    """Library metaclasses that are as safe: torch's `autograd.Function`."""
+    torch = sys.modules.get("torch")
+    meta = getattr(getattr(getattr(torch, "autograd", None), "function", None), "FunctionMeta", None)
+    return (meta,) if isinstance(meta, type) else ()
+
+
+def _class_functions(raw: Any) -> list[types.FunctionType]:
+    """The Python functions behind a class attribute (a method, a static or class method, a
+    property's accessors)."""
+    kind = type(raw)
+    if kind is types.FunctionType:
+        return [raw]
+    if kind in (staticmethod, classmethod):
+        return [raw.__func__] if type(raw.__func__) is types.FunctionType else []
+    if kind is property:
+        return [f for f in (raw.fget, raw.fset, raw.fdel) if type(f) is types.FunctionType]
+    return []
 
 
 class _Copier:
@@ -491,6 +534,10 @@ class _Copier:
         self.storages: dict[Any, Any] = {}
         self.nbytes = 0
         self._keep: list[Any] = []  # the originals, so that their ids stay unique meanwhile
+        self._verdicts: dict[int, bool] = {}  # id(class) -> whether it is re-created
+        self._building: dict[int, list[Any]] = {}  # id(class) -> closure cells awaiting its copy
+        self.shared_classes: list[str] = []  # classes that read the user's globals but stay shared
+        self.recreated: dict[type, type] = {}  # re-created class -> the user's class
 
     def checkpoint(self) -> tuple[int, int, int, int]:
         return len(self.memo), len(self.storages), self.nbytes, len(self._keep)
@@ -513,6 +560,8 @@ class _Copier:
         found = self.memo.get(id(x), self)
         if found is not self:
             return found
+        if self.rebind and issubclass(type(x), type):
+            return self._class(x)
         if _is_atomic(x):
             return x
         y = self._copy(x)
@@ -524,7 +573,7 @@ class _Copier:
         import torch
 
         cls = type(x)
-        if isinstance(x, torch.Tensor):
+        if issubclass(cls, torch.Tensor):
             return self._tensor(x)
         if cls is list:
             y: Any = []
@@ -553,59 +602,119 @@ class _Copier:
                 contents = x.cell_contents
             except ValueError:
                 return cell
-            cell.cell_contents = self.copy(contents)
+            self._fill(cell, contents)
             return cell
         if cls is weakref.ref:
             # A weak reference must not lead back to the original: point it at the copy.
             target = x()
             return x if target is None or _is_atomic(target) else weakref.ref(self.copy(target))
-        if isinstance(x, torch.Generator):
+        if issubclass(cls, torch.Generator):
             return self._generator(x)
         np = sys.modules.get("numpy")
-        if np is not None and isinstance(x, np.ndarray):
+        if np is not None and cls is np.ndarray:
             self.nbytes += x.nbytes
             return copy.deepcopy(x, self.memo)  # type: ignore[arg-type]
-        deep = getattr(x, "__deepcopy__", None)
-        if deep is not None:
-            return deep(self.memo)
         return self._reduce(x)
 
     def _reduce(self, x: Any) -> Any:
-        reductor = copyreg.dispatch_table.get(type(x))
-        if reductor is not None:
-            rv = reductor(x)
-        else:
-            reduce_ex = getattr(x, "__reduce_ex__", None)
-            if reduce_ex is None:
-                raise _CopyError(f"a {type(x).__name__} cannot be copied")
-            try:
-                rv = reduce_ex(4)
-            except Exception as exc:
-                raise _CopyError(f"cannot copy a {type(x).__name__}: {exc}") from None
-        if isinstance(rv, str):
+        """Copy any other object from its parts, running none of its owner's code (see
+        :mod:`torchmagic.reduction`)."""
+        reduced = reduction.reduce(x)
+        if reduced.by_name:
             return x  # a global, by name
-        func, args, state, listiter, dictiter = (tuple(rv) + (None, None, None))[:5]
-        y = func(*[self.copy(a) for a in args])
+        if reduced.deepcopy is not None:
+            return reduced.deepcopy(self.memo)  # a library's own copy
+        y = reduced.make(*[self.copy(a) for a in reduced.args])
         self._remember(x, y)
-        if state is not None:
-            state = self.copy(state)
-            if hasattr(y, "__setstate__"):
-                y.__setstate__(state)
-            else:
-                slots = None
-                if isinstance(state, tuple) and len(state) == 2:
-                    state, slots = state
-                if state:
-                    y.__dict__.update(state)
-                for key, value in (slots or {}).items():
-                    setattr(y, key, value)
-        if listiter is not None:
-            for item in listiter:
-                y.append(self.copy(item))
-        if dictiter is not None:
-            for key, value in dictiter:
-                y[self.copy(key)] = self.copy(value)
+        if reduced.state is not None:
+            reduced.restore(y, self.copy(reduced.state))
+        for item in reduced.items or ():
+            reduced.add_item(y, self.copy(item))
+        for key, value in reduced.pairs or ():
+            reduced.add_pair(y, self.copy(key), self.copy(value))
         return y
+
+    def _fill(self, cell: Any, contents: Any) -> None:
+        """Give a copied closure cell its contents; a class being re-created fills it later."""
+        waiting = self._building.get(id(contents)) if issubclass(type(contents), type) else None
+        if waiting is not None:
+            waiting.append(cell)
+        else:
+            cell.cell_contents = self.copy(contents)
+
+    # -- classes: a replay re-creates the user's classes over its own globals
+    def _class(self, cls: type) -> type:
+        if id(cls) in self._building or not self._rebuilds(cls):
+            return cls
+        if type(cls) not in _REBUILDABLE_METACLASSES + _extra_metaclasses():
+            self.shared_classes.append(cls.__qualname__)
+            self._remember(cls, cls)
+            return cls
+        return self._rebuild_class(cls)
+
+    def _rebuilds(self, cls: type) -> bool:
+        """Whether `cls` is the user's and reads globals being replaced: methods defined over
+        one of them, or such a base class."""
+        verdict = self._verdicts.get(id(cls))
+        if verdict is None:
+            self._verdicts[id(cls)] = False  # for the walk through cyclic references
+            space = reduction._dict_of(cls)
+            verdict = any(self._rebuilds(base) for base in cls.__bases__ if base is not object) or any(
+                id(getattr(f, "__globals__", None)) in self.rebind for raw in space.values()
+                for f in _class_functions(raw))
+            self._verdicts[id(cls)] = verdict
+        return verdict
+
+    def _rebuild_class(self, cls: type) -> type:
+        """A new class like `cls` whose methods read the new globals: functions and descriptors
+        first (``super()`` cells get the new class), then the other attributes, copied."""
+        self._building[id(cls)] = []
+        space = dict(reduction._dict_of(cls))
+        own_slots = {name for klass, name in reduction.slot_names(cls) if klass is cls}
+        try:
+            bases = tuple(self.copy(base) for base in cls.__bases__)
+            body: dict[str, Any] = {"__qualname__": cls.__qualname__}
+            later: dict[str, Any] = {}
+            for name, raw in space.items():
+                if name in ("__dict__", "__weakref__", "_abc_impl", "__abstractmethods__") or name in own_slots:
+                    continue
+                if name in ("__module__", "__doc__", "__slots__") or _class_functions(raw) or \
+                        reduction.lookup(type(raw), "__get__")[1] is not None:
+                    body[name] = self._class_attribute(raw)
+                else:
+                    later[name] = raw
+            new = type(cls)(cls.__name__, bases, body)
+        except Exception:  # a class that cannot be re-created stays shared
+            new = cls
+            self.shared_classes.append(cls.__qualname__)
+        for cell in self._building.pop(id(cls)):
+            cell.cell_contents = new
+        self._remember(cls, new)
+        if new is not cls:
+            self.recreated[new] = cls
+            made = reduction._dict_of(new)
+            for name, raw in later.items():
+                if name in made:  # the metaclass made its own (autograd.Function's backward class)
+                    continue
+                try:
+                    type.__setattr__(new, name, self.copy(raw))
+                except Exception:
+                    type.__setattr__(new, name, raw)
+        return new
+
+    def _class_attribute(self, raw: Any) -> Any:
+        kind = type(raw)
+        if kind is types.FunctionType:
+            return self.copy(raw)
+        if kind in (staticmethod, classmethod):
+            return kind(self.copy(raw.__func__))
+        if kind is property:
+            return property(*(None if f is None else self.copy(f) for f in (raw.fget, raw.fset, raw.fdel)),
+                            raw.__doc__)
+        try:
+            return self.copy(raw)
+        except Exception:
+            return raw  # a descriptor that cannot be copied is shared
 
     def _tensor(self, t: Any) -> Any:
         import torch
@@ -623,7 +732,7 @@ class _Copier:
                 self.nbytes += host.nbytes()
             with torch.no_grad():
                 new = torch.empty((0,), dtype=t.dtype).set_(host, t.storage_offset(), t.size(), t.stride())
-        elif isinstance(t, torch.nn.parameter.UninitializedTensorMixin) or t.device.type == "meta":
+        elif issubclass(type(t), torch.nn.parameter.UninitializedTensorMixin) or t.device.type == "meta":
             return copy.deepcopy(t, self.memo)  # holds no data
         else:
             try:
@@ -631,15 +740,15 @@ class _Copier:
             except Exception as exc:
                 raise _CopyError(f"cannot copy a {type(t).__name__} to host memory: {exc}") from None
             self.nbytes += _tensor_bytes(new)
-        if isinstance(t, torch.nn.Parameter):
-            if not isinstance(new, torch.nn.Parameter):
+        if issubclass(type(t), torch.nn.Parameter):
+            if not issubclass(type(new), torch.nn.Parameter):
                 new = torch.nn.Parameter(new, requires_grad=t.requires_grad)
         elif t.requires_grad:
             new.requires_grad_(True)
         self._remember(t, new)
         if t.is_leaf and t.grad is not None:
             new.grad = self.copy(t.grad)
-        extra = getattr(t, "__dict__", None)
+        extra = reduction.instance_dict(t)
         for name, value in (extra or {}).items():
             setattr(new, name, self.copy(value))
         return new
@@ -687,7 +796,7 @@ class _Copier:
                 contents = old.cell_contents
             except ValueError:
                 continue
-            fresh.cell_contents = self.copy(contents)
+            self._fill(fresh, contents)
         return new
 
 
@@ -752,19 +861,25 @@ def _reach(root: Any, namespace: Any = None) -> _Reach:
     stack = [root]
     while stack:
         x = stack.pop()
-        if id(x) in seen or _is_atomic(x):
+        if id(x) in seen:
+            continue
+        cls = type(x)
+        if namespace is not None and issubclass(cls, type):
+            seen[id(x)] = x  # a class of the user's brings the globals its methods read
+            out.global_names |= _class_global_names(x, namespace)
+            continue
+        if _is_atomic(x):
             continue
         seen[id(x)] = x
-        cls = type(x)
-        if isinstance(x, torch.Tensor):
+        if issubclass(cls, torch.Tensor):
             out.devices.add(x.device.type)
             if _is_plain_tensor(x):
                 out.add(_storage_key(x), x.untyped_storage().nbytes(), id(x), _tensor_bytes(x))
-            elif x.device.type != "meta" and not isinstance(x, torch.nn.parameter.UninitializedTensorMixin):
+            elif x.device.type != "meta" and not issubclass(cls, torch.nn.parameter.UninitializedTensorMixin):
                 out.add(("tensor", id(x)), _tensor_bytes(x), id(x), _tensor_bytes(x))
             if x.is_leaf and x.grad is not None:
                 stack.append(x.grad)
-            stack.extend(getattr(x, "__dict__", {}).values())
+            stack.extend((reduction.instance_dict(x) or {}).values())
             continue
         if cls in (list, tuple, set, frozenset):
             stack.extend(x)
@@ -795,38 +910,35 @@ def _reach(root: Any, namespace: Any = None) -> _Reach:
             if target is not None:
                 stack.append(target)
             continue
-        if isinstance(x, torch.Generator):
+        if issubclass(cls, torch.Generator):
             out.devices.add(x.device.type)
             continue
-        if np is not None and isinstance(x, np.ndarray):
+        if np is not None and cls is np.ndarray:
             out.add(("ndarray", id(x)), x.nbytes, id(x), x.nbytes)
             if x.dtype == object:
                 stack.extend(x.flat)
             continue
-        if isinstance(x, functools.partial):
+        if cls is functools.partial:
             stack += [x.func, *x.args, *x.keywords.values()]
             continue
-        if cls.__module__.split(".")[0] in _SHELL_PACKAGES:
+        if str(getattr(cls, "__module__", "")).split(".")[0] in _SHELL_PACKAGES:
             raise _CopyError(f"a {cls.__name__} belongs to the IPython shell and is not copied")
-        if hasattr(x, "__deepcopy__"):
-            continue  # opaque: it copies itself
-        reductor = copyreg.dispatch_table.get(cls)
-        try:
-            rv = reductor(x) if reductor is not None else x.__reduce_ex__(4)
-        except Exception as exc:
-            raise _CopyError(f"cannot copy a {cls.__name__}: {exc}") from None
-        if isinstance(rv, str):
-            continue
-        func, args, state, listiter, dictiter = (tuple(rv) + (None, None, None))[:5]
-        stack.extend(args or ())
-        if state is not None:
-            stack.append(state)
-        if listiter is not None:
-            stack.extend(listiter)
-        if dictiter is not None:
-            for key, value in dictiter:
-                stack += [key, value]
+        reduced = reduction.reduce(x)
+        if reduced.by_name or reduced.deepcopy is not None:
+            continue  # a global, or opaque: it copies itself
+        stack.extend(reduction.parts(reduced))
     return out
+
+
+def _class_global_names(cls: type, namespace: Any) -> set[str]:
+    """Global names the methods of a class (and of its bases) defined in `namespace` read."""
+    names: set[str] = set()
+    for klass in reduction._mro_of(cls):
+        for raw in reduction._dict_of(klass).values():
+            for function in _class_functions(raw):
+                if function.__globals__ is namespace:
+                    names |= _code_global_names(function.__code__)
+    return names
 
 
 # ---------------------------------------------------------------------------------------
@@ -921,6 +1033,8 @@ class Snapshot:
     rng: RngState  # torch CPU, torch CUDA (all devices, if CUDA initialised), numpy, random
     _source: Any = field(default=None, repr=False, compare=False)  # the namespace it was taken from
     _buffers: list[Any] = field(default_factory=list, repr=False, compare=False)  # host storages made
+    shared_classes: list[str] = field(default_factory=list, repr=False, compare=False)  # see shadow_namespace
+    recreated: dict[type, type] = field(default_factory=dict, repr=False, compare=False)  # see shadow_namespace
 
     def retire(self) -> "HostBuffers":
         """Give the copies up (the snapshot keeps its figures only) and hand their host
@@ -937,23 +1051,28 @@ class Snapshot:
         user's own mutable tensors/modules/optimizers.
 
         Functions defined in the user's namespace are re-created with the shadow namespace as
-        their globals, so that calling them in the rerun reads the copies. Methods of the
-        user's classes keep reading the user's globals.
+        their globals, so that calling them in the rerun reads the copies; so are the user's
+        classes (a `type` or `ABCMeta` class, or an `autograd.Function`), with their methods,
+        and the copies of their instances are instances of the new classes. A class that
+        cannot be re-created stays shared and is named in `shared_classes`.
         """
         shadow: dict[str, Any] = {}
         rebind = {id(base): shadow}
         if self._source is not None:
             rebind[id(self._source)] = shadow
         copier = _Copier(rebind)
-        for name, value in self.values.items():
-            shadow[name] = copier.copy(value)
-        for name, value in base.items():
-            if name in shadow or name in self.left_out:
-                continue
-            if name == "__builtins__":
-                shadow[name] = value
-            elif _is_shareable(value):
+        with reduction.reading(base, self._source):
+            for name, value in self.values.items():
                 shadow[name] = copier.copy(value)
+            for name, value in base.items():
+                if name in shadow or name in self.left_out:
+                    continue
+                if name == "__builtins__":
+                    shadow[name] = value
+                elif _is_shareable(value):
+                    shadow[name] = copier.copy(value)
+        self.shared_classes = sorted(set(copier.shared_classes))
+        self.recreated = copier.recreated  # for pickling: a copy pickles as the user's class
         return shadow
 
 
@@ -971,6 +1090,12 @@ def take_snapshot(namespace: Mapping[str, Any], names: Iterable[str], limit_byte
     a rerun that calls them reads those too. When not everything fits under `limit_bytes`,
     the biggest names are left out first. `spare`: buffers of a retired snapshot to copy into.
     """
+    with reduction.reading(namespace):
+        return _take_snapshot(namespace, names, limit_bytes, spare)
+
+
+def _take_snapshot(namespace: Mapping[str, Any], names: Iterable[str], limit_bytes: int,
+                   spare: "HostBuffers | None") -> Snapshot:
     start = time.perf_counter()
     rng = capture_rng()
     left_out: dict[str, str] = {}
@@ -986,7 +1111,7 @@ def take_snapshot(namespace: Mapping[str, Any], names: Iterable[str], limit_byte
         value = namespace[name]
         try:
             found = _reach(value, namespace)
-        except (_CopyError, RecursionError) as exc:
+        except Exception as exc:  # one object that cannot be read costs that name, not the snapshot
             left_out[name] = _why_not_copied(exc)
             continue
         pending += sorted(n for n in found.global_names if n in namespace and n not in seen)
@@ -1090,10 +1215,10 @@ def _fit_under_limit(
 
 def _why_not_copied(exc: BaseException) -> str:
     if isinstance(exc, _CopyError):
-        return str(exc)
+        return safe_str(exc)
     if isinstance(exc, RecursionError):
         return "too deeply nested to copy"
-    return f"cannot be copied: {type(exc).__name__}: {exc}"
+    return f"cannot be copied: {describe(exc)}"
 
 
 def _format_bytes(n: int) -> str:
@@ -1288,10 +1413,16 @@ def _load_rescue(path: Path) -> dict[str, Any]:
     if not path.is_file():
         raise UsageError(f"no rescue file at {path}")
     try:
-        # Rescue files hold plain data only, so nothing in them can run code when loaded.
-        payload = torch.load(path, map_location="cpu", weights_only=True)
+        # Rescue files hold plain data only, so nothing in them can run code when loaded. What
+        # torch warns about a file it cannot read is no news: the UsageError says it.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        text = safe_str(exc).strip()
+        first = text.splitlines()[0] if text else type(exc).__name__
+        if first.startswith("Weights only load failed"):
+            first = "it is not a file torch.save wrote from plain data"
         raise UsageError(f"{path} cannot be read as a torchmagic rescue file: {first}") from None
     if not isinstance(payload, dict) or payload.get("format") != _RESCUE_FORMAT:
         raise UsageError(f"{path} is not a torchmagic rescue file")

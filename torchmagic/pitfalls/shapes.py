@@ -113,8 +113,19 @@ def _target_match(ctx: Context, pid: str, frame: CellFrame, call: ast.Call, name
         line = built.line if built is not None and is_module(loss_obj) and frame.in_cell else _cell_line_of(ctx, frame)
         related = [frame.line] if frame.in_cell and line != frame.line else []
         return Match(pid, 0.9, line=line, related_lines=related, facts=facts, detail="padding")
-    return origin_match(ctx, pid, name, frame.line, 0.9, facts, detail, frame=frame,
-                        query=lambda r: value_origin(r, bad))
+    match = origin_match(ctx, pid, name, frame.line, 0.9, facts, detail, frame=frame,
+                         query=lambda r: value_origin(r, bad))
+    record = ctx.record(value)
+    if match is not None and match.cause is None and frame.in_cell and record is not None:
+        # the values came with the data (star ratings 1..5): the line that turned that data
+        # into this name's class labels (`labels = stars.long()`) is where they become wrong
+        end = value_origin(record, bad)[-1]
+        binding = frame.code.origin(name, frame.line)
+        if getattr(end, "inputs", None) == () and binding is not None and match.line is not None \
+                and match.line < binding.line < frame.line:
+            match.related_lines = sorted({*match.related_lines, match.line} - {binding.line})
+            match.line = binding.line
+    return match
 
 
 def _too_few_classes(ctx: Context, target: Any, classes: int | None, frame: CellFrame
