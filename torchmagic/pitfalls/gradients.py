@@ -20,6 +20,7 @@ _OPERATORS = {
     "__truediv__": "/", "__rtruediv__": "/", "__floordiv__": "//", "__matmul__": "@", "__pow__": "**",
     "__neg__": "-", "__getitem__": "[...]", "__gt__": ">", "__lt__": "<", "__ge__": ">=", "__le__": "<=",
     "__eq__": "==", "__ne__": "!=", "__and__": "&", "__or__": "|", "__invert__": "~",
+    "add": "+", "sub": "-", "mul": "*", "div": "/", "true_divide": "/", "matmul": "@", "neg": "-",
 }
 
 # loss functions that return one value per element when asked for reduction='none'
