@@ -19,7 +19,7 @@ from ..locate import CellFrame, code_of
 from ..source.cell import _torch, is_module, is_tensor
 from ..source.cellcode import CellCode, base_name, call_name, dotted, loaded_names
 from .gradients import op_label, torch_frames
-from .helpers import failing_place, line_text, name_for, origin_match, pattern_hits, place
+from .helpers import earlier_binding, failing_place, line_text, name_for, origin_match, pattern_hits, place
 from .registry import Context, matcher
 from .shapes import built_site
 
@@ -137,8 +137,10 @@ def bce_input_range(ctx: Context) -> Match | None:
             return _match("bce-input-range", where, line, facts, "rescaled")
     where = None
     if loss.module is not None:
-        built = built_site(ctx, loss.module, dotted(call.func) if call is not None else None, frame) \
-            if frame is not None else ctx.evidence.built_at(loss.module)
+        name = dotted(call.func) if call is not None else None
+        built = built_site(ctx, loss.module, name, frame) if frame is not None else ctx.evidence.built_at(loss.module)
+        if built is None and name and name.isidentifier():
+            built = earlier_binding(ctx, name)  # built before this cell ran
         where = place(ctx, [site_step(built)], frame) if built is not None else None
     where = where or (line, cause)
     facts["line"] = line_text(ctx, where)
@@ -265,8 +267,12 @@ def loss_target_shape(ctx: Context) -> Match | None:
         return _match("loss-target-shape", where or (line, cause), line, facts, "class_last")
     expected = (int(x.shape[0]),) + tuple(int(d) for d in x.shape[2:]) if x.dim() >= 2 else (int(x.shape[0]),)
     facts["expected"] = _shape(expected)
-    one_hot = tuple(y.shape) == tuple(x.shape) and not y.is_floating_point()
-    detail = "one_hot" if one_hot else "extra_dim"
+    if tuple(y.shape) == tuple(x.shape) and not y.is_floating_point():
+        detail = "one_hot"
+    elif y.dim() == x.dim() and y.dim() >= 2 and y.shape[1] == 1:
+        detail = "extra_dim"
+    else:
+        detail = "sizes"
     record = ctx.record(y)
     where = place(ctx, shape_origin(record), frame) if record is not None else None
     if where is None:
@@ -365,16 +371,19 @@ def loss_not_tensor(ctx: Context) -> Match | None:
     if found is None:
         facts["line"] = line_text(ctx, (line, cause))
         return Match("loss-not-tensor", 0.9, line=line, facts=facts, detail="type", cause=cause)
-    site, detail, extra = found
+    site, detail, extra, via = found
     facts.update(extra)
     where = place(ctx, [site_step(site)], frame) or (line, cause)
+    if where[1] is not None and frame.in_cell and via is not None:
+        where = (via, where[1])  # the cell's call of the earlier cell's function that made it
     facts["line"] = line_text(ctx, where if site.filename != ctx.filename else (site.line, None))
     return _match("loss-not-tensor", where, line, facts, detail)
 
 
 def _made_not_tensor(ctx: Context, frame: CellFrame, name: str, line: int, kind: str
-                     ) -> tuple[Site, str, dict] | None:
-    """(site, detail, facts) for where `name`, read on `line`, became what it is."""
+                     ) -> tuple[Site, str, dict, int | None] | None:
+    """(site, detail, facts, the frame's line that leads there) for where `name`, read on
+    `line`, became what it is."""
     code = frame.code
     scope = code.scope_of(code.statement_at(line))
     converting = [b for b in code.bindings(scope) if b.name == name and b.line <= line
@@ -383,14 +392,16 @@ def _made_not_tensor(ctx: Context, frame: CellFrame, name: str, line: int, kind:
     converting = [b for b in converting if made is None or b.line > made.line]
     if converting:
         b = converting[0]
-        return Site(frame.filename, b.line, frame.function), "converted", {"conversion": _conversion(code, b.node)}
+        return Site(frame.filename, b.line, frame.function), "converted", {"conversion": _conversion(code, b.node)}, \
+            b.line
     if made is None:
         return None
     value = getattr(made.node, "value", None)
+    here = Site(frame.filename, made.line, frame.function)
     if kind in ("list", "tuple", "dict"):
-        return Site(frame.filename, made.line, frame.function), "container", {}
+        return here, "container", {}, made.line
     if value is not None and _CONVERSIONS.search(_text(code, value, 400)):
-        return Site(frame.filename, made.line, frame.function), "converted", {"conversion": _conversion(code, value)}
+        return here, "converted", {"conversion": _conversion(code, value)}, made.line
     calls = [value] if isinstance(value, ast.Call) else []
     for call in calls:
         function = ctx.value(dotted(call.func), frame) if dotted(call.func) else None
@@ -406,12 +417,12 @@ def _made_not_tensor(ctx: Context, frame: CellFrame, name: str, line: int, kind:
         returns = [r for r in ast.walk(defined) if isinstance(r, ast.Return) and r.value is not None]
         if kind == "NoneType" and not returns:
             end = defined.end_lineno or defined.lineno
-            return Site(body.co_filename, end, defined.name), "none_returned", {"function": defined.name}
+            return Site(body.co_filename, end, defined.name), "none_returned", {"function": defined.name}, made.line
         for ret in returns:
             if _CONVERSIONS.search(_text(source, ret.value, 400)):
                 return Site(body.co_filename, ret.lineno, defined.name), "converted", \
-                    {"conversion": _conversion(source, ret.value)}
-    return Site(frame.filename, made.line, frame.function), "type", {}
+                    {"conversion": _conversion(source, ret.value)}, made.line
+    return here, "type", {}, made.line
 
 
 def _conversion(code: CellCode, node: ast.AST) -> str:
