@@ -53,7 +53,8 @@ REAL_ERRORS = [
     ("loss-target-shape", lambda: F.binary_cross_entropy_with_logits(torch.randn(4, 1), torch.rand(4))),
     ("loss-class-weights", lambda: F.cross_entropy(torch.randn(4, 3), torch.zeros(4, dtype=torch.long),
                                                    weight=torch.ones(2))),
-    ("loss-input-dtype", lambda: F.cross_entropy(torch.zeros(4, 3, dtype=torch.long), torch.zeros(4, dtype=torch.long))),
+    ("loss-input-dtype", lambda: F.cross_entropy(torch.zeros(4, 3, dtype=torch.long),
+                                                 torch.zeros(4, dtype=torch.long))),
     ("loss-not-tensor", lambda: (0.5).backward()),
     ("one-hot-num-classes", lambda: F.one_hot(torch.tensor([0, 3]), 3)),
     ("one-hot-num-classes", lambda: F.one_hot(torch.tensor([-1, 2]), 3)),
@@ -67,7 +68,8 @@ REAL_ERRORS = [
 @pytest.mark.parametrize("pid, call", REAL_ERRORS, ids=[f"{p}-{i}" for i, (p, _) in enumerate(REAL_ERRORS)])
 def test_patterns_match_the_real_messages(pid, call):
     exc_type, message = real_message(call)
-    matching = [e.id for e in catalog().values() if e.family in ("losses", "gradients") and e.matches_message(exc_type, message)]
+    matching = [e.id for e in catalog().values() if e.family in ("losses", "gradients")
+                and e.matches_message(exc_type, message)]
     assert matching == [pid], (message, matching)
 
 
