@@ -33,18 +33,23 @@ def _layer_frame(ctx: Context, kinds: tuple[type, ...], names: tuple[str, ...] =
 
 
 def _built(ctx: Context, module: Any) -> Site | None:
-    """Where a module was built: recorded by the run, else the assignment of the name the
-    failing cell line calls it by."""
+    """Where a module was built: recorded by the run, else where the name the failing line
+    calls it by was assigned. A layer inside a container (a pooling layer, which registers
+    nothing, inside an `nn.Sequential(...)`) is built where its container was."""
     site = ctx.evidence.built_at(module)
     if site is not None:
         return site
     for frame in reversed(ctx.user_frames):
-        for call in frame.code.calls_on_line(frame.line):
-            name = dotted(call.func)
-            if name and ctx.value(name, frame) is module and "." not in name:
-                made = frame.code.origin(name, frame.line)
-                if made is not None:
-                    return Site(frame.filename, made.line, frame.function)
+        for name in frame.code.read_at(frame.line) if frame.line else []:
+            value = ctx.value(name, frame)
+            if not isinstance(value, _torch().nn.Module) or not any(m is module for m in value.modules()):
+                continue
+            site = ctx.evidence.built_at(value)
+            if site is not None:
+                return site
+            made = frame.code.origin(name, frame.line) if "." not in name else None
+            if made is not None:
+                return Site(frame.filename, made.line, frame.function)
     return None
 
 

@@ -194,15 +194,36 @@ _CAT_SIZES = re.compile(r"Sizes of tensors must match except in dimension (\d+)\
                         r"(?:Expected size (\d+) but got size (\d+) for tensor number (\d+)|Got (\d+) and (\d+))")
 
 
-def _joined(ctx: Context, frame: CellFrame | None) -> tuple[ast.Call, ast.AST | None, list, int] | None:
+def _torch_call(ctx: Context, names: set[str]) -> tuple[tuple, dict] | None:
+    """The arguments the failing torch function got, as the torch function mode of the
+    diagnosed run saw them (temporaries such as `torch.cat([up(x), skip])` included): the
+    innermost `__torch_function__` frame of the traceback that handles one of `names`."""
+    found = None
+    tb = ctx.exc.__traceback__
+    while tb is not None:
+        local = tb.tb_frame.f_locals
+        if tb.tb_frame.f_code.co_name == "__torch_function__" and \
+                getattr(local.get("func"), "__name__", None) in names and isinstance(local.get("args"), tuple):
+            found = (local["args"], dict(local.get("kwargs") or {}))
+        tb = tb.tb_next
+    return found
+
+
+def _joined(ctx: Context, frame: CellFrame | None) -> tuple[ast.Call, ast.AST | None, Any, int] | None:
     """The cat/stack call on the failing line, its sequence argument, the values in it and the
-    dimension it joins along."""
+    dimension it joins along (from the call torch saw, else read from the line)."""
     for call in _calls(frame, _JOINS):
         arg = _first_arg(call, "tensors")
-        seq = _value(ctx, frame, arg)
-        dim_node = call.args[1] if len(call.args) > 1 else next(
-            (k.value for k in call.keywords if k.arg in ("dim", "axis")), None)
-        dim = _value(ctx, frame, dim_node) if dim_node is not None else 0
+        seen = _torch_call(ctx, {call_name(call)})
+        if seen is not None:
+            args, kwargs = seen
+            seq = args[0] if args else kwargs.get("tensors")
+            dim = args[1] if len(args) > 1 else kwargs.get("dim", kwargs.get("axis", 0))
+        else:
+            seq = _value(ctx, frame, arg)
+            dim_node = call.args[1] if len(call.args) > 1 else next(
+                (k.value for k in call.keywords if k.arg in ("dim", "axis")), None)
+            dim = _value(ctx, frame, dim_node) if dim_node is not None else 0
         return call, arg, list(seq) if isinstance(seq, (list, tuple)) else seq, dim if isinstance(dim, int) else 0
     return None
 
@@ -304,12 +325,14 @@ def cat_rank(ctx: Context) -> Match | None:
     facts = {"name": name or "a tensor", "shape": _shape(odd), "ndim": odd.dim(), "other_shape": _shape(other),
              "other_ndim": other.dim()}
     line = failing_place(ctx)[0]
-    if name and frame is not None:
+    if detail == "extra" and name and frame is not None:
+        # pooled features keep their (1, 1): flatten them where they are made
         match = origin_match(ctx, "cat-rank-mismatch", name, frame.line, 0.9, facts, detail, frame=frame,
                              query=shape_origin)
         if match is not None:
             return match
-    return Match("cat-rank-mismatch", 0.85, line=line, facts=facts, detail=detail)
+    # a missing dimension is added where the tensors are joined (`x[:, None]`)
+    return _here(ctx, 0.9, facts, detail, "cat-rank-mismatch")
 
 
 @matcher
