@@ -10,7 +10,7 @@ from typing import Any
 from ..diagnosis import Match
 from ..evidence.queries import dtype_origin, origin, shape_origin
 from ..locate import CellFrame
-from ..source.cell import _torch, is_module, is_tensor
+from ..source.cell import _torch, is_tensor
 from ..source.cellcode import base_name, call_name, dotted
 from .helpers import failing_place, first_tensor, line_text, origin_match, pattern_hits, place
 from .registry import Context, matcher
@@ -109,6 +109,16 @@ def _code_origin(frame: CellFrame | None, name: str | None, line: int | None) ->
     return made.line if made is not None else None
 
 
+def _holder(ctx: Context, value: Any) -> str:
+    """The variable of the failing frames (innermost first) or of the namespace that holds
+    `value` now; '' for a temporary."""
+    for frame in reversed(ctx.user_frames):
+        for name, held in list(frame.frame.f_locals.items()):
+            if held is value and not name.startswith("_"):
+                return name
+    return next((n for n, held in list(ctx.namespace.items()) if held is value and not n.startswith("_")), "")
+
+
 def _in_cell(frame: CellFrame | None) -> bool:
     return frame is not None and frame.in_cell
 
@@ -194,17 +204,19 @@ _CAT_SIZES = re.compile(r"Sizes of tensors must match except in dimension (\d+)\
                         r"(?:Expected size (\d+) but got size (\d+) for tensor number (\d+)|Got (\d+) and (\d+))")
 
 
-def _torch_call(ctx: Context, names: set[str]) -> tuple[tuple, dict] | None:
+def _torch_call(ctx: Context, names: set[str] | None) -> tuple[tuple, dict, Any] | None:
     """The arguments the failing torch function got, as the torch function mode of the
     diagnosed run saw them (temporaries such as `torch.cat([up(x), skip])` included): the
-    innermost `__torch_function__` frame of the traceback that handles one of `names`."""
+    innermost `__torch_function__` frame of the traceback (for one of `names`, if given),
+    as (args, kwargs, the function)."""
     found = None
     tb = ctx.exc.__traceback__
     while tb is not None:
         local = tb.tb_frame.f_locals
-        if tb.tb_frame.f_code.co_name == "__torch_function__" and \
-                getattr(local.get("func"), "__name__", None) in names and isinstance(local.get("args"), tuple):
-            found = (local["args"], dict(local.get("kwargs") or {}))
+        func = local.get("func")
+        if tb.tb_frame.f_code.co_name == "__torch_function__" and isinstance(local.get("args"), tuple) and \
+                (names is None or getattr(func, "__name__", None) in names):
+            found = (local["args"], dict(local.get("kwargs") or {}), func)
         tb = tb.tb_next
     return found
 
@@ -216,7 +228,7 @@ def _joined(ctx: Context, frame: CellFrame | None) -> tuple[ast.Call, ast.AST | 
         arg = _first_arg(call, "tensors")
         seen = _torch_call(ctx, {call_name(call)})
         if seen is not None:
-            args, kwargs = seen
+            args, kwargs, _ = seen
             seq = args[0] if args else kwargs.get("tensors")
             dim = args[1] if len(args) > 1 else kwargs.get("dim", kwargs.get("axis", 0))
         else:
@@ -395,8 +407,6 @@ def stack_non_tensor_items(ctx: Context) -> Match | None:
 
 # ------------------------------------------------------------------------------ dimensions
 _DIM_RANGE = re.compile(r"Dimension out of range \(expected to be in range of \[(-?\d+), (-?\d+)\], but got (-?\d+)\)")
-_SQUEEZES = {"squeeze", "squeeze_", "select", "__getitem__", "sum", "mean", "max", "min", "argmax", "argmin",
-             "amax", "amin", "prod", "flatten", "view", "reshape"}
 
 
 @matcher
@@ -410,10 +420,17 @@ def dim_out_of_range(ctx: Context) -> Match | None:
     ndim = hi + 1
     facts: dict[str, Any] = {"dim": asked, "ndim": ndim, "last": hi}
     frame = _frame(ctx)
-    found = first_tensor(ctx, frame, lambda t: t.dim() == ndim or (ndim == 1 and t.dim() == 0))
-    if found is None:
-        return _here(ctx, 0.85, facts, "range", "dim-out-of-range")
-    name, value = found
+    fits = (lambda t: is_tensor(t) and (t.dim() == ndim or (ndim == 1 and t.dim() == 0)))
+    seen = _torch_call(ctx, None)
+    value = next((t for t in [*seen[0], *seen[1].values()] if fits(t)), None) if seen is not None else None
+    if value is not None:
+        name = _holder(ctx, value)
+        facts["func"] = getattr(seen[2], "__name__", "")
+    else:
+        found = first_tensor(ctx, frame, fits)
+        if found is None:
+            return _here(ctx, 0.85, facts, "range", "dim-out-of-range")
+        name, value = found
     facts.update(name=name, shape=_shape(value))
     record = ctx.record(value)
     if record is not None:
@@ -426,7 +443,8 @@ def dim_out_of_range(ctx: Context) -> Match | None:
                 facts["where"] = line_text(ctx, where)
                 return Match("dim-out-of-range", 0.9, line=where[0], related_lines=[failing_place(ctx)[0]],
                              facts=facts, detail="squeezed", cause=where[1])
-    return _here(ctx, 0.9, facts, "tensor", "dim-out-of-range")
+    return _here(ctx, 0.9, facts, "tensor" if name else ("input" if facts.get("func") else "range"),
+                 "dim-out-of-range")
 
 
 _NEGATIVE = re.compile(r"Trying to create tensor with negative dimension (-?\d+): \[([-\d, ]*)\]")
@@ -456,9 +474,6 @@ def negative_dimension(ctx: Context) -> Match | None:
                                  facts=facts, detail="from")
                 return _here(ctx, 0.9, facts, "from", "negative-dimension")
     return _here(ctx, 0.85, facts, "size" if facts else "", "negative-dimension")
-
-
-_ZERO_DIM = ("zero-dim-index", "squeeze-to-zero-dim")
 
 
 @matcher
@@ -511,9 +526,6 @@ def bool_arithmetic(ctx: Context) -> Match | None:
     return _here(ctx, 0.9, facts, "xor" if xor else "invert", "bool-mask-arithmetic")
 
 
-_MASK_DTYPE = re.compile(r"(masked_fill_?|masked_scatter_?|masked_select|where)\b.*?(?:dtype|expected BoolTensor)")
-
-
 @matcher
 def mask_not_bool(ctx: Context) -> Match | None:
     """A float or integer mask given to masked_fill/where/masked_select: the line that gave the
@@ -525,15 +537,11 @@ def mask_not_bool(ctx: Context) -> Match | None:
                                "where"}):
         is_function = isinstance(call.func, ast.Attribute) and dotted(call.func.value) == "torch"
         func = call_name(call)
-        index = 0 if func == "where" or not is_function else 1
-        if func != "where" and is_function:
-            index = 1
+        index = 1 if is_function and func != "where" else 0  # torch.masked_fill(x, mask, v), x.masked_fill(mask, v)
         node = call.args[index] if len(call.args) > index else next(
             (k.value for k in call.keywords if k.arg in ("mask", "condition")), None)
         name = base_name(node) if node is not None else None
         value = ctx.value(name, frame) if name else None
-        if node is not None and not isinstance(node, ast.Name):
-            value = _value(ctx, frame, node) if dotted(node) else value
         if not is_tensor(value) or value.dtype == _torch().bool:
             continue
         facts = {"name": name, "dtype": _dtype(value), "func": func, "shape": _shape(value)}
@@ -549,24 +557,35 @@ _INTEGER_DTYPES = ("int64", "int32", "int16", "int8", "uint8", "bool")
 
 @matcher
 def integer_float_op(ctx: Context) -> Match | None:
-    """mean/std/softmax/norm of an integer or boolean tensor: name it, and where it became
-    integer (a comparison, `.long()`, labels)."""
+    """mean/std/softmax/norm of an integer or boolean tensor: the tensor the failing torch
+    function got (a temporary such as `pred.long()` included), and where it became integer
+    (a comparison, a `.long()` cast, labels)."""
     if not pattern_hits(ctx, "integer-tensor-float-op"):
         return None
     frame = _frame(ctx)
-    found = first_tensor(ctx, frame, lambda t: _dtype(t) in _INTEGER_DTYPES)
-    if found is None:
-        return _here(ctx, 0.85, pid="integer-tensor-float-op")
-    name, value = found
-    facts: dict[str, Any] = {"name": name, "dtype": _dtype(value), "shape": _shape(value)}
+    seen = _torch_call(ctx, None)
+    value = next((t for t in [*seen[0], *seen[1].values()] if is_tensor(t) and _dtype(t) in _INTEGER_DTYPES),
+                 None) if seen is not None else None
+    record = ctx.record(value) if value is not None else None
+    name = _holder(ctx, value) if value is not None else ""
+    if value is None:
+        found = first_tensor(ctx, frame, lambda t: _dtype(t) in _INTEGER_DTYPES)
+        if found is None:
+            return _here(ctx, 0.85, pid="integer-tensor-float-op")
+        name, value = found
+        record = ctx.record(value)
+    facts: dict[str, Any] = {"name": name, "dtype": _dtype(value), "shape": _shape(value),
+                             "func": getattr(seen[2], "__name__", "") if seen is not None else ""}
     related: list[int] = []
-    record = ctx.record(value)
+    detail = "dtype" if name else ""
     if record is not None:
         where = place(ctx, dtype_origin(record), frame)
-        if where is not None and where[1] is None and where[0] != failing_place(ctx)[0]:
-            facts["where"] = line_text(ctx, where)
-            related.append(where[0])
-    return _here(ctx, 0.9, facts, "made" if related else "dtype", "integer-tensor-float-op", related)
+        if where is not None and where[1] is None:
+            facts.update(where=line_text(ctx, where), op=dtype_origin(record)[-1].op or "")
+            if where[0] != failing_place(ctx)[0]:
+                related.append(where[0])
+            detail = ("made" if related else "dtype") if name else ("cast" if facts["op"] and facts["func"] else "")
+    return _here(ctx, 0.9, facts, detail, "integer-tensor-float-op", related)
 
 
 # ------------------------------------------------------------------------------ in-place broadcasting
@@ -728,7 +747,8 @@ _FLOAT_SIZE = re.compile(r"must be tuple of ints, but found element of type floa
                          r"tuple of ints, not float|'float' object cannot be interpreted as an integer|"
                          r"received an invalid combination of arguments - got \((?:\w+, )*float")
 _SEQ_SIZE = re.compile(r"type must be tuple of ints,\s*but got (tuple|list|torch\.Size)|must be tuple of ints, but "
-                       r"found element of type (tuple|list|torch\.Size)")
+                       r"found element of type (tuple|list|torch\.Size)|empty\(\) received an invalid combination "
+                       r"of arguments - got \((tuple|list|torch\.Size),")
 
 
 def _constructor_calls(ctx: Context, frame: CellFrame | None) -> list[tuple[ast.Call, Any]]:
@@ -767,7 +787,7 @@ def float_size(ctx: Context) -> Match | None:
     return _here(ctx, 0.8, pid="float-size-argument") if "float" in ctx.message and "ints" in ctx.message else None
 
 
-_MISSING_ARG = re.compile(r"(\w+)\.__init__\(\) missing (\d+) required positional argument")
+_MISSING_ARG = re.compile(r"(?:(\w+)\.)?__init__\(\) missing (\d+) required positional argument")
 
 
 @matcher
