@@ -240,11 +240,13 @@ def _joined(ctx: Context, frame: CellFrame | None) -> tuple[ast.Call, ast.AST | 
     return None
 
 
-def _names_in(arg: ast.AST | None) -> list[str]:
-    """The name of each element of a literal list argument (`[u, d]`), '' where not a plain name."""
+def _names_in(arg: ast.AST | None, count: int) -> list[str]:
+    """How the code writes each element of the sequence argument: the elements of a literal
+    list (`[u, x.flatten(1)]`), else `parts[i]` for a sequence held by a name."""
     if isinstance(arg, (ast.List, ast.Tuple)):
-        return [base_name(e) or "" for e in arg.elts]
-    return []
+        return [text if len(text := ast.unparse(e)) <= 40 else text[:37] + "..." for e in arg.elts]
+    name = dotted(arg) if arg is not None else None
+    return [f"{name}[{i}]" for i in range(count)] if name else [""] * count
 
 
 @matcher
@@ -265,7 +267,7 @@ def cat_sizes(ctx: Context) -> Match | None:
         return _here(ctx, 0.8, pid="cat-size-mismatch")
     ndim = tensors_only[0].dim()
     dim = dim % ndim if ndim else 0
-    names = _names_in(arg)
+    names = _names_in(arg, len(tensors))
     differ = [k for k in range(ndim) if k != dim and len({t.shape[k] for t in tensors_only}) > 1]
     shapes = ", ".join(str(tuple(t.shape)) for t in tensors_only[:4])
     facts: dict[str, Any] = {"shapes": shapes, "dim": dim, "differ": ", ".join(map(str, differ))}
@@ -316,7 +318,7 @@ def cat_rank(ctx: Context) -> Match | None:
     if found is None or not isinstance(found[2], list):
         return _here(ctx, 0.8, pid="cat-rank-mismatch")
     _, arg, values, _ = found
-    names = _names_in(arg)
+    names = _names_in(arg, len(values))
     tensors = [(names[i] if i < len(names) else "", t) for i, t in enumerate(values) if is_tensor(t)]
     ranks = sorted({t.dim() for _, t in tensors})
     if len(ranks) < 2:
@@ -337,10 +339,15 @@ def cat_rank(ctx: Context) -> Match | None:
     facts = {"name": name or "a tensor", "shape": _shape(odd), "ndim": odd.dim(), "other_shape": _shape(other),
              "other_ndim": other.dim()}
     line = failing_place(ctx)[0]
-    if detail == "extra" and name and frame is not None:
-        # pooled features keep their (1, 1): flatten them where they are made
-        match = origin_match(ctx, "cat-rank-mismatch", name, frame.line, 0.9, facts, detail, frame=frame,
-                             query=shape_origin)
+    record = ctx.record(odd)
+    if detail == "extra" and record is not None:
+        # pooled features keep their (1, 1): flatten them where they got that shape
+        where = place(ctx, shape_origin(record), frame)
+        if where is not None:
+            return Match("cat-rank-mismatch", 0.9, line=where[0], related_lines=[line] if line != where[0] else [],
+                         facts=facts, detail=detail, cause=where[1])
+    if detail == "extra" and name.isidentifier() and frame is not None:
+        match = origin_match(ctx, "cat-rank-mismatch", name, frame.line, 0.9, facts, detail, frame=frame)
         if match is not None:
             return match
     # a missing dimension is added where the tensors are joined (`x[:, None]`)
