@@ -1,0 +1,15 @@
+# pitfall: squeeze-to-zero-dim
+# kind: error
+# line: 2
+# source: the (1, 1) output of a single sample squeezed, then indexed
+# %% setup
+import torch
+import torch.nn as nn
+torch.manual_seed(0)
+model = nn.Linear(4, 1)
+x = torch.randn(1, 4)
+# %% cell
+with torch.no_grad():
+    score = model(x).squeeze()
+first = score[0]
+print(first)

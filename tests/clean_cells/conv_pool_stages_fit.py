@@ -1,0 +1,14 @@
+# pitfall: none
+# kind: clean
+# line: 0
+# source: four conv-pool stages on 28 x 28 digits, then adaptive pooling
+# %% setup
+import torch
+import torch.nn as nn
+torch.manual_seed(0)
+# %% cell
+sizes = [(1, 8), (8, 16), (16, 32), (32, 32)]
+net = nn.Sequential(*[nn.Sequential(nn.Conv2d(a, b, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2)) for a, b in sizes], nn.AdaptiveAvgPool2d(1))
+digits = torch.randn(4, 1, 28, 28)
+out = net(digits)
+print(out.shape)
