@@ -14,9 +14,10 @@ from typing import Any
 from ..diagnosis import Match
 from ..source.cell import _torch, is_tensor
 from ..source.cellcode import call_name, dotted
-from .helpers import failing_place, line_text, pattern_hits, place
+from .helpers import failing_place, pattern_hits, place
 from .registry import Context, matcher
-from .training import at, class_source, method_of, named, raised_in, self_assignment, torch_frames, torch_local
+from .training import (at, class_source, method_of, named, place_facts, raised_in, self_assignment, torch_frames,
+                       torch_local)
 
 _COLLATE = "torch/utils/data/_utils/collate.py"
 
@@ -90,7 +91,7 @@ def collate_variable_length(ctx: Context) -> Match | None:
             where = at(ctx, filename, returns[-1].lineno if returns else getitem.lineno, "__getitem__")
     if where is None:
         return Match("collate-variable-length", 0.95, line=line, facts=facts, detail=detail, cause=cause)
-    facts["made"] = line_text(ctx, where)
+    facts.update(place_facts(ctx, where, "made"))
     related = [line] if line and line != where[0] else []
     return Match("collate-variable-length", 0.95, line=where[0], related_lines=related, facts=facts,
                  detail=detail, cause=where[1])
@@ -114,7 +115,7 @@ def empty_dataset(ctx: Context) -> Match | None:
         if stmt is not None:
             facts["attr"] = counted[0]
             where = at(ctx, source[0], stmt.lineno, "__init__")
-            facts["filled"] = line_text(ctx, where)
+            facts.update(place_facts(ctx, where, "filled"))
             related = [line] if line and line != where[0] else []
             return Match("empty-dataset", 0.9, line=where[0], related_lines=related, facts=facts, detail="attr",
                          cause=where[1])
@@ -140,11 +141,13 @@ def collate_sample_type(ctx: Context) -> Match | None:
     returns = _returns(getitem)
     if detail == "none":
         bad = [r for r in returns if r.value is None or isinstance(r.value, ast.Constant) and r.value.value is None]
-        target = bad[0].lineno if bad else getitem.lineno
+        if not bad and not isinstance(getitem.body[-1], (ast.Return, ast.Raise)):
+            detail = "no_return"  # the end of __getitem__ is reached without a return
+        target = bad[0].lineno if bad else (getitem.body[-1].end_lineno or getitem.body[-1].lineno)
     else:
         target = returns[-1].lineno if returns else getitem.lineno
     where = at(ctx, filename, target, "__getitem__")
-    facts["returned"] = line_text(ctx, where)
+    facts.update(place_facts(ctx, where, "returned"))
     related = [line] if line and line != where[0] else []
     return Match("collate-sample-type", 0.9, line=where[0], related_lines=related, facts=facts, detail=detail,
                  cause=where[1])

@@ -130,6 +130,16 @@ def bound_line(ctx: Context, name: str, line: int | None = None) -> tuple[int | 
     return (ctx.line, site) if site is not None else None
 
 
+def place_facts(ctx: Context, where: tuple[int | None, Site | None], key: str) -> dict[str, Any]:
+    """How the detail sentences name a place, in each language: `{key}` for English ("7", or
+    "7 of In[2]" in an earlier cell) and `{key}_zh` for Chinese ("第 7 行", "In[2] 的第 7 行")."""
+    line, cause = where
+    if cause is None:
+        return {key: line, f"{key}_zh": f"第 {line} 行"}
+    label = ctx.evidence.user.label(cause.filename)
+    return {key: line_text(ctx, where), f"{key}_zh": f"{label} 的第 {cause.line} 行"}
+
+
 def find_statement(ctx: Context, test: Callable[[CellCode, ast.stmt], bool]) -> tuple[int | None, Site | None] | None:
     """The last statement of this cell that passes `test`, else the last one in the most
     recent earlier cell that has one."""
@@ -184,7 +194,7 @@ def optimizer_non_leaf(ctx: Context) -> Match | None:
         moved = record.op in ("to", "cuda", "cpu", "float", "double", "half", "bfloat16", "type", "mps")
         where = place(ctx, [record])
         if where is not None:
-            facts["made"] = line_text(ctx, where)
+            facts.update(place_facts(ctx, where, "made"))
             related = [ctx.line] if ctx.line and ctx.line != where[0] else []
             return Match("optimizer-non-leaf", 0.9, line=where[0], related_lines=related, facts=facts,
                          detail="moved" if moved else "computed", cause=where[1])
@@ -332,7 +342,28 @@ def optimizer_duplicate(ctx: Context) -> Match | None:
         match = origin_match(ctx, "optimizer-duplicate-params", holders[0][0], ctx.line, 0.9, facts, "one")
         if match is not None:
             return match
+    groups = getattr(optimizer, "param_groups", [])
+    index = next((i for i, g in enumerate(groups) if {id(p) for p in g.get("params", [])} & shared), None)
+    if index is not None:
+        sizes = {index: len(groups[index]["params"]), len(groups): len(new.get("params", []))}
+        wider = max(sizes, key=lambda i: sizes[i])
+        facts.update(group=wider, other_group=min(sizes, key=lambda i: sizes[i]), size=sizes[wider])
+        node = _group_node(ctx, wider)
+        if node is not None:
+            where = at(ctx, ctx.innermost.filename, node.lineno, ctx.innermost.function)
+            return Match("optimizer-duplicate-params", 0.9, line=where[0], facts=facts, detail="groups",
+                         cause=where[1])
+        return Match("optimizer-duplicate-params", 0.9, line=line, facts=facts, detail="groups", cause=cause)
     return Match("optimizer-duplicate-params", 0.9, line=line, facts=facts, detail="shared", cause=cause)
+
+
+def _group_node(ctx: Context, index: int) -> ast.AST | None:
+    """The `index`-th parameter group written out in the optimizer call on the failing line."""
+    call = _optimizer_call(ctx, ctx.innermost)
+    groups = call.args[0] if call is not None and call.args else None
+    if not isinstance(groups, (ast.List, ast.Tuple)) or any(isinstance(e, ast.Starred) for e in groups.elts):
+        return None
+    return groups.elts[index] if index < len(groups.elts) else None
 
 
 # ---------------------------------------------------------------------------------------
@@ -406,9 +437,9 @@ def _line_dtypes(ctx: Context, frame: CellFrame | None) -> list[tuple[str, str]]
         if is_tensor(value) and value.is_floating_point():
             out.append((name, _dtype_name(value.dtype)))
         elif is_module(value):
-            p = next(value.parameters(), None)
-            if p is not None and p.is_floating_point():
-                out.append((name, _dtype_name(p.dtype)))
+            named_p = next(value.named_parameters(), None)
+            if named_p is not None and named_p[1].is_floating_point():
+                out.append((f"{name}.{named_p[0]}", _dtype_name(named_p[1].dtype)))
     return out
 
 
@@ -531,11 +562,11 @@ def scaler_unscale_twice(ctx: Context) -> Match | None:
         where = at(ctx, frame.filename, target, frame.function)
         return Match("gradscaler-unscale-twice", 0.9, line=where[0], facts=facts, detail="no_update", cause=where[1])
     update = updates[0].lineno
-    facts["update"] = update
-    skips = [n for n in body if isinstance(n, (ast.Continue,)) and frame.line < n.lineno < update]
+    facts.update(place_facts(ctx, at(ctx, frame.filename, update, frame.function), "update"))
+    skips = [n for n in body if isinstance(n, ast.Continue) and frame.line < n.lineno < update]
     if skips:
-        facts["skip"] = skips[0].lineno
         where = at(ctx, frame.filename, skips[0].lineno, frame.function)
+        facts.update(place_facts(ctx, where, "skip"))
         related = [line] if line and line != where[0] else []
         return Match("gradscaler-unscale-twice", 0.9, line=where[0], related_lines=related, facts=facts,
                      detail="skipped", cause=where[1])
@@ -556,44 +587,65 @@ def _walk_loop_body(node: ast.AST) -> Iterator[ast.AST]:
 # checkpoint files
 
 def _size_text(size: int) -> str:
-    for unit in ("bytes", "KB", "MB", "GB"):
+    for unit in ("B", "KB", "MB", "GB"):
         if size < 1024 or unit == "GB":
-            return f"{size} {unit}" if unit == "bytes" else f"{size:.1f} {unit}"
+            return f"{size} {unit}" if unit == "B" else f"{size:.1f} {unit}"
         size /= 1024
     return str(size)
+
+
+_NOT_A_PICKLE = r"Unsupported operand|invalid load key|unpickling stack underflow|pickle data was truncated"
+
+
+def _file_head(target: Any) -> tuple[str, int, bytes] | None:
+    """(path, size, first bytes) of the file `torch.load` was given by name, or None."""
+    import os
+
+    if not isinstance(target, (str, os.PathLike)):
+        return None
+    path = os.fspath(target)
+    try:
+        with open(path, "rb") as fh:
+            return path, os.path.getsize(path), fh.read(64)
+    except OSError:
+        return None
 
 
 @matcher
 def checkpoint_corrupt(ctx: Context) -> Match | None:
     """`torch.load` of a file that is not a whole checkpoint: cut off, empty, a Git LFS
-    pointer or an HTML page saved in its place. The file's first bytes say which."""
-    import os
+    pointer or an HTML page saved in its place. The file's first bytes say which; they also
+    tell such a file from a real checkpoint that the weights-only unpickler refuses."""
     import pickle
 
-    generic = isinstance(ctx.exc, (EOFError, pickle.UnpicklingError)) and raised_in(ctx, "torch/serialization.py")
-    if not (pattern_hits(ctx, "checkpoint-corrupt") or generic):
+    named = pattern_hits(ctx, "checkpoint-corrupt")
+    unpickled = raised_in(ctx, "torch/serialization.py") and (
+        isinstance(ctx.exc, EOFError) or isinstance(ctx.exc, pickle.UnpicklingError)
+        and re.search(_NOT_A_PICKLE, ctx.message) is not None)
+    if not (named or unpickled):
         return None
     line, cause = failing_place(ctx)
-    target = torch_local(ctx, "load", "f", "torch/serialization.py")
+    head = _file_head(torch_local(ctx, "load", "f", "torch/serialization.py"))
     facts: dict[str, Any] = {}
     detail = ""
-    if isinstance(target, (str, os.PathLike)):
-        path = os.fspath(target)
-        try:
-            size = os.path.getsize(path)
-            with open(path, "rb") as fh:
-                head = fh.read(64)
-        except OSError:
-            size, head = -1, b""
-        if size >= 0:
-            facts.update(path=path, size=_size_text(size))
+    if head is not None:
+        path, size, first = head
+        facts.update(path=path, size=_size_text(size))
+        if size == 0:
+            detail = "empty"
+        elif first.startswith(b"version https://git-lfs"):
+            detail = "lfs"
+        elif first.lstrip()[:1] == b"<":
+            detail = "html"
+        elif first.startswith((b"PK", b"\x80")):  # a zip archive or a pickle, as checkpoints are
+            if not (named or isinstance(ctx.exc, EOFError)):
+                return None  # a whole checkpoint that the weights-only unpickler refuses
             detail = "truncated"
-            if size == 0:
-                detail = "empty"
-            elif head.startswith(b"version https://git-lfs"):
-                detail = "lfs"
-            elif head.lstrip()[:1] == b"<":
-                detail = "html"
+        else:
+            detail = "other"
+            facts["start"] = first[:24].decode("latin-1").replace("`", "'").split("\n")[0]
+    elif not named and not isinstance(ctx.exc, EOFError):
+        return None
     return Match("checkpoint-corrupt", 0.9, line=line, facts=facts, detail=detail, cause=cause)
 
 
@@ -627,8 +679,11 @@ def state_dict_as_model(ctx: Context) -> Match | None:
         if not kind:
             continue
         keys = list(value)
-        facts = {"name": root, "count": len(keys), "key": keys[0], "keys": ", ".join(map(str, keys[:5])),
-                 "use": f".{m.group(2)}" if m.group(2) else "(...)"}
+        facts = {"name": root, "count": len(keys), "key": keys[0], "keys": ", ".join(f"`{k}`" for k in keys[:6])}
+        inner = next((k for k, v in value.items() if _state_kind(v) == "weights"), None)
+        if kind == "checkpoint" and inner is not None:
+            facts["weights_key"] = repr(inner)
+            kind = "checkpoint_weights"
         return origin_match(ctx, "state-dict-as-model", root, frame.line, 0.9, facts, kind, frame=frame) or \
             Match("state-dict-as-model", 0.9, line=line, facts=facts, detail=kind, cause=cause)
     return Match("state-dict-as-model", 0.8, line=line, cause=cause) if hit else None
@@ -717,9 +772,9 @@ def module_init_not_called(ctx: Context) -> Match | None:
     body = [s for s in init.body if not (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant))]
     first = body[0].lineno if body else init.lineno
     if late is not None:
-        facts["super_line"] = late.lineno
+        facts.update(place_facts(ctx, at(ctx, filename, late.lineno, "__init__"), "super_line"))
     where = at(ctx, filename, first, "__init__")
-    facts["first"] = line_text(ctx, where)
+    facts.update(place_facts(ctx, where, "first"))
     related = [line] if line and line != where[0] else []
     return Match("module-init-not-called", 0.9, line=where[0], related_lines=related, facts=facts,
                  detail="late" if late is not None else "missing", cause=where[1])
@@ -780,8 +835,10 @@ def forward_arguments(ctx: Context) -> Match | None:
     if not is_module(module):
         return Match("forward-arguments", 0.85, line=line, cause=cause)
     given = torch_local(ctx, "_call_impl", "args", "torch/nn/modules/module.py")
+    keywords = torch_local(ctx, "_call_impl", "kwargs", "torch/nn/modules/module.py")
     facts: dict[str, Any] = {"cls": type(module).__name__, "signature": _signature(module.forward),
-                             "given": len(given) if isinstance(given, tuple) else "?"}
+                             "given": len(given) if isinstance(given, tuple) else "?",
+                             "keywords": ", ".join(f"`{k}`" for k in keywords) if keywords else ""}
     torch = _torch()
     if isinstance(module, torch.nn.Sequential):
         multi = next((m for m in module if _required_positional(m.forward) > 1), None)
@@ -792,7 +849,8 @@ def forward_arguments(ctx: Context) -> Match | None:
             related = [line] if line and line != where[0] else []
             return Match("forward-arguments", 0.9, line=where[0], related_lines=related, facts=facts,
                          detail="sequential", cause=where[1])
-    return Match("forward-arguments", 0.9, line=line, facts=facts, detail="signature", cause=cause)
+    return Match("forward-arguments", 0.9, line=line, facts=facts,
+                 detail="keywords" if facts["keywords"] else "signature", cause=cause)
 
 
 @matcher
