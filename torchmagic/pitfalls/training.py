@@ -233,6 +233,34 @@ def _plain_containers(module: Any) -> Iterator[tuple[Any, str, str]]:
                 yield owner, attr, "tensor"
 
 
+def _freezes(code: CellCode, stmt: ast.stmt) -> bool:
+    """Whether a statement turns gradients off: `p.requires_grad = False`, `.requires_grad_(False)`."""
+    if isinstance(stmt, ast.Assign):
+        return any(isinstance(t, ast.Attribute) and t.attr == "requires_grad" for t in stmt.targets)
+    if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call):
+        return call_name(stmt.value) == "requires_grad_"
+    return False
+
+
+def _modules_named(ctx: Context, frame: CellFrame, expr: ast.AST | None) -> list[tuple[str, Any]]:
+    """The modules an expression names (`model` in `model.parameters()`); for a plain name,
+    also those named where the cell assigned it (`trainable = filter(..., model.parameters())`)."""
+    if expr is None:
+        return []
+    exprs = [expr]
+    if isinstance(expr, ast.Name):
+        binding = frame.code.origin(expr.id, frame.line)
+        if binding is not None and getattr(binding.node, "value", None) is not None:
+            exprs.append(binding.node.value)
+    found = []
+    for node in (n for e in exprs for n in ast.walk(e)):
+        name = dotted(node) if isinstance(node, (ast.Name, ast.Attribute)) else None
+        module = ctx.value(name, frame) if name else None
+        if is_module(module) and all(module is not m for _, m in found):
+            found.append((name, module))
+    return found
+
+
 @matcher
 def optimizer_empty(ctx: Context) -> Match | None:
     """An optimizer given no parameters: layers in a plain list, trainable tensors that are not
@@ -244,26 +272,25 @@ def optimizer_empty(ctx: Context) -> Match | None:
     call = _optimizer_call(ctx, frame)
     arg = (call.args[0] if call.args else next((k.value for k in call.keywords if k.arg == "params"), None)) \
         if call is not None else None
+    if frame is None or arg is None:
+        return Match("optimizer-empty-params", 0.85, line=line, cause=cause)
+    modules = _modules_named(ctx, frame, arg)
     facts: dict[str, Any] = {}
-    if isinstance(arg, ast.Name):
-        value = ctx.value(arg.id, frame)
-        if inspect.isgenerator(value):
-            facts["name"] = arg.id
-            return origin_match(ctx, "optimizer-empty-params", arg.id, frame.line, 0.9, facts, "exhausted",
-                                frame=frame) or Match("optimizer-empty-params", 0.9, line=line, facts=facts,
-                                                      detail="exhausted", cause=cause)
-    for name in [dotted(n) for n in ast.walk(arg)] if arg is not None else []:
-        module = ctx.value(name, frame) if name else None
-        if not is_module(module):
-            continue
+    if isinstance(arg, ast.Name) and inspect.isgenerator(ctx.value(arg.id, frame)) \
+            and any(next(m.parameters(), None) is not None for _, m in modules):
+        facts["name"] = arg.id  # the module has parameters: the generator was read before
+        return origin_match(ctx, "optimizer-empty-params", arg.id, frame.line, 0.9, facts, "exhausted",
+                            frame=frame) or Match("optimizer-empty-params", 0.9, line=line, facts=facts,
+                                                  detail="exhausted", cause=cause)
+    for name, module in modules:
         facts["name"] = name
         params = list(module.parameters())
         if params and not any(p.requires_grad for p in params):
             facts["count"] = len(params)
-            frozen = find_statement(ctx, lambda code, s: "requires_grad" in code.line_text(s.lineno)
-                                    and not isinstance(s, (ast.For, ast.While, ast.If, ast.With)))
-            where = frozen or (line, cause)
-            return Match("optimizer-empty-params", 0.9, line=where[0], facts=facts, detail="frozen", cause=where[1])
+            where = find_statement(ctx, _freezes) or (line, cause)
+            related = [line] if line and line != where[0] else []
+            return Match("optimizer-empty-params", 0.9, line=where[0], related_lines=related, facts=facts,
+                         detail="frozen", cause=where[1])
         for owner, attr, kind in _plain_containers(module):
             source = class_source(ctx, type(owner))
             facts.update(attr=attr, cls=type(owner).__name__)
@@ -274,8 +301,9 @@ def optimizer_empty(ctx: Context) -> Match | None:
             where = at(ctx, filename, stmt.lineno if stmt is not None else node.lineno, "__init__")
             return Match("optimizer-empty-params", 0.9, line=where[0], related_lines=[line] if line != where[0] else [],
                          facts=facts, detail=kind, cause=where[1])
-        facts["cls"] = type(module).__name__
-        return Match("optimizer-empty-params", 0.9, line=line, facts=facts, detail="no_parameters", cause=cause)
+        if not params:
+            facts["cls"] = type(module).__name__
+            return Match("optimizer-empty-params", 0.9, line=line, facts=facts, detail="no_parameters", cause=cause)
     return Match("optimizer-empty-params", 0.85, line=line, cause=cause)
 
 
