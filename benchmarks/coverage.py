@@ -32,6 +32,7 @@ import torchmagic
 for line in sys.stdin:
     job = json.loads(line)
     ip.reset(new_session=False)
+    ip.user_ns.setdefault("__spec__", None)  # as a fresh kernel's __main__ has it (spawned workers read it)
     ip.run_cell("%%torchdebug --no-raise --no-lint\n" + job["cell"], store_history=True)
     d = torchmagic.last_diagnosis()
     out = {"index": job["index"], "diagnosis": d.to_dict() if d is not None else None,

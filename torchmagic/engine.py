@@ -180,7 +180,9 @@ async def _run_and_diagnose(run: _Run) -> Outcome:
         patterns = ()
     with ExitStack() as stack:
         log = _guard(run, stack, "warnings", guards.captured_warnings(run.filename, always=patterns), default=log)
-        _guard(run, stack, "anomaly", guards.anomaly_mode(options.anomaly and not options.fast, run.filename))
+        # a GradScaler skips the steps whose fp16 gradients overflow: NaN and inf are expected there
+        _guard(run, stack, "anomaly", guards.anomaly_mode(options.anomaly and not options.fast, run.filename,
+                                                          check_nan=not _scales_gradients(run)))
         found = _guard(run, stack, "evidence", evidence.recording(run.user, options.record and not options.fast),
                        default=evidence.Evidence(run.user))
         sync = False if options.fast else _cuda_precision(stack, diagnosis)
@@ -241,6 +243,13 @@ class _Contained:
                 if error is not exc[1]:
                     self.run.failed(f"{self.name} guard", error)
         return False
+
+
+def _scales_gradients(run: _Run) -> bool:
+    """Whether the cell trains with a GradScaler (it names one, or one is in the namespace)."""
+    if "GradScaler" in run.source:
+        return True
+    return any(type(v).__name__ == "GradScaler" for v in list(run.namespace.values()))
 
 
 def _must_sync() -> bool:

@@ -165,8 +165,8 @@ def _pass_on(original, message, category, fname, lineno, file, line) -> None:
 
 
 @contextmanager
-def anomaly_mode(enabled: bool = True, cell_filename: str | None = None) -> Iterator[None]:
-    """Autograd anomaly detection with NaN checks for the block.
+def anomaly_mode(enabled: bool = True, cell_filename: str | None = None, check_nan: bool = True) -> Iterator[None]:
+    """Autograd anomaly detection with NaN checks (unless `check_nan` is False) for the block.
 
     On exit anomaly mode is left as the cell would have left it without torchmagic: as it
     was before, unless the cell set it itself (``torch.autograd.set_detect_anomaly(True)``
@@ -179,7 +179,7 @@ def anomaly_mode(enabled: bool = True, cell_filename: str | None = None) -> Iter
 
     faults.check("anomaly.enter")
     ledger = _AnomalyLedger(torch)
-    torch.set_anomaly_enabled(True, True)
+    torch.set_anomaly_enabled(True, check_nan)
     try:
         with ledger, stacks_up_to(cell_filename):
             yield

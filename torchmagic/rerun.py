@@ -97,7 +97,7 @@ async def shadow_run(source: str, filename: str, snapshot: Any, namespace: Mappi
         stack.enter_context(rng_restored(snapshot.rng))
         if device is not None:
             stack.enter_context(redirected(device))
-        stack.enter_context(guards.anomaly_mode(anomaly, filename))
+        stack.enter_context(guards.anomaly_mode(anomaly, filename, check_nan="GradScaler" not in source))
         found = stack.enter_context(recording(user or UserCode(cell=filename)))
         try:
             with guards.time_limit(timeout):

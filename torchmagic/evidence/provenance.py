@@ -159,6 +159,13 @@ def _inplace_index(func: Callable) -> int | None:
     return _inplace_indices[func]
 
 
+def _compiling_check() -> Callable[[], bool]:
+    """`torch.compiler.is_compiling`, or a stand-in where torch has none."""
+    import torch
+
+    return getattr(getattr(torch, "compiler", None), "is_compiling", None) or (lambda: False)
+
+
 def _running_layer(frame: Any, stop: Any, kind: type) -> Any:
     """The nn.Module whose method runs in the frames from `frame` up to the user's frame `stop`."""
     while frame is not None and frame is not stop:
@@ -235,10 +242,13 @@ class Recorder:
         from torch.overrides import TorchFunctionMode
 
         kinds, classify, call = self._kinds, _classify, self._call
+        compiling = _compiling_check()
 
         class _Mode(TorchFunctionMode):
             def __torch_function__(self, func, types, args=(), kwargs=None):
                 __tracebackhide__ = True
+                if compiling():  # torch.compile traces through modes: it must see only the op
+                    return func(*args, **(kwargs or {}))
                 kind = kinds.get(func)
                 if kind is None:
                     kind = classify(func)

@@ -184,8 +184,11 @@ def place(ctx: Context, trail: list, frame: CellFrame | None = None) -> tuple[in
     if site.filename == ctx.filename:
         return site.line, None
     in_cell = [s.site.line for s in trail if s.site is not None and s.site.filename == ctx.filename]
-    line = getattr(end, "cell_line", None) or (in_cell[-1] if in_cell else None) \
-        or constructing_line(ctx, site) or _cell_line(ctx, frame)
+    built = constructing_line(ctx, site)
+    if built is not None and site.function in ("__init__", "__getitem__", "__getitems__", "__len__"):
+        return built, site  # a Dataset's item or an object's state: the cell's line that built it
+    line = getattr(end, "cell_line", None) or (in_cell[-1] if in_cell else None) or built \
+        or _cell_line(ctx, frame)
     return line, site
 
 
