@@ -202,7 +202,7 @@ async def _run_and_diagnose(run: _Run) -> Outcome:
         if exc is not None:
             _after_out_of_memory(diagnosis, run.source, run.namespace)
         if options.lint:
-            diagnosis.findings = collect_findings(run.source, run.namespace, log, options.language)
+            diagnosis.findings = collect_findings(run.source, run.namespace, log, options.language, found)
     except KeyboardInterrupt:  # the user stopped the diagnosis, not the cell: its error still shows
         diagnosis.interrupted = True
         diagnosis.notes.append(note("interrupted", diagnosis.language))

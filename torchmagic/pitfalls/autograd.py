@@ -14,8 +14,8 @@ from ..evidence import Site
 from ..evidence.provenance import Change
 from ..evidence.queries import earlier_graph, freed_by, history_cut, made_without_history, nonfinite_origin, site_step
 from ..locate import code_of
-from .helpers import _short, failing_place, line_text, module_site, name_for, origin_match, pattern_hits, place
-from .registry import Context, Hit, matcher, rule
+from .helpers import _short, failing_place, line_text, module_site, name_for, origin_match, pattern_hits, place, run_line
+from .registry import Context, Hit, matcher, monitor, rule
 
 
 _TARGET_LOSSES = {
@@ -323,7 +323,7 @@ def _inplace_from_evidence(ctx: Context, m: Any, facts: dict) -> Match | None:
     record = found[-1]
     change = record.changes[expected] if len(record.changes) > expected else record.changes[-1]
     layer = change.module() if change.module is not None else None
-    built = module_site(ctx, layer) if layer is not None else None
+    built = module_site(ctx.evidence, layer) if layer is not None else None
     # a layer built with inplace=True wrote it: the line to change is where that layer is built
     where = place(ctx, [record, site_step(built)]) if built is not None else place(ctx, [record, change])
     if where is None:
@@ -945,3 +945,93 @@ def _filled_at(ctx: Context, container: Any) -> int | None:
         elif isinstance(node, ast.AugAssign) and dotted(node.target) in names:
             found = max(found or 0, node.lineno)
     return found
+
+
+# ---------------------------------------------------------------------------- run checks
+@monitor
+def run_target_requires_grad(cell: Cell, found: Any) -> Iterator[Hit]:
+    """A loss given a target that requires grad, as the run saw it: where the target was made
+    (in the cell, or the cell's line that made it), else the loss's line."""
+    for seen in found.observations:
+        if seen.kind != "target-requires-grad":
+            continue
+        target = seen.facts.get("record")
+        line = run_line(found, target.site, target.cell_line) if target is not None and target.site else None
+        line = line or run_line(found, seen.site, seen.cell_line)
+        if line is not None:
+            yield Hit("target-requires-grad", line, "the target", seen.facts.get("loss", "the loss"))
+
+
+@monitor
+def run_gradients_never_reset(cell: Cell, found: Any) -> Iterator[Hit]:
+    """An optimizer stepping again after backward passes with none of its gradients reset
+    since its previous step: they add up. The line is where it steps (or the cell's line
+    that ran the loop)."""
+    last: dict[int, Any] = {}
+    for step in found.steps:
+        key = id(step.optimizer)
+        previous = last.get(key)
+        last[key] = step
+        if previous is None or step.first or step.reset or step.generation <= previous.generation:
+            continue
+        line = run_line(found, step.site, step.cell_line)
+        if line is not None:
+            yield Hit("grad-accumulation", line, "backward()", "optimizer.step()")
+            return
+
+
+@monitor
+def run_graphs_kept(cell: Cell, found: Any) -> Iterator[Hit]:
+    """Tensors that still hold their graph after later optimizer steps: kept in a list or a
+    running total, every step's graph stays in memory. The line is where the cell keeps them
+    (`.append`, `+=`), else where they are made."""
+    recorder = found.recorder
+    if recorder is None or len(found.steps) < 2:
+        return
+    last_step = found.steps[-1].generation
+    old = []
+    for tensor, record in list(recorder.table.items()):
+        if record.grad_fn and record.op is not None and record.generation + 1 < last_step \
+                and record.site is not None:
+            old.append(record)
+    if len({r.generation for r in old}) < 2:  # one graph kept (features made before a loop) is not this
+        return
+    for record in sorted(old, key=lambda r: r.order):
+        line = run_line(found, record.site, record.cell_line)
+        if line is None:
+            continue
+        kept = _kept_at(cell, line) or _backpropagated_and_kept(cell)
+        yield Hit("history-accumulation", kept or line, "the list" if kept else "the tensor", "a tensor with history")
+        return
+
+
+def _backpropagated_and_kept(cell: Cell) -> int | None:
+    """The line that keeps a loss the cell also backpropagates (`history.append(loss)` beside
+    `loss.backward()` in the same function or loop)."""
+    losses = {n.func.value.id for n in cell.nodes if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)
+              and n.func.attr == "backward" and isinstance(n.func.value, ast.Name)}
+    for node in cell.nodes:
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
+                and node.func.attr in ("append", "extend", "insert") \
+                and any(isinstance(a, ast.Name) and a.id in losses for a in node.args):
+            return node.lineno
+        if isinstance(node, ast.AugAssign) and isinstance(node.value, ast.Name) and node.value.id in losses:
+            return node.lineno
+    return None
+
+
+def _kept_at(cell: Cell, line: int) -> int | None:
+    """The line that keeps what the statement on `line` assigns: `xs.append(name)`, `total += name`."""
+    stmt = cell.statement_at_line(line)
+    names = set()
+    if isinstance(stmt, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+        targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
+        names = {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)}
+    for node in cell.nodes:
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
+                and node.func.attr in ("append", "extend", "insert") \
+                and any(isinstance(a, ast.Name) and a.id in names for a in node.args):
+            return node.lineno
+        if isinstance(node, ast.AugAssign) and isinstance(node.value, ast.Name) and node.value.id in names:
+            return node.lineno
+    return None

@@ -214,11 +214,11 @@ def line_text(ctx: Context, where: tuple[int | None, Site | None]) -> Any:
     return f"{cause.line} of {ctx.evidence.user.label(cause.filename)}"
 
 
-def module_site(ctx: Context, module: Any) -> Site | None:
+def module_site(found: Any, module: Any) -> Site | None:
     """The line that built a module during the run: its own constructor call within the
     statement the run recorded (`nn.Dropout(0.3, inplace=True)` inside an `nn.Sequential(...)`
     spread over lines), the k-th of its kind when the statement builds several."""
-    site = ctx.evidence.built_at(module)
+    site = found.built_at(module)
     if site is None:
         return None
     code = code_of(site.filename)
@@ -228,7 +228,7 @@ def module_site(ctx: Context, module: Any) -> Site | None:
                    key=lambda c: (c.lineno, c.col_offset)) if stmt is not None else []
     if not calls:
         return site
-    built = ctx.evidence.recorder.built if ctx.evidence.recorder is not None else {}
+    built = found.recorder.built if found.recorder is not None else {}
     siblings = [m for m, at in list(built.items()) if at == site and type(m) is type(module)]
     index = next((i for i, m in enumerate(siblings) if m is module), 0)
     call = calls[min(index, len(calls) - 1)]
@@ -463,3 +463,43 @@ def suspect_place(ctx: Context) -> tuple[int | None, Site | None] | None:
     if where is None or where[1] is not None:
         return None
     return where
+
+
+# ---------------------------------------------------------------------------- run checks
+def run_line(found: Any, site: Site | None, cell_line: int | None) -> int | None:
+    """The cell's line for something the run saw at `site`: the site itself when it is in the
+    diagnosed cell, else the cell's line that was running then."""
+    if site is not None and site.filename == found.user.cell:
+        return site.line
+    return cell_line
+
+
+def names_of(cell: Cell, obj: Any) -> list[str]:
+    """The namespace names the cell's user namespace binds to `obj` (read-only)."""
+    ns = cell.ns or {}
+    return [name for name, value in list(ns.items()) if value is obj and not name.startswith("_")]
+
+
+def last_use(cell: Cell, names: list[str], before: int) -> int | None:
+    """The cell's last top-level line before `before` that reads one of `names` (the place
+    where a model was last handled before it was used)."""
+    found = None
+    for node in cell.nodes:
+        if isinstance(node, ast.Name) and node.id in names and isinstance(node.ctx, ast.Load) \
+                and getattr(node, "lineno", before) < before:
+            found = max(found or 0, node.lineno)
+    return found
+
+
+def reached_by_backward(found: Any) -> set[int]:
+    """Ids of the records that the run's backward passes went through (bounded walk)."""
+    from ..evidence.queries import ancestors
+
+    recorder = found.recorder
+    seen: set[int] = set()
+    for call in recorder.backwards if recorder is not None else []:
+        if call.subject is None:
+            continue
+        for r in ancestors(call.subject, lambda p: bool(p.grad_fn) or p.requires_grad, limit=5000):
+            seen.add(id(r))
+    return seen

@@ -38,9 +38,11 @@ PATTERN_SCORE = 0.6
 SILENT_PATTERN_SCORE = 0.5  # a silent pitfall's warning text seen in an error: below error entries
 USER_PATTERN_SCORE = 0.9
 
+Monitor = Callable[["Cell", Any], Iterable[Hit]]
 _matchers: list[Matcher] = []
 _rules: list[Rule] = []
 _audits: list[Rule] = []
+_monitors: list[Monitor] = []
 
 
 def matcher(func: Matcher) -> Matcher:
@@ -70,6 +72,13 @@ def families() -> list[str]:
     return sorted(p.stem for p in here.glob("*.toml") if (here / f"{p.stem}.py").exists())
 
 
+def monitor(func: Monitor) -> Monitor:
+    """Register a built-in run check: a silent pitfall read from what the run's hooks and
+    provenance record saw (the cell's model and the run's Evidence)."""
+    _monitors.append(func)
+    return func
+
+
 def _load_families() -> None:
     """Import every family module once: importing one registers its matchers, rules and checks."""
     import importlib
@@ -94,6 +103,12 @@ def audits() -> list[Rule]:
     """The built-in audit checks of every family."""
     _load_families()
     return list(_audits)
+
+
+def monitors() -> list[Monitor]:
+    """The built-in run checks of every family."""
+    _load_families()
+    return list(_monitors)
 
 
 @dataclass

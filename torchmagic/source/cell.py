@@ -364,6 +364,15 @@ class Cell:
             child = anc
         return out
 
+    def statement_at_line(self, line: int) -> ast.stmt | None:
+        """The innermost statement that spans `line`."""
+        best = None
+        for node in self.nodes:
+            if isinstance(node, ast.stmt) and node.lineno <= line <= (node.end_lineno or node.lineno):
+                if best is None or node.lineno >= best.lineno:
+                    best = node
+        return best
+
     def statement_of(self, node: ast.AST) -> ast.stmt:
         return self._static(self._statement_of, node)
 
