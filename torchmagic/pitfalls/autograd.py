@@ -317,7 +317,8 @@ def _inplace_from_evidence(ctx: Context, m: Any, facts: dict) -> Match | None:
         return None
     shape = tuple(int(d) for d in m.group(2).replace(" ", "").split(",") if d)
     op, expected = m.group(4), int(m.group(6))
-    found = [r for r in recorder.changed if r.grad_fn == op and tuple(r.shape) == shape and r.changes]
+    found = [r for r in recorder.changed if tuple(r.shape) == shape and r.changes
+             and (_same_op(op, r.grad_fn) or any(_same_op(op, c.op) for c in r.changes))]
     if not found:
         return _stepped_parameter(ctx, shape, facts)
     record = found[-1]
@@ -334,6 +335,14 @@ def _inplace_from_evidence(ctx: Context, m: Any, facts: dict) -> Match | None:
                  forward_line=line_text(ctx, made) if made is not None else "?")
     return Match("inplace-autograd", 0.95, line=where[0], related_lines=related, facts=facts,
                  detail="modified", cause=where[1])
+
+
+def _same_op(named: str, op: str | None) -> bool:
+    """Whether an operation named by autograd (`LeakyRelu1`, `LeakyReluBackward1`) is `op` as the
+    record has it (`leaky_relu`, `LeakyReluBackward0`)."""
+    def plain(text: str) -> str:
+        return re.sub(r"backward|\d+|_", "", text.lower())
+    return bool(op) and plain(named) == plain(op)
 
 
 def _stepped_parameter(ctx: Context, shape: tuple, facts: dict) -> Match | None:
@@ -645,6 +654,13 @@ def _history_from_evidence(ctx: Context, name: str | None) -> Match | None:
         where = place(ctx, trail)
         if where is None:
             return None
+        if where[1] is None and where[0] is not None:
+            # in a loop over `net.parameters()`, the loop chose what to freeze: that is the line
+            stmt = ctx.code.statement_at(where[0])
+            loop = next((a for a in ctx.code.ancestors(stmt) if isinstance(a, ast.For)
+                         and "parameters" in ast.unparse(a.iter)), None) if stmt is not None else None
+            if loop is not None:
+                where = (loop.lineno, None)
         return _evidence_match(ctx, where, {"name": name_for(ctx, trail[-2]) or name, "line": where[0]}, "frozen")
     if end.parameter and not end.requires_grad and not any(p.requires_grad for p in end.inputs):
         return None  # frozen before the run: the cell's code says where (the static reading)

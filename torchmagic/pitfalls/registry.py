@@ -179,6 +179,9 @@ def _safe_attr(obj: Any, attr: str) -> Any:
         table = getattr(obj, "__dict__", {}).get(store)
         if isinstance(table, dict) and attr in table:
             return table[attr]
+    fields = getattr(type(obj), "_fields", None)  # a namedtuple: its fields are its items
+    if isinstance(obj, tuple) and isinstance(fields, tuple) and attr in fields:
+        return obj[fields.index(attr)]
     return getattr(obj, "__dict__", {}).get(attr)
 
 
