@@ -195,7 +195,8 @@ async def _run_and_diagnose(run: _Run) -> Outcome:
             diagnosis.ok = False
             diagnosis.error = ErrorInfo.from_exception(exc)
         if options.fast and run.snapshot is not None and (exc is not None or _non_finite_loss(run.source, run.namespace)):
-            await _replay(run, exc, ran.failed_step)
+            # the replay's evidence stands in for the bare run's (a NaN loss: where it began)
+            found = await _replay(run, exc, ran.failed_step) or found
         elif exc is not None:
             diagnose_error(diagnosis, exc, run.namespace, log, options, found)
             await _after_cuda_error(run, exc, ran.failed_step)
@@ -565,7 +566,7 @@ def _assigned_names(source: str) -> frozenset[str]:
     return frozenset(names)
 
 
-async def _replay(run: _Run, exc: BaseException | None, failed_step: int) -> None:
+async def _replay(run: _Run, exc: BaseException | None, failed_step: int) -> Any:
     """Replay a fast-mode cell from its snapshot with full instrumentation, up to the statement
     where the real run stopped; diagnose the replay."""
     diagnosis, options = run.diagnosis, run.options
@@ -581,17 +582,20 @@ async def _replay(run: _Run, exc: BaseException | None, failed_step: int) -> Non
     replay_exc = result.exception
     if result.stopped:
         diagnosis.notes.append(note("replay_stopped", lang, reason=result.stopped))
+    if exc is None and replay_exc is None:
+        return result.evidence  # a cell that ran to a NaN loss: its findings come from the replay
     if replay_exc is None or exc is not None and type(replay_exc) is not type(exc):
         if not result.stopped:
             diagnosis.notes.append(note("replay_differs", lang))
         if exc is not None:  # diagnose the original failure as well as it can be without instrumentation
             diagnose_error(diagnosis, exc, run.namespace, guards.WarningLog(), options)
-        return
+        return None
     keep_error = diagnosis.error
     diagnose_error(diagnosis, replay_exc, result.namespace, result.warnings, options, result.evidence)
     if keep_error is not None:
         diagnosis.error = keep_error
     diagnosis.notes.append(note("replayed", lang))
+    return result.evidence
 
 
 # ---------------------------------------------------------------------------- out of memory

@@ -240,6 +240,7 @@ def collect_findings(source: str, namespace: Mapping[str, Any], log: guards.Warn
     findings: list[Finding] = warning_findings(log, lang)
     cell = parse_cell(source, namespace)  # one parse serves the lint and the audit
     if cell is not None:
+        cell.evidence = found
         findings += lint_parsed(cell, lang)
         findings += audit_parsed(cell, lang)
         if found is not None and getattr(found, "monitors", None) is not None:

@@ -12,8 +12,9 @@ keeps:
 - facts the provenance recorder notes on the way (:class:`Observation`): a loss given a target
   that requires grad, a (log-)softmax output given to a loss that applies log-softmax itself.
 
-Everything is kept weakly or as plain data, bounded in size, and the hooks are removed on
-exit, also when the run is interrupted. The facts are the run's; turning them into findings is
+Everything is plain data or kept weakly, bounded in size, except the models whose forwards it
+saw: those are held as long as the evidence is (the diagnosis of the run), so that a model made
+on the fly can still be read. The hooks are removed on exit, also when the run is interrupted. The facts are the run's; turning them into findings is
 the pitfall families' business (their `@audit` checks).
 """
 from __future__ import annotations
@@ -88,6 +89,7 @@ class Monitors:
 
         self._zeroed: Any = WeakTensorKeyDictionary()  # tensors zeroed in place
         self._seen_forwards: dict[tuple, Forward] = {}
+        self._held: dict[int, Any] = {}  # the models of the forwards, while the evidence lives
 
     # ---------------------------------------------------------------- lifecycle
     def __enter__(self) -> "Monitors":
@@ -136,6 +138,9 @@ class Monitors:
             cell_line = site.line if site.filename == self.user.cell else self.user.cell_line(frame)
             forward = Forward(weakref.ref(module), training, grad, site, cell_line, record,
                               recorder.generation if recorder is not None else 0)
+            # a model the cell makes on the fly (`train(Net(), ...)`) is gone when the run ends:
+            # kept until the diagnosis is done with the evidence, then let go with it
+            self._held.setdefault(id(module), module)
             self._seen_forwards[key] = forward
             self.forwards.append(forward)
         except Exception:

@@ -39,6 +39,7 @@ _BACKWARDS = {"backward", "grad"}
 _LOSSES = {"mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "cross_entropy", "nll_loss", "binary_cross_entropy",
            "binary_cross_entropy_with_logits", "kl_div", "poisson_nll_loss", "soft_margin_loss",
            "multilabel_soft_margin_loss", "multi_margin_loss", "hinge_embedding_loss"}
+_DROPOUTS = {"dropout", "dropout1d", "dropout2d", "dropout3d", "alpha_dropout", "feature_alpha_dropout"}
 _SHAPE_ONLY = {"view", "reshape", "flatten", "squeeze", "unsqueeze", "permute", "transpose", "contiguous", "to",
                "float", "__getitem__"}
 # operations that can make NaN or inf out of finite values
@@ -421,6 +422,11 @@ class Recorder:
             record.cell_line = cell_line
         if name in _LOSSES and self.monitors is not None and frame is not None:
             self._loss_facts(name, args, kwargs, inputs, frame)
+        elif name in _DROPOUTS and self.monitors is not None and frame is not None:
+            training = (kwargs or {}).get("training", args[2] if len(args) > 2 else True)
+            layer = _running_layer(caller, None, self._torch.nn.Module)
+            if training is True and layer is not None and not layer.training:
+                self.monitors.observe("dropout-in-eval", frame, op=f"F.{name}")
 
     def _loss_facts(self, name: str, args: tuple, kwargs: dict | None, inputs: tuple, frame: Any) -> None:
         """What a loss was given: a target that requires grad, a (log-)softmax output where the

@@ -14,7 +14,7 @@ from ..evidence import Site
 from ..evidence.provenance import Change
 from ..evidence.queries import earlier_graph, freed_by, history_cut, made_without_history, nonfinite_origin, site_step
 from ..locate import code_of
-from .helpers import _short, failing_place, line_text, module_site, name_for, origin_match, pattern_hits, place, run_line
+from .helpers import _short, failing_place, line_text, module_site, name_for, names_of, origin_match, pattern_hits, place, run_line
 from .registry import Context, Hit, matcher, monitor, rule
 
 
@@ -1050,4 +1050,33 @@ def _kept_at(cell: Cell, line: int) -> int | None:
             return node.lineno
         if isinstance(node, ast.AugAssign) and isinstance(node.value, ast.Name) and node.value.id in names:
             return node.lineno
+    return None
+
+
+@monitor
+def run_non_finite(cell: Cell, found: Any) -> Iterator[Hit]:
+    """The first operation of the run that made NaN or inf out of finite values (or the data that
+    already held them), when the cell ran to the end with them."""
+    first = nonfinite_origin(found.first_nonfinite)
+    if first is None:
+        return
+    line = run_line(found, first.site, first.cell_line)
+    if line is None:
+        site = object_site_of(cell, first)
+        line = site
+    if line is not None:
+        what = "the data it started from" if first.op is None else f"{first.op}"
+        yield Hit("non-finite-values", line, first.op or "the data", what)
+
+
+def object_site_of(cell: Cell, record: Any) -> int | None:
+    """The cell's line that assigns the name holding a record's tensor (data the run did not
+    see made)."""
+    tensor = record.tensor
+    if tensor is None:
+        return None
+    for name in names_of(cell, tensor):
+        lines = [b.line for b in cell.bindings[cell.tree].get(name, []) if b.kind == "assign"]
+        if lines:
+            return lines[-1]
     return None

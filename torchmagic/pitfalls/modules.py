@@ -750,9 +750,24 @@ def audit_bn_running_stats(cell: Cell) -> Iterator[Hit]:
                      and any(isinstance(a, ast.Name) and a.id == name for a in c.args) for c in cell.calls)
         if not (backward or helper):
             continue
-        line = min(freeze_lines)  # where the user believed the layers frozen
+        line = _frozen_at(cell, frozen) or min(freeze_lines)  # where the user believed the layers frozen
         yield Hit("bn-running-stats", line, name, f"{len(frozen)} frozen BatchNorm layer(s)")
         return
+
+
+def _frozen_at(cell: Cell, layers: list) -> int | None:
+    """The cell's line the run saw freeze these layers' weights (`requires_grad_(False)`)."""
+    found = cell.evidence
+    if found is None:
+        return None
+    for layer in layers:
+        record = found.record(layer.weight)
+        change = next((c for c in reversed(record.changes) if c.value is False), None) if record else None
+        if change is not None:
+            line = run_line(found, change.site, change.cell_line)
+            if line is not None:
+                return line
+    return None
 
 
 # ---------------------------------------------------------------------------- run checks
@@ -858,3 +873,41 @@ def run_softmax_into_cross_entropy(cell: Cell, found: Any) -> Iterator[Hit]:
         line = line or run_line(found, seen.site, seen.cell_line)
         if line is not None:
             yield Hit("softmax-before-crossentropy", line, seen.facts.get("op", "softmax"), "cross_entropy")
+
+
+@monitor
+def run_conv_bias_before_batchnorm(cell: Cell, found: Any) -> Iterator[Hit]:
+    """A convolution with a bias right before a BatchNorm in a model the run used, however its
+    layers were put together (a list filled in a loop, a helper that builds the Sequential):
+    the line is where that convolution was built."""
+    torch = _torch()
+    seen: set[int] = set()
+    for forward in found.forwards:
+        root = forward.layer
+        if root is None or id(root) in seen:
+            continue
+        seen.add(id(root))
+        for module in root.modules():
+            if not isinstance(module, torch.nn.Sequential):
+                continue
+            children = list(module.children())
+            for conv, norm in zip(children, children[1:]):
+                if isinstance(conv, torch.nn.modules.conv._ConvNd) and conv.bias is not None \
+                        and isinstance(norm, torch.nn.modules.batchnorm._BatchNorm):
+                    site = module_site(found, conv)
+                    line = run_line(found, site, None) if site is not None else None
+                    if line is not None:
+                        yield Hit("conv-bias-before-bn", line, type(conv).__name__, type(norm).__name__)
+                        return
+
+
+@monitor
+def run_dropout_in_eval(cell: Cell, found: Any) -> Iterator[Hit]:
+    """A functional dropout that stayed on while its model was in eval mode (`training=True`
+    written out, or left at its default), as the run saw it."""
+    for seen in found.observations:
+        if seen.kind == "dropout-in-eval":
+            line = run_line(found, seen.site, seen.cell_line)
+            if line is not None:
+                yield Hit("functional-dropout-training", line, seen.facts.get("op", "F.dropout"))
+                return

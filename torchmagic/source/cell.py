@@ -213,6 +213,7 @@ class Cell:
     def __init__(self, source: str, namespace: Mapping[str, Any] | None = None):
         structure = _structure(source)
         self.ns = namespace
+        self.evidence: Any = None  # what the run recorded (torchmagic.evidence.Evidence), when it ran
         # what the source alone determines is shared between runs of the same cell...
         self.source = source
         self.lines, self._raw, self.tree = structure.lines, structure.raw, structure.tree
