@@ -173,12 +173,33 @@ def _compiling_check() -> Callable[[], bool]:
     return getattr(getattr(torch, "compiler", None), "is_compiling", None) or (lambda: False)
 
 
+_method_code_sets: dict[type, frozenset] = {}
+
+
+def _method_codes(cls: type) -> frozenset:
+    """The code objects of the methods a class and its bases define: a frame running one of
+    them is the object's own code (told without reading the frame's locals, which would keep
+    a snapshot of them on the frame)."""
+    codes = _method_code_sets.get(cls)
+    if codes is None:
+        found = set()
+        for klass in cls.__mro__:
+            for value in vars(klass).values():
+                code = getattr(getattr(value, "__func__", value), "__code__", None)
+                if code is not None:
+                    found.add(code)
+        codes = _method_code_sets[cls] = frozenset(found)
+    return codes
+
+
 def _running_layer(frame: Any, stop: Any, kind: type) -> Any:
-    """The nn.Module whose method runs in the frames from `frame` up to the user's frame `stop`."""
+    """The nn.Module whose method runs in the frames from `frame` up to (not including) `stop`;
+    only frames of methods are read."""
     while frame is not None and frame is not stop:
-        layer = frame.f_locals.get("self")
-        if isinstance(layer, kind):
-            return layer
+        if frame.f_code.co_name in ("forward", "_conv_forward", "_call_impl") or "self" in frame.f_code.co_varnames[:1]:
+            layer = frame.f_locals.get("self")
+            if isinstance(layer, kind):
+                return layer
         frame = frame.f_back
     return None
 
@@ -424,7 +445,7 @@ class Recorder:
             self._loss_facts(name, args, kwargs, inputs, frame)
         elif name in _DROPOUTS and self.monitors is not None and frame is not None:
             training = (kwargs or {}).get("training", args[2] if len(args) > 2 else True)
-            layer = _running_layer(caller, None, self._torch.nn.Module)
+            layer = _running_layer(caller, frame.f_back, self._torch.nn.Module)
             if training is True and layer is not None and not layer.training:
                 self.monitors.observe("dropout-in-eval", frame, op=f"F.{name}")
 
@@ -511,7 +532,7 @@ class Recorder:
                 found, _, _ = self.user.caller(frame)
                 if found is None:
                     return None
-                if found.f_locals.get("self") is not module:
+                if found.f_code not in _method_codes(type(module)):
                     self.built[module] = site_of(found)
                     return None
                 frame = found.f_back
