@@ -183,7 +183,10 @@ async def _run_and_diagnose(run: _Run) -> Outcome:
         # a GradScaler skips the steps whose fp16 gradients overflow: NaN and inf are expected there
         _guard(run, stack, "anomaly", guards.anomaly_mode(options.anomaly and not options.fast, run.filename,
                                                           check_nan=not _scales_gradients(run)))
-        found = _guard(run, stack, "evidence", evidence.recording(run.user, options.record and not options.fast),
+        # in fast mode nothing is recorded: the hooks alone would cost a tenth of a small
+        # training step; a replay (a failure, a NaN loss) records everything
+        recorded = options.record and not options.fast
+        found = _guard(run, stack, "evidence", evidence.recording(run.user, recorded, monitors=recorded),
                        default=evidence.Evidence(run.user))
         sync = False if options.fast else _cuda_precision(stack, diagnosis)
         if sync and run.compiled.synced:

@@ -71,15 +71,23 @@ class Evidence:
 
 
 @contextmanager
-def recording(user: UserCode, enabled: bool = True) -> Iterator[Evidence]:
+def recording(user: UserCode, enabled: bool = True, monitors: bool = True) -> Iterator[Evidence]:
     """Record the run inside the block; the yielded :class:`Evidence` fills as it runs. The
-    torch function mode and the module hooks are removed on exit, also on an interrupt."""
-    if not enabled:
-        yield Evidence(user)
-        return
+    torch function mode and the module hooks are removed on exit, also on an interrupt.
+
+    Without `enabled` nothing is recorded but, with `monitors`, what the hooks see of forwards
+    and optimizer steps (cheap enough for a cell run at full speed)."""
     from .monitors import Monitors
+
+    if not enabled:
+        if not monitors:
+            yield Evidence(user)
+            return
+        with Monitors(user) as watching:
+            yield Evidence(user, None, watching)
+        return
     from .provenance import Recorder
 
-    with Recorder(user) as recorder, Monitors(user, recorder) as monitors:
-        recorder.monitors = monitors
-        yield Evidence(user, recorder, monitors)
+    with Recorder(user) as recorder, Monitors(user, recorder) as watching:
+        recorder.monitors = watching
+        yield Evidence(user, recorder, watching)

@@ -42,6 +42,7 @@ class Forward:
     output: Any = None  # the record of its output, when there is one
     generation: int = 0  # backward passes run before it
     count: int = 1  # how many times the same call was made (same module, line and modes)
+    graph: bool = False  # its output carried autograd history
 
     @property
     def layer(self) -> Any:
@@ -89,6 +90,7 @@ class Monitors:
 
         self._zeroed: Any = WeakTensorKeyDictionary()  # tensors zeroed in place
         self._seen_forwards: dict[tuple, Forward] = {}
+        self._step_counts: dict[int, int] = {}
         self._held: dict[int, Any] = {}  # the models of the forwards, while the evidence lives
 
     # ---------------------------------------------------------------- lifecycle
@@ -137,7 +139,8 @@ class Monitors:
             record = recorder.table.get(output) if recorder is not None and isinstance(output, torch.Tensor) else None
             cell_line = site.line if site.filename == self.user.cell else self.user.cell_line(frame)
             forward = Forward(weakref.ref(module), training, grad, site, cell_line, record,
-                              recorder.generation if recorder is not None else 0)
+                              recorder.generation if recorder is not None else 0,
+                              graph=isinstance(output, torch.Tensor) and output.grad_fn is not None)
             # a model the cell makes on the fly (`train(Net(), ...)`) is gone when the run ends:
             # kept until the diagnosis is done with the evidence, then let go with it
             self._held.setdefault(id(module), module)
@@ -149,6 +152,10 @@ class Monitors:
 
     # ---------------------------------------------------------------- optimizer steps
     def _before_step(self, optimizer: Any, args: Any, kwargs: Any) -> None:
+        count = self._step_counts.get(id(optimizer), 0)
+        self._step_counts[id(optimizer)] = count + 1
+        if count >= 3:  # a loop steps the same way every time: its first steps tell
+            return None
         try:
             params = [p for group in optimizer.param_groups for p in group["params"]]
             before = self._grads.get(id(optimizer))

@@ -834,12 +834,16 @@ def run_evaluated_with_grad(cell: Cell, found: Any) -> Iterator[Hit]:
     for forward in found.forwards:
         module = forward.layer
         if module is None or forward.training or not forward.grad_enabled or forward.count < 2 \
-                or forward.output is None or not forward.output.grad_fn or id(module) in done:
+                or not forward.graph or id(module) in done:
             continue
-        if reached is None:
-            reached = reached_by_backward(found)
-        if id(forward.output) in reached:
-            continue
+        if found.recorder is None:
+            if found.steps:
+                continue  # nothing tells whether a backward pass used it: say nothing
+        else:
+            if reached is None:
+                reached = reached_by_backward(found)
+            if forward.output is None or id(forward.output) in reached:
+                continue
         line = run_line(found, forward.site, forward.cell_line)
         if line is not None:
             done.add(id(module))

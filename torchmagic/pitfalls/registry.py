@@ -9,6 +9,7 @@ pitfalls best first.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, Callable, Iterable, Mapping
 from types import MappingProxyType
 
@@ -63,13 +64,14 @@ def audit(func: Rule) -> Rule:
     return func
 
 
-def families() -> list[str]:
+@lru_cache(maxsize=1)
+def families() -> tuple[str, ...]:
     """The families of the catalog: every `<family>.toml` beside this module that has its
     `<family>.py` of rules, in name order."""
     from pathlib import Path
 
     here = Path(__file__).parent
-    return sorted(p.stem for p in here.glob("*.toml") if (here / f"{p.stem}.py").exists())
+    return tuple(sorted(p.stem for p in here.glob("*.toml") if (here / f"{p.stem}.py").exists()))
 
 
 def monitor(func: Monitor) -> Monitor:
@@ -79,6 +81,7 @@ def monitor(func: Monitor) -> Monitor:
     return func
 
 
+@lru_cache(maxsize=1)
 def _load_families() -> None:
     """Import every family module once: importing one registers its matchers, rules and checks."""
     import importlib
