@@ -392,8 +392,6 @@ def _place(diagnosis: Diagnosis, ctx: Context, top: Any) -> None:
     if cause is not None and cause.filename != diagnosis.filename:
         user = ctx.evidence.user
         diagnosis.cause = Location(user.label(cause.filename), cause.filename, cause.line, user.text(cause).strip())
-        diagnosis.notes.append(note("cause_elsewhere", diagnosis.language, cell=diagnosis.cause.label,
-                                    line=cause.line, code=diagnosis.cause.text, here=diagnosis.line))
 
 
 def tensors_on_line(ctx: Context, line: int | None) -> list[TensorInfo]:

@@ -44,7 +44,7 @@ def test_value_origin_finds_the_write_or_the_operation_that_made_the_bad_values(
         labels = torch.randint(0, 5, (20,))
         written = _line()
         labels[3] = -1
-        stars = torch.randint(1, 6, (20,))
+        stars = torch.tensor([1, 5, 3, 2])
         shifted = _line()
         ids = stars + 0
     assert queries.value_origin(found.record(labels), bad)[-1].site.line == written

@@ -318,7 +318,13 @@ def report(m: ReportModel) -> str:
             f'<span style="color:{ERROR_COLOR}">{esc(m.error_type or "Error")}</span></div>']
     if m.error_message:
         body.append(f'<pre style="{_MESSAGE}">{esc(m.error_message)}</pre>')
-    if m.line is not None or m.related_lines:
+    if m.cause_line is not None:  # the line to change is in an earlier cell
+        body.append(heading(ui("line_to_change_in", lang, cell=m.cause_label, line=m.cause_line)))
+        body.append(code_block(m.cause_source, m.cause_line, []))
+        if m.line is not None:
+            body.append(heading(ui("reached_on", lang, line=m.line)))
+            body.append(code_block(m.cell, m.line, m.related_lines))
+    elif m.line is not None or m.related_lines:
         head = (ui("line_to_change_n", lang, line=m.line) if m.line is not None
                 else ui("cell", lang))
         body.append(heading(head))

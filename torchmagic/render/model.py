@@ -107,6 +107,9 @@ class ReportModel:
     notes: list[str] = field(default_factory=list)
     internal_error: str | None = None
     brief: bool = False  # the pitfall was explained in full earlier: title, detail and fix only
+    cause_label: str = ""  # the earlier cell that holds the line to change ("In[2]"), if one does
+    cause_line: int | None = None
+    cause_source: str = ""
 
 
 TENSOR_COLUMNS = ["name", "kind", "shape", "dtype", "device", "requires_grad", "grad_fn"]
@@ -216,6 +219,14 @@ def build(diagnosis: Diagnosis) -> ReportModel:
     model.rerun = diagnosis.rerun
     model.traceback = cell_names(strip_ansi(diagnosis.traceback).rstrip())
     model.notes = [strip_ansi(n) for n in diagnosis.notes if n]
+    cause = getattr(diagnosis, "cause", None)
+    if cause is not None:
+        import linecache
+
+        source = "".join(linecache.getlines(cause.filename))
+        if source and 1 <= cause.line <= line_count(source):
+            model.cause_label, model.cause_line = cause.label, cause.line
+            model.cause_source = normalize_cell(source)
     return model
 
 

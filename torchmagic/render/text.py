@@ -541,7 +541,15 @@ class TextRenderer:
             out.extend([self.seg(x)] for x in wrap(text, self.width, INDENT))
             if len(lines) > 12:
                 out.append([self.seg(INDENT + ELLIPSIS, "dim")])
-        if m.line is not None or m.related_lines:
+        if m.cause_line is not None:  # the line to change is in an earlier cell
+            out.append([])
+            out.append(self.heading(ui("line_to_change_in", lang, cell=m.cause_label, line=m.cause_line)))
+            out.extend(self.listing(m.cause_source, m.cause_line, []))
+            if m.line is not None:
+                out.append([])
+                out.append(self.heading(ui("reached_on", lang, line=m.line)))
+                out.extend(self.listing(m.cell, m.line, m.related_lines))
+        elif m.line is not None or m.related_lines:
             out.append([])
             head = (ui("line_to_change_n", lang, line=m.line) if m.line is not None
                     else ui("cell", lang))
