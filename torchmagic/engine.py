@@ -388,6 +388,7 @@ def _place(diagnosis: Diagnosis, ctx: Context, top: Any) -> None:
         related.append(line)
     diagnosis.related_lines = sorted(r for r in related if r != diagnosis.line)
     diagnosis.cause = None
+    diagnosis.trace = list(getattr(top, "trace", []) or [])
     cause = getattr(top, "cause", None)
     if cause is not None and cause.filename != diagnosis.filename:
         user = ctx.evidence.user

@@ -38,6 +38,10 @@ def test_a_dtype_made_in_an_earlier_cells_dataset(shell):
     text = TextRenderer(width=100).report(build(d))
     assert f"The line to change: {d.cause.label}, line 9" in text
     assert f"This cell reaches it on line {d.line}" in text
+    assert "What the run saw" in text and f"`from_numpy` made float64 (4,) at {d.cause.label}, line 9" in text
+    d.language = "zh"
+    chinese = TextRenderer(lang="zh", width=100).report(build(d))
+    assert f"需要修改的行：{d.cause.label} 第 9 行" in chinese and "运行中看到的" in chinese
 
 
 def test_labels_made_in_the_cell_and_used_in_an_earlier_cells_helper(shell):

@@ -151,7 +151,7 @@ def origin_match(ctx: Context, pid: str, name: str | None, line: int | None, sco
                 at, cause = where
                 related = [] if at == _cell_line(ctx, frame) else [_cell_line(ctx, frame)]
                 return Match(pid, score, line=at, related_lines=[r for r in related if r], facts=facts or {},
-                             detail=detail, cause=cause)
+                             detail=detail, cause=cause, trace=describe_trail(ctx, trail))
     if frame is not None and not frame.in_cell:  # read in an earlier cell's code
         made = frame.code.origin(name, frame.line)
         site = Site(frame.filename, made.line if made else frame.line, frame.function)
@@ -170,6 +170,28 @@ def origin_match(ctx: Context, pid: str, name: str | None, line: int | None, sco
     if binding is None or binding.line == line:
         return Match(pid, score, line=line, facts=facts or {}, detail=detail)
     return Match(pid, score, line=binding.line, related_lines=[line], facts=facts or {}, detail=detail)
+
+
+def describe_trail(ctx: Context, trail: list) -> list[dict]:
+    """How the run made a value, one step each, from where it began to the value the failure
+    is about: what the operation made (or wrote) and where, as plain data the report words."""
+    out = []
+    for step in reversed(trail[-6:]):
+        site = getattr(step, "site", None)
+        if site is None:
+            out.append({"kind": "before"})
+            continue
+        where = {"line": site.line, "cell": None if site.filename == ctx.filename
+                 else ctx.evidence.user.label(site.filename)}
+        if hasattr(step, "inputs"):
+            values = {"lo": step.lo, "hi": step.hi} if step.lo is not None and not step.dtype.is_floating_point \
+                else {}
+            out.append({"kind": "made", "op": step.op or "", "dtype": str(step.dtype).replace("torch.", ""),
+                        "shape": str(tuple(step.shape)), **values, **where})
+        elif step.op:
+            values = {"lo": step.lo, "hi": step.hi} if step.lo is not None else {}
+            out.append({"kind": "changed", "op": step.op, **values, **where})
+    return out
 
 
 def place(ctx: Context, trail: list, frame: CellFrame | None = None) -> tuple[int | None, Site | None] | None:

@@ -223,12 +223,13 @@ def rank(ctx: Context, entries: Mapping[str, Entry] | None = None) -> list[Match
         have = merged.get(m.pitfall)
         if have is None:
             merged[m.pitfall] = Match(m.pitfall, m.score, m.line, list(m.related_lines), dict(m.facts), m.detail,
-                                      m.cause)
+                                      m.cause, list(m.trace))
             continue
         stronger = m.score > have.score
         have.score = max(have.score, m.score)
         if m.line is not None and (have.line is None or stronger):
             have.line, have.cause = m.line, m.cause
+            have.trace = list(m.trace) or have.trace
         have.related_lines += [r for r in m.related_lines if r not in have.related_lines]
         have.facts.update(m.facts)
         if m.detail and (not have.detail or stronger):

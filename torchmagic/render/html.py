@@ -329,6 +329,10 @@ def report(m: ReportModel) -> str:
                 else ui("cell", lang))
         body.append(heading(head))
         body.append(code_block(m.cell, m.line, m.related_lines))
+    if m.trace and len(m.trace) > 1:
+        body.append(heading(ui("trace", lang)))
+        items = "".join(f"<li>{inline(step)}</li>" for step in m.trace)
+        body.append(f'<ul style="{_PARA}; margin-top:2px">{items}</ul>')
     if m.explanation is not None:
         body.append(explanation(m.explanation, lang, fold=m.brief))
     else:

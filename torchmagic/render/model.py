@@ -107,6 +107,7 @@ class ReportModel:
     notes: list[str] = field(default_factory=list)
     internal_error: str | None = None
     brief: bool = False  # the pitfall was explained in full earlier: title, detail and fix only
+    trace: list[str] = field(default_factory=list)  # how the run made the value at fault, worded
     cause_label: str = ""  # the earlier cell that holds the line to change ("In[2]"), if one does
     cause_line: int | None = None
     cause_source: str = ""
@@ -219,6 +220,7 @@ def build(diagnosis: Diagnosis) -> ReportModel:
     model.rerun = diagnosis.rerun
     model.traceback = cell_names(strip_ansi(diagnosis.traceback).rstrip())
     model.notes = [strip_ansi(n) for n in diagnosis.notes if n]
+    model.trace = [t for t in (_trace_step(step, lang) for step in getattr(diagnosis, "trace", [])) if t]
     cause = getattr(diagnosis, "cause", None)
     if cause is not None:
         import linecache
@@ -228,6 +230,24 @@ def build(diagnosis: Diagnosis) -> ReportModel:
             model.cause_label, model.cause_line = cause.label, cause.line
             model.cause_source = normalize_cell(source)
     return model
+
+
+def _trace_step(step: dict, lang: str) -> str:
+    """One step of how the run made a value, in the report's language."""
+    from .strings import ui
+
+    kind = step.get("kind")
+    if kind == "before":
+        return ui("trace_before", lang)
+    where = ui("trace_cell_line", lang, cell=step["cell"], line=step["line"]) if step.get("cell") \
+        else ui("trace_line", lang, line=step.get("line"))
+    values = ui("trace_values", lang, lo=step["lo"], hi=step["hi"]) if step.get("lo") is not None else ""
+    if kind == "made":
+        return ui("trace_made", lang, op=step.get("op") or "?", dtype=step.get("dtype", ""),
+                  shape=step.get("shape", ""), values=values, where=where)
+    if kind == "changed":
+        return ui("trace_changed", lang, op=step.get("op", "?"), where=where, values=values)
+    return ""
 
 
 def listed_count(source: str, focus: list[int]) -> int:

@@ -555,6 +555,11 @@ class TextRenderer:
                     else ui("cell", lang))
             out.append(self.heading(head))
             out.extend(self.listing(m.cell, m.line, m.related_lines))
+        if m.trace and len(m.trace) > 1:
+            out.append([])
+            out.append(self.heading(ui("trace", lang)))
+            for step in m.trace:
+                out.extend([self.seg(x)] for x in wrap("- " + step, self.width, INDENT, INDENT + "  "))
         out.append([])
         if m.explanation is not None:
             out.extend(self.explanation(m.explanation, brief=m.brief))
