@@ -421,6 +421,24 @@ def first_module(ctx: Context, frame: CellFrame | None, where: Callable[[Any], b
     return _first_named(ctx, frame, is_module, where)
 
 
+def module_name(ctx: Context, name: str, module: Any) -> str:
+    """How the user's outermost code names `module`: inside a forward, `self` or `self.encoder`
+    read as the path from a model the cell holds (`model.encoder`), else the name as given."""
+    if name != "self" and not name.startswith("self."):
+        return name
+    for fr in ctx.user_frames:
+        for var, value in list(fr.frame.f_locals.items()):
+            if var == "self" or var.startswith("_") or not is_module(value):
+                continue
+            try:
+                path = next((p for p, sub in value.named_modules() if sub is module), None)
+            except Exception:
+                path = None
+            if path is not None:
+                return f"{var}.{path}" if path else var
+    return f"{name} ({type(module).__name__})" if name == "self" else name
+
+
 def first_tensor(ctx: Context, frame: CellFrame | None, where: Callable[[Any], bool] | None = None
                  ) -> tuple[str, Any] | None:
     """The first tensor named on the frame's line (optionally one that satisfies `where`)."""
