@@ -12,7 +12,7 @@ from ..source.cell import Cell, MISSING, _torch, arg_at, is_module, is_ndarray, 
 from ..source.cellcode import CellCode, base_name, call_name, dotted, loaded_names
 from ..evidence import Site
 from ..evidence.provenance import Change
-from ..evidence.queries import earlier_graph, freed_by, history_cut, made_without_history, nonfinite_origin, site_step
+from ..evidence.queries import ancestors, earlier_graph, freed_by, history_cut, made_without_history, nonfinite_origin, site_step
 from ..diagnose.locate import code_of
 from .helpers import _short, failing_place, line_text, module_site, name_for, names_of, origin_match, pattern_hits, place, run_line
 from .registry import Context, Hit, matcher, monitor, rule
@@ -413,7 +413,7 @@ def backward_twice(ctx: Context) -> Match | None:
         return None
     trail = _earlier_graph(ctx)
     if trail is not None and trail[0] == "shared":
-        match = _freed_by_other_backward(ctx, trail[1])
+        match = _backwarded_loss_in_sum(ctx) or _freed_by_other_backward(ctx, trail[1])
         if match is not None:
             return match
     stmt = ctx.code.statement_at(ctx.line)
@@ -475,6 +475,26 @@ def _earlier_graph(ctx: Context) -> tuple[str, list] | None:
     previous = [c for c in calls[:-1] if c.generation >= trail[-1].generation and c.frees]
     shared = bool(previous) and previous[-1].site != calls[-1].site
     return ("shared" if shared else "carried"), trail
+
+
+def _backwarded_loss_in_sum(ctx: Context) -> Match | None:
+    """A loss backpropagated on its own and then summed into the loss backpropagated again:
+    the line to change is the first backward (one backward of the sum, or `retain_graph`)."""
+    calls = ctx.evidence.recorder.backwards
+    last = calls[-1]
+    for call in reversed(calls[:-1]):
+        if (not call.frees or call.subject is None or call.subject is last.subject or call.site is None
+                or call.site == last.site):
+            continue
+        if not any(r is call.subject for r in ancestors(last.subject, lambda p: bool(p.grad_fn))):
+            continue
+        where = place(ctx, [site_step(call.site)])
+        if where is None or where[0] is None:
+            return None
+        facts = {"name": name_for(ctx, call.subject) or "the loss", "line": where[0]}
+        return Match("backward-twice", 0.96, line=where[0], related_lines=[ctx.line] if ctx.line else [],
+                     facts=facts, detail="summed_again", cause=where[1])
+    return None
 
 
 def _freed_by_other_backward(ctx: Context, trail: list) -> Match | None:
