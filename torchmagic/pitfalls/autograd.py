@@ -664,7 +664,13 @@ def _history_from_evidence(ctx: Context, name: str | None) -> Match | None:
     if record is None:
         return None
     name = name or name_for(ctx, record) or "the loss"
-    trail = history_cut(record)
+    rebuilt = made_without_history(record)
+    read_out = recorder.read_out if recorder is not None else set()
+    if rebuilt is not None and rebuilt[-1].site is not None and \
+            (rebuilt[-1].site.filename, rebuilt[-1].site.line) in read_out:
+        trail = rebuilt  # rebuilt from `.item()` values of a tensor with history: that line cut it
+    else:
+        trail = history_cut(record)
     if trail is None:
         trail = made_without_history(record)
         if trail is None:
@@ -688,7 +694,7 @@ def _history_from_evidence(ctx: Context, name: str | None) -> Match | None:
         block = _grad_off_block(ctx, end.site)
         if block is not None:
             site, detail, function = block
-            where = place(ctx, [site_step(site)])
+            where = place(ctx, [Change(op="", site=site, cell_line=end.cell_line)])
             if where is not None:
                 facts = {"name": name_for(ctx, end) or name, "line": where[0]}
                 if function:
