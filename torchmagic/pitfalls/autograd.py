@@ -12,7 +12,7 @@ from ..source.cell import Cell, MISSING, _torch, arg_at, is_module, is_ndarray, 
 from ..source.cellcode import CellCode, base_name, call_name, dotted, loaded_names
 from ..evidence import Site
 from ..evidence.provenance import Change
-from ..evidence.queries import ancestors, earlier_graph, freed_by, history_cut, made_without_history, nonfinite_origin, site_step
+from ..evidence.queries import ancestors, earlier_graph, passed_on, freed_by, history_cut, made_without_history, nonfinite_origin, site_step
 from ..diagnose.locate import code_of
 from .helpers import _short, failing_place, line_text, module_site, name_for, names_of, origin_match, pattern_hits, place, run_line
 from .registry import Context, Hit, matcher, monitor, rule
@@ -970,6 +970,15 @@ def numpy_of_graph(ctx: Context) -> Match | None:
             if filled is not None:
                 return Match("numpy-requires-grad", 0.85, line=filled, related_lines=[line] if line else [],
                              facts={"name": name, "line": filled}, detail="container")
+        record = ctx.record(value) if cause is not None and is_tensor(value) and value.requires_grad else None
+        if record is not None:
+            # an earlier cell's helper converts a tensor this cell made: the cell's line that made it
+            where = place(ctx, passed_on(record, ctx.filename))
+            if where is not None and where[1] is None and where[0] is not None:
+                assigned = ctx.code.assigned_at(where[0])
+                facts = {"name": assigned[0] if len(assigned) == 1 else name, "line": where[0]}
+                return Match("numpy-requires-grad", 0.85, line=where[0], related_lines=[line] if line else [],
+                             facts=facts, detail="handed")
     return Match("numpy-requires-grad", 0.8, line=line, cause=cause)
 
 
