@@ -73,6 +73,9 @@ def _target_match(ctx: Context, pid: str, frame: CellFrame, call: ast.Call, name
             facts.update(min=int(value.min()), max=int(value.max()))
     input_name = base_name(call.args[0]) if call.args else None
     logits = ctx.value(input_name, frame) if input_name else None
+    if not is_tensor(logits):  # `cross_entropy(model(x), y)`: the loss's own frame holds it
+        logits = _loss_input(ctx)
+        input_name = ast.unparse(call.args[0]) if call.args and is_tensor(logits) else input_name
     if is_tensor(logits) and logits.dim() >= 1:
         classes = int(logits.shape[1] if logits.dim() >= 2 else logits.shape[0])
         facts.update(other=input_name, num_classes=classes, last=classes - 1,
@@ -131,6 +134,17 @@ def _target_match(ctx: Context, pid: str, frame: CellFrame, call: ast.Call, name
     return match
 
 
+def _loss_input(ctx: Context) -> Any:
+    """The input tensor a failing classification loss got, from its frame inside torch."""
+    tb = ctx.exc.__traceback__
+    found = None
+    while tb is not None:
+        if tb.tb_frame.f_code.co_name in ("cross_entropy", "nll_loss", "nll_loss_nd"):
+            found = tb.tb_frame.f_locals.get("input", found)
+        tb = tb.tb_next
+    return found if is_tensor(found) else None
+
+
 def _too_few_classes(ctx: Context, target: Any, classes: int | None, frame: CellFrame
                      ) -> tuple[int | None, Site | None, dict] | None:
     """Labels counted from 0 that run past the classifier's outputs (0..49 for 12 outputs): the
@@ -150,7 +164,8 @@ def _too_few_classes(ctx: Context, target: Any, classes: int | None, frame: Cell
                 site = built_site(ctx, heads[-1], None, fr)
                 where = place(ctx, [site_step(site)]) if site is not None else None
                 if where is not None:
-                    return where[0], where[1], {"labels": hi + 1, "last_label": hi, "outputs": classes}
+                    sized = size_decided(ctx, heads[-1], site, "out_features", 1)
+                    return sized or where[0], where[1], {"labels": hi + 1, "last_label": hi, "outputs": classes}
     return None
 
 
@@ -277,16 +292,12 @@ def embedding_index(ctx: Context) -> Match | None:
     if where is None:
         return Match("index-out-of-bounds", 0.85, line=_here(ctx, frame), facts=facts, detail="embedding")
     line, cause = where
-    if cause is None:
-        sized = _size_origin(frame.code if built.filename == frame.filename else ctx.code, built)
-        if sized is not None and sized != line:
-            return Match("index-out-of-bounds", 0.9, line=sized, related_lines=[line, _here(ctx, frame)],
-                         facts=facts, detail="embedding")
-    else:
-        sized = _size_from_caller(ctx, built)
-        if sized is not None:  # `EmbeddingNet(n_users=n_users)` in the cell sized the table
-            return Match("index-out-of-bounds", 0.9, line=sized, related_lines=[line], facts=facts,
-                         detail="embedding", cause=cause)
+    sized = size_decided(ctx, module, built, "num_embeddings", 0)
+    if sized is not None and (sized != line or cause is not None):
+        # the variable the cell passed for the size (`EmbeddingNet(n_users=n_users)`)
+        return Match("index-out-of-bounds", 0.9, line=sized, related_lines=[x for x in (line, _here(ctx, frame))
+                                                                            if x is not None and x != sized],
+                     facts=facts, detail="embedding", cause=cause)
     if line == _here(ctx, frame) and cause is None:
         return Match("index-out-of-bounds", 0.85, line=line, facts=facts, detail="embedding")
     return Match("index-out-of-bounds", 0.9, line=line, related_lines=[_here(ctx, frame)], facts=facts,
@@ -329,46 +340,70 @@ def _module_name(ctx: Context, module: Any, frame: CellFrame) -> str | None:
     return None
 
 
-def _size_origin(code: CellCode, built: Site) -> int | None:
-    """Where the size passed to Embedding(...) was computed, when it was passed as a variable."""
-    found = next(((line, call) for line, call in [_construction_at(code, built.line)] if call is not None), None)
-    if found is None:
-        return None
-    line, call = found
-    size = next((k.value for k in call.keywords if k.arg == "num_embeddings"), call.args[0] if call.args else None)
-    if isinstance(size, ast.Name):
-        origin = code.origin(size.id, line)
-        return origin.line if origin is not None else None
-    return None
-
-
-def _size_from_caller(ctx: Context, built: Site) -> int | None:
-    """A table built in an earlier cell's class from a parameter of its `__init__`
-    (`nn.Embedding(n_users, ...)`): the cell's line that computed what the cell passed for it."""
+def size_decided(ctx: Context, module: Any, built: Site, keyword: str, position: int) -> int | None:
+    """The cell's line that decided a layer's size (`num_embeddings`, `out_features`): the line
+    that computed the variable passed for it, followed through the `__init__` parameter of the
+    class that built the layer (`AspectClassifier(..., polarities_dim)`) and through a
+    comprehension over a list of sizes (`[nn.Embedding(n, k) for n in field_sizes]`)."""
     code = code_of(built.filename)
-    found = _construction_at(code, built.line)[1]
     stmt = code.statement_at(built.line)
-    init = next((a for a in code.ancestors(stmt) if isinstance(a, ast.FunctionDef)), None) if stmt else None
+    if stmt is None:
+        return None
+    calls = [c for c in ast.walk(stmt) if isinstance(c, ast.Call) and call_name(c) == type(module).__name__]
+    if len(calls) != 1:
+        return None
+    call = calls[0]
+    size = next((k.value for k in call.keywords if k.arg == keyword),
+                call.args[position] if position < len(call.args) else None)
+    if size is None:
+        return None
+    names = _names_behind(stmt, size)
+    init = next((a for a in code.ancestors(stmt) if isinstance(a, ast.FunctionDef)), None)
     owner = code.parent(init) if init is not None else None
-    if found is None or init is None or init.name != "__init__" or not isinstance(owner, ast.ClassDef):
+    if init is not None:
+        if init.name != "__init__" or not isinstance(owner, ast.ClassDef):
+            return None
+        params = [a.arg for a in init.args.args][1:]
+        given = [n for n in names if n in params or n in [a.arg for a in init.args.kwonlyargs]]
+        if len(given) != 1:
+            return None
+        param = given[0]
+        for construct in ctx.code.all_calls():
+            if call_name(construct) != owner.name:
+                continue
+            index = params.index(param) if param in params else len(construct.args)
+            arg = next((k.value for k in construct.keywords if k.arg == param),
+                       construct.args[index] if index < len(construct.args) else None)
+            if arg is None:
+                return None
+            if isinstance(arg, ast.Name):  # a variable: where it was computed
+                made = ctx.code.origin(arg.id, construct.lineno)
+                if made is not None and made.line < construct.lineno:
+                    return made.line
+            return construct.lineno  # an expression: the call that computes it
         return None
-    size = next((k.value for k in found.keywords if k.arg == "num_embeddings"), found.args[0] if found.args else None)
-    if not isinstance(size, ast.Name):
-        return None
-    params = [a.arg for a in init.args.args][1:]
-    if size.id not in params:
-        return None
-    index = params.index(size.id)
-    for call in ctx.code.all_calls():
-        if call_name(call) != owner.name:
-            continue
-        arg = next((k.value for k in call.keywords if k.arg == size.id),
-                   call.args[index] if index < len(call.args) else None)
-        if isinstance(arg, ast.Name):
-            made = ctx.code.origin(arg.id, call.lineno)
-            return made.line if made is not None else call.lineno
-        return call.lineno if arg is not None else None
-    return None
+    if built.filename != ctx.filename or not isinstance(size, ast.Name) or len(names) != 1:
+        return None  # an expression (`len(vocab) + 1`) on the line itself decides the size
+    made = ctx.code.origin(names[0], built.line)
+    return made.line if made is not None and made.line < built.line else None
+
+
+def _names_behind(stmt: ast.AST, expr: ast.AST) -> list[str]:
+    """The names an expression reads, a comprehension's loop variable replaced by what it loops
+    over (`n` in `[f(n) for n in sizes]` is `sizes`)."""
+    names = [n.id for n in ast.walk(expr) if isinstance(n, ast.Name)]
+    loops = [g for g in ast.walk(stmt) if isinstance(g, ast.comprehension)]
+    for _ in range(3):
+        changed = False
+        for g in loops:
+            bound = {n.id for n in ast.walk(g.target) if isinstance(n, ast.Name)}
+            if bound & set(names):
+                names = [n for n in names if n not in bound] + \
+                        [n.id for n in ast.walk(g.iter) if isinstance(n, ast.Name) and n.id not in ("range", "len", "zip", "enumerate")]
+                changed = True
+        if not changed:
+            break
+    return list(dict.fromkeys(names))
 
 
 def _construction_at(code: CellCode, line: int) -> tuple[int, ast.Call | None]:
