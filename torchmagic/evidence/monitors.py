@@ -10,7 +10,13 @@ keeps:
 - each optimizer step: the optimizer, its line, the backward passes run before it, and
   whether the gradients of its parameters were reset (`zero_grad`) since its previous step;
 - facts the provenance recorder notes on the way (:class:`Observation`): a loss given a target
-  that requires grad, a (log-)softmax output given to a loss that applies log-softmax itself.
+  that requires grad, a (log-)softmax output given to a loss that applies log-softmax itself;
+- layer to layer, at any depth: a convolution with a bias whose output went straight into a
+  BatchNorm (`conv_then_norm`);
+- forwards run by threads other than the main one (`threads`: each thread and the diagnosed
+  cell's line the main thread was running then);
+- whether Python's and NumPy's global random generators were drawn from during the run
+  (`drew`: compared states, nothing hooked).
 
 Everything is plain data or kept weakly, bounded in size, except the models whose forwards it
 saw: those are held as long as the evidence is (the diagnosis of the run), so that a model made
@@ -59,6 +65,7 @@ class Step:
     generation: int  # backward passes run before it
     reset: bool  # the gradients of its parameters were reset since its previous step
     first: bool  # its first step in the run
+    order: int = 0  # records the provenance recorder had made before it
 
 
 @dataclass(eq=False)
@@ -92,12 +99,21 @@ class Monitors:
         self._seen_forwards: dict[tuple, Forward] = {}
         self._step_counts: dict[int, int] = {}
         self._held: dict[int, Any] = {}  # the models of the forwards, while the evidence lives
+        self.conv_then_norm: list[tuple[Any, Any]] = []  # (conv, norm) weak references
+        self._conv_out: Any = WeakTensorKeyDictionary()  # a biased convolution's output -> the layer (weakly)
+        self.threads: dict[int, int | None] = {}  # thread id -> the cell's line the main thread ran then
+        self.drew: dict[str, bool] = {}  # "random" / "numpy" -> its global generator moved during the run
+        self._rng_states: dict[str, Any] = {}
+        import threading
+
+        self._main = threading.main_thread().ident
 
     # ---------------------------------------------------------------- lifecycle
     def __enter__(self) -> "Monitors":
         from torch.nn.modules import module as module_hooks
         from torch.optim import optimizer as optimizer_hooks
 
+        self._rng_states = _rng_states()
         try:
             self._handles = [
                 module_hooks.register_module_forward_pre_hook(self._before_forward),
@@ -113,16 +129,43 @@ class Monitors:
         for handle in self._handles:
             handle.remove()
         self._handles = []
+        try:
+            after = _rng_states()
+            self.drew = {k: not _same_state(v, after.get(k)) for k, v in self._rng_states.items()}
+        except Exception:
+            pass
+        self._rng_states = {}
 
     # ---------------------------------------------------------------- forwards
     def _before_forward(self, module: Any, args: Any) -> None:
         self._depth += 1
+        if self._conv_out and args and len(self.conv_then_norm) < 16:
+            try:
+                if isinstance(module, self._torch.nn.modules.batchnorm._BatchNorm):
+                    conv = self._conv_out.get(args[0])
+                    if conv is not None and conv() is not None \
+                            and not any(c is conv for c, _ in self.conv_then_norm):
+                        self.conv_then_norm.append((conv, weakref.ref(module)))
+            except Exception:
+                pass
         return None
 
     def _after_forward(self, module: Any, args: Any, output: Any) -> None:
         self._depth -= 1
+        torch = self._torch
+        try:
+            if isinstance(module, torch.nn.modules.conv._ConvNd) and module.bias is not None \
+                    and isinstance(output, torch.Tensor):
+                self._conv_out[output] = weakref.ref(module)
+        except Exception:
+            pass
         if self._depth or len(self.forwards) >= _FORWARD_LIMIT:
             return None
+        import threading
+
+        thread = threading.get_ident()
+        if thread != self._main and thread not in self.threads and len(self.threads) < 64:
+            self.threads[thread] = self._main_cell_line()
         try:
             frame, _, _ = self.user.caller(sys._getframe(1))
             if frame is None:
@@ -173,10 +216,20 @@ class Monitors:
                 if site is not None:
                     cell_line = site.line if site.filename == self.user.cell else self.user.cell_line(frame)
                 generation = self.recorder.generation if self.recorder is not None else 0
-                self.steps.append(Step(weakref.ref(optimizer), site, cell_line, generation, reset, before is None))
+                order = self.recorder.count if self.recorder is not None else 0
+                self.steps.append(Step(weakref.ref(optimizer), site, cell_line, generation, reset, before is None,
+                                       order))
         except Exception:
             pass
         return None
+
+    def _main_cell_line(self) -> int | None:
+        """The diagnosed cell's line the main thread is running now (seen from another thread)."""
+        frame = sys._current_frames().get(self._main)
+        try:
+            return self.user.cell_line(frame)
+        finally:
+            del frame
 
     def zeroed(self, tensor: Any) -> None:
         """Note a tensor zeroed in place (`p.grad.zero_()` in `zero_grad(set_to_none=False)`)."""
@@ -195,3 +248,25 @@ class Monitors:
         if any(o.kind == kind and o.site == site for o in self.observations):
             return
         self.observations.append(Observation(kind, site, cell_line, facts))
+
+
+def _rng_states() -> dict[str, Any]:
+    """The states of Python's and (when imported) NumPy's global random generators."""
+    import random
+
+    states: dict[str, Any] = {"random": random.getstate()}
+    numpy = sys.modules.get("numpy")
+    if numpy is not None:
+        try:
+            states["numpy"] = numpy.random.get_state()
+        except Exception:
+            pass
+    return states
+
+
+def _same_state(a: Any, b: Any) -> bool:
+    if a is None or b is None:
+        return True
+    if isinstance(a, tuple) and len(a) > 2 and hasattr(a[1], "shape"):  # NumPy's (name, keys, pos, ...)
+        return a[2] == b[2] and bool((a[1] == b[1]).all())
+    return a == b
