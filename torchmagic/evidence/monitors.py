@@ -101,6 +101,8 @@ class Monitors:
         self._held: dict[int, Any] = {}  # the models of the forwards, while the evidence lives
         self.conv_then_norm: list[tuple[Any, Any]] = []  # (conv, norm) weak references
         self._conv_out: Any = WeakTensorKeyDictionary()  # a biased convolution's output -> the layer (weakly)
+        self._views: list[tuple[Any, Any]] = []  # (tensor weakly, its record): detached views of parameters
+        self.stale: list[Any] = []  # records of such views alive when a step changed their parameter
         self.threads: dict[int, int | None] = {}  # thread id -> the cell's line the main thread ran then
         self.drew: dict[str, bool] = {}  # "random" / "numpy" -> its global generator moved during the run
         self._rng_states: dict[str, Any] = {}
@@ -197,6 +199,8 @@ class Monitors:
     def _before_step(self, optimizer: Any, args: Any, kwargs: Any) -> None:
         count = self._step_counts.get(id(optimizer), 0)
         self._step_counts[id(optimizer)] = count + 1
+        if self._views:
+            self._changing(optimizer)
         if count >= 3:  # a loop steps the same way every time: its first steps tell
             return None
         try:
@@ -230,6 +234,31 @@ class Monitors:
             return self.user.cell_line(frame)
         finally:
             del frame
+
+    def param_view(self, tensor: Any, record: Any) -> None:
+        """Note a tensor without history that shares a parameter's memory (`p.detach()`,
+        `p.data`, a `state_dict()` entry), made by the user's code."""
+        self._views.append((weakref.ref(tensor), record))
+        del self._views[:-256]
+
+    def _changing(self, optimizer: Any) -> None:
+        """An optimizer is about to change its parameters: the views of them still alive are
+        kept as snapshots that will change with them."""
+        try:
+            memory = {p.untyped_storage().data_ptr() for group in optimizer.param_groups for p in group["params"]}
+            kept = []
+            for ref, record in self._views:
+                tensor = ref()
+                if tensor is None:
+                    continue
+                if tensor.untyped_storage().data_ptr() in memory:
+                    if len(self.stale) < 16:
+                        self.stale.append(record)
+                else:
+                    kept.append((ref, record))
+            self._views = kept
+        except Exception:
+            pass
 
     def zeroed(self, tensor: Any) -> None:
         """Note a tensor zeroed in place (`p.grad.zero_()` in `zero_grad(set_to_none=False)`)."""
