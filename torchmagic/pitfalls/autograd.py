@@ -179,6 +179,9 @@ def rule_history_accumulation(cell: Cell) -> Iterator[Hit]:
                 reset = True
         if reset:
             continue
+        if any(isinstance(c, ast.Call) and isinstance(c.func, ast.Name) and c.func.id in names_in(l.target)
+               for l in loops if isinstance(l, (ast.For, ast.AsyncFor)) for c in ast.walk(value)):
+            continue  # `for layer in layers: x = x + layer(x)`: one forward through a stack of layers
         appended = isinstance(stmt, ast.Expr)
         if appended and not any(cell.trains(cell.body_nodes(l)) for l in loops):
             continue  # outputs kept by an evaluation loop: eval-without-no-grad tells the cause
