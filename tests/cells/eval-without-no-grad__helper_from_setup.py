@@ -3,6 +3,7 @@
 # line: 3
 # source: written for the test suite
 # shape: setup
+# seen: run
 # %% setup
 import torch
 import torch.nn as nn

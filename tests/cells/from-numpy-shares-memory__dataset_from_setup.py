@@ -3,6 +3,7 @@
 # line: 1, 3
 # source: written for the test suite
 # shape: setup
+# seen: run
 # %% setup
 import numpy as np
 import torch

@@ -3,6 +3,7 @@
 # line: 2, 3, 4
 # source: written for the test suite
 # shape: function
+# seen: run
 # %% setup
 import numpy as np
 import torch

@@ -3,6 +3,7 @@
 # line: 3
 # source: written for the test suite
 # shape: top
+# seen: run
 # %% setup
 import torch
 import torch.nn.functional as F

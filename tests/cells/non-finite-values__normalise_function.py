@@ -3,6 +3,7 @@
 # line: 2
 # source: written for the test suite
 # shape: function
+# seen: run
 # %% setup
 import torch
 import torch.nn as nn
