@@ -11,7 +11,8 @@ from ..source.cell import Cell, MISSING, _FACTORIES, _torch, is_module, is_ndarr
 from ..source.cellcode import Binding, CellCode, call_name, dotted
 from ..evidence import Site
 from ..evidence.queries import dtype_origin
-from .helpers import _forward_calls, constructing_line, object_place, describe, first_module, first_tensor, origin_match, pattern_hits
+from .helpers import (_forward_calls, constructing_line, describe, first_module, first_tensor, object_place, origin_match,
+                      pattern_hits, run_line)
 from .registry import Context, Hit, matcher, monitor, rule
 
 
@@ -436,8 +437,6 @@ def run_numpy_memory_changed(cell: Cell, found: Any) -> Iterator[Hit]:
     """A tensor made by `torch.from_numpy` that the user's code then changed in place, as the
     run saw it (in a function, an earlier cell's Dataset...): the change wrote into the NumPy
     array too. The line is where the tensor was made (the cell's line that ran it)."""
-    from .helpers import run_line
-
     recorder = found.recorder
     for record in list(recorder.changed) if recorder is not None else []:
         if record.op != "from_numpy" or not any(c.module is None and c.op != "requires_grad_" and c.value is None
@@ -455,8 +454,6 @@ def run_stale_snapshot(cell: Cell, found: Any) -> Iterator[Hit]:
     taken as a copy, in a function or an earlier cell's helper) still held when an optimizer
     step changed that parameter, as the run saw it: the "copy" changed too. The line is where
     it was taken (the cell's line that ran it)."""
-    from .helpers import run_line
-
     for record in getattr(found.monitors, "stale", ()):
         line = run_line(found, record.site, record.cell_line)
         if line is not None:
