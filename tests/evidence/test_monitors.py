@@ -125,7 +125,7 @@ def test_draws_from_the_global_random_generators():
     assert found.monitors.drew == {"random": False, "numpy": True}
 
 
-def test_a_detached_view_of_a_parameter_held_across_a_step():
+def test_a_detached_view_of_a_parameter_held_across_a_step_and_read_after_it():
     def stale(copy):
         model = nn.Linear(3, 1)
         opt = torch.optim.SGD(model.parameters(), lr=0.1)
@@ -136,9 +136,21 @@ def test_a_detached_view_of_a_parameter_held_across_a_step():
             opt.step()
             model.weight.detach().norm()  # a view that dies at once: not kept
             opt.step()
+            (model.weight - before).norm()  # read after the steps changed it
         assert before.shape == (1, 3)
         return [(r.op, r.site.line) for r in found.monitors.stale], line
 
     records, line = stale(copy=False)
     assert records == [("detach", line)]
     assert stale(copy=True)[0] == []
+
+
+def test_a_view_held_across_a_step_but_never_read_again_is_not_stale():
+    model = nn.Linear(3, 1)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    with recording(UserCode(cell=HERE)) as found:
+        checkpoint = {"model": model.state_dict()}  # saved, say, and replaced next epoch
+        model(torch.randn(2, 3)).sum().backward()
+        opt.step()
+    assert len(checkpoint["model"]) == 2
+    assert found.monitors.stale == [] and len(found.monitors.pending) == 2

@@ -16,7 +16,9 @@ keeps:
 - forwards run by threads other than the main one (`threads`: each thread and the diagnosed
   cell's line the main thread was running then);
 - whether Python's and NumPy's global random generators were drawn from during the run
-  (`drew`: compared states, nothing hooked).
+  (`drew`: compared states, nothing hooked);
+- detached views of parameters (`p.detach()`, `p.data`, `state_dict()` entries) still held
+  when an optimizer step changed them, and read again afterwards (`stale`).
 
 Everything is plain data or kept weakly, bounded in size, except the models whose forwards it
 saw: those are held as long as the evidence is (the diagnosis of the run), so that a model made
@@ -102,7 +104,8 @@ class Monitors:
         self.conv_then_norm: list[tuple[Any, Any]] = []  # (conv, norm) weak references
         self._conv_out: Any = WeakTensorKeyDictionary()  # a biased convolution's output -> the layer (weakly)
         self._views: list[tuple[Any, Any]] = []  # (tensor weakly, its record): detached views of parameters
-        self.stale: list[Any] = []  # records of such views alive when a step changed their parameter
+        self.pending: dict[int, tuple[Any, Any]] = {}  # id -> (view weakly, record): alive when a step changed it
+        self.stale: list[Any] = []  # records of such views read again after that step
         self.threads: dict[int, int | None] = {}  # thread id -> the cell's line the main thread ran then
         self.drew: dict[str, bool] = {}  # "random" / "numpy" -> its global generator moved during the run
         self._rng_states: dict[str, Any] = {}
@@ -252,11 +255,25 @@ class Monitors:
                 if tensor is None:
                     continue
                 if tensor.untyped_storage().data_ptr() in memory:
-                    if len(self.stale) < 16:
-                        self.stale.append(record)
+                    if len(self.pending) < 256:
+                        self.pending[id(tensor)] = (ref, record)
                 else:
                     kept.append((ref, record))
             self._views = kept
+        except Exception:
+            pass
+
+    def used(self, args: tuple, kwargs: dict | None) -> None:
+        """An operation reads its arguments: a view changed by a step since it was taken, read
+        now (compared with the new weights, loaded back as the "best" ones), is a stale copy."""
+        try:
+            for value in (*args, *(kwargs.values() if kwargs else ())):
+                for item in value if isinstance(value, (list, tuple)) else (value,):
+                    entry = self.pending.get(id(item))
+                    if entry is not None and entry[0]() is item:
+                        del self.pending[id(item)]
+                        if len(self.stale) < 16:
+                            self.stale.append(entry[1])
         except Exception:
             pass
 

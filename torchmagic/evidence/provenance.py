@@ -377,6 +377,8 @@ class Recorder:
         if kind == _BACKWARD:
             return self._backward(func, args, kwargs)
         out = func(*args, **(kwargs or {}))
+        if self.monitors is not None and self.monitors.pending:
+            self.monitors.used(args, kwargs)  # a parameter's view read after a step changed it
         # frame 2 is the code that called the torch function; a layer's, an optimizer's or the
         # data loader's own calls are told apart from the user's by the code between them
         caller = sys._getframe(2)
