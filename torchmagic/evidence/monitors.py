@@ -28,6 +28,7 @@ the pitfall families' business (their `@audit` checks).
 from __future__ import annotations
 
 import sys
+import threading
 import weakref
 from dataclasses import dataclass, field
 from typing import Any
@@ -67,7 +68,6 @@ class Step:
     generation: int  # backward passes run before it
     reset: bool  # the gradients of its parameters were reset since its previous step
     first: bool  # its first step in the run
-    order: int = 0  # records the provenance recorder had made before it
 
 
 @dataclass(eq=False)
@@ -109,8 +109,6 @@ class Monitors:
         self.threads: dict[int, int | None] = {}  # thread id -> the cell's line the main thread ran then
         self.drew: dict[str, bool] = {}  # "random" / "numpy" -> its global generator moved during the run
         self._rng_states: dict[str, Any] = {}
-        import threading
-
         self._main = threading.main_thread().ident
 
     # ---------------------------------------------------------------- lifecycle
@@ -144,6 +142,9 @@ class Monitors:
     # ---------------------------------------------------------------- forwards
     def _before_forward(self, module: Any, args: Any) -> None:
         self._depth += 1
+        thread = threading.get_ident()
+        if thread != self._main and thread not in self.threads and len(self.threads) < 64:
+            self.threads[thread] = self._main_cell_line()
         if self._conv_out and args and len(self.conv_then_norm) < 16:
             try:
                 if isinstance(module, self._torch.nn.modules.batchnorm._BatchNorm):
@@ -166,11 +167,6 @@ class Monitors:
             pass
         if self._depth or len(self.forwards) >= _FORWARD_LIMIT:
             return None
-        import threading
-
-        thread = threading.get_ident()
-        if thread != self._main and thread not in self.threads and len(self.threads) < 64:
-            self.threads[thread] = self._main_cell_line()
         try:
             frame, _, _ = self.user.caller(sys._getframe(1))
             if frame is None:
@@ -223,9 +219,7 @@ class Monitors:
                 if site is not None:
                     cell_line = site.line if site.filename == self.user.cell else self.user.cell_line(frame)
                 generation = self.recorder.generation if self.recorder is not None else 0
-                order = self.recorder.count if self.recorder is not None else 0
-                self.steps.append(Step(weakref.ref(optimizer), site, cell_line, generation, reset, before is None,
-                                       order))
+                self.steps.append(Step(weakref.ref(optimizer), site, cell_line, generation, reset, before is None))
         except Exception:
             pass
         return None
