@@ -154,3 +154,23 @@ def test_a_view_held_across_a_step_but_never_read_again_is_not_stale():
         opt.step()
     assert len(checkpoint["model"]) == 2
     assert found.monitors.stale == [] and len(found.monitors.pending) == 2
+
+
+def test_a_running_total_that_holds_the_stepped_losses_graphs():
+    def kept(item):
+        model = nn.Linear(3, 1)
+        opt = torch.optim.SGD(model.parameters(), lr=0.1)
+        with recording(UserCode(cell=HERE)) as found:
+            total = 0.0
+            for _ in range(3):
+                opt.zero_grad()
+                loss = model(torch.randn(4, 3)).pow(2).mean()
+                loss.backward()
+                opt.step()
+                line = sys._getframe().f_lineno + 1
+                total = total + (loss.item() if item else loss)
+        return [r.site.line for r in found.monitors.kept], line
+
+    lines, line = kept(item=False)
+    assert lines == [line]
+    assert kept(item=True)[0] == []

@@ -18,7 +18,10 @@ keeps:
 - whether Python's and NumPy's global random generators were drawn from during the run
   (`drew`: compared states, nothing hooked);
 - detached views of parameters (`p.detach()`, `p.data`, `state_dict()` entries) still held
-  when an optimizer step changed them, and read again afterwards (`stale`).
+  when an optimizer step changed them, and read again afterwards (`stale`);
+- tensors alive at the end whose autograd graph holds the graphs of losses that earlier steps
+  already backpropagated (`kept`: a running total of losses, wherever it is kept). The losses'
+  graph nodes are told apart by their `metadata` dicts (kept, not the nodes).
 
 Everything is plain data or kept weakly, bounded in size, except the models whose forwards it
 saw: those are held as long as the evidence is (the diagnosis of the run), so that a model made
@@ -106,6 +109,8 @@ class Monitors:
         self._views: list[tuple[Any, Any]] = []  # (tensor weakly, its record): detached views of parameters
         self.pending: dict[int, tuple[Any, Any]] = {}  # id -> (view weakly, record): alive when a step changed it
         self.stale: list[Any] = []  # records of such views read again after that step
+        self._losses: dict[int, Any] = {}  # id(grad_fn of a stepped loss) -> its metadata dict
+        self.kept: list[Any] = []  # records of tensors whose graph holds several stepped losses' graphs
         self.threads: dict[int, int | None] = {}  # thread id -> the cell's line the main thread ran then
         self.drew: dict[str, bool] = {}  # "random" / "numpy" -> its global generator moved during the run
         self._rng_states: dict[str, Any] = {}
@@ -132,6 +137,11 @@ class Monitors:
         for handle in self._handles:
             handle.remove()
         self._handles = []
+        try:
+            self._find_kept_graphs()
+        except Exception:
+            pass
+        self._losses = {}
         try:
             after = _rng_states()
             self.drew = {k: not _same_state(v, after.get(k)) for k, v in self._rng_states.items()}
@@ -202,6 +212,7 @@ class Monitors:
             self._changing(optimizer)
         if count >= 3:  # a loop steps the same way every time: its first steps tell
             return None
+        self._mark_loss()
         try:
             params = [p for group in optimizer.param_groups for p in group["params"]]
             before = self._grads.get(id(optimizer))
@@ -231,6 +242,43 @@ class Monitors:
             return self.user.cell_line(frame)
         finally:
             del frame
+
+    def _mark_loss(self) -> None:
+        """Remember the graph of the loss the last backward pass went through."""
+        recorder = self.recorder
+        if recorder is None or not recorder.backwards or len(self._losses) >= 64:
+            return
+        subject = recorder.backwards[-1].subject
+        tensor = subject.tensor if subject is not None else None
+        grad_fn = getattr(tensor, "grad_fn", None)
+        if grad_fn is not None:
+            self._losses[id(grad_fn)] = grad_fn.metadata
+
+    def _find_kept_graphs(self, budget: int = 20_000) -> None:
+        """The recorded tensors still alive whose graphs reach two or more stepped losses."""
+        if len(self._losses) < 2 or self.recorder is None:
+            return
+        seen: set[int] = set()
+        for tensor, record in list(self.recorder.table.items()):
+            root = tensor.grad_fn
+            if root is None or id(root) in seen or record.site is None:
+                continue
+            reached, stack = 0, [root]
+            while stack and budget > 0:
+                node = stack.pop()
+                if node is None or id(node) in seen:
+                    continue
+                seen.add(id(node))
+                budget -= 1
+                marked = self._losses.get(id(node))
+                if marked is not None and node.metadata is marked:
+                    reached += 1
+                stack.extend(n for n, _ in node.next_functions)
+            if reached >= 2:
+                self.kept.append(record)
+                return
+            if budget <= 0:
+                return
 
     def param_view(self, tensor: Any, record: Any) -> None:
         """Note a tensor without history that shares a parameter's memory (`p.detach()`,

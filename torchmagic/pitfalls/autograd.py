@@ -1056,6 +1056,11 @@ def run_graphs_kept(cell: Cell, found: Any) -> Iterator[Hit]:
     """Tensors that still hold their graph after later optimizer steps: kept in a list or a
     running total, every step's graph stays in memory. The line is where the cell keeps them
     (`.append`, `+=`), else where they are made."""
+    for record in getattr(found.monitors, "kept", ()):  # a running total holding the stepped losses' graphs
+        line = run_line(found, record.site, record.cell_line)
+        if line is not None:
+            yield Hit("history-accumulation", line, "the total", "a tensor with history")
+            return
     recorder = found.recorder
     if recorder is None or len(found.steps) < 2:
         return

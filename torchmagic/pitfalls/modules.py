@@ -736,8 +736,8 @@ def audit_bn_running_stats(cell: Cell) -> Iterator[Hit]:
     import torch
 
     freeze_lines = cell.once(_freeze_lines)
-    if not freeze_lines:
-        return
+    if not freeze_lines and cell.evidence is None:
+        return  # no freezing in the code, and no run that could have seen one elsewhere
     backward = any(cell.is_backward(c) for c in cell.calls)
     named = _named_objects(cell)
     for name, root in named.items():
@@ -760,7 +760,11 @@ def audit_bn_running_stats(cell: Cell) -> Iterator[Hit]:
                      and any(isinstance(a, ast.Name) and a.id == name for a in c.args) for c in cell.calls)
         if not (backward or helper):
             continue
-        line = _frozen_at(cell, frozen) or min(freeze_lines)  # where the user believed the layers frozen
+        # where the user believed the layers frozen: the run saw it (an earlier cell's helper
+        # called from this cell), or the cell's code says it
+        line = _frozen_at(cell, frozen) or (min(freeze_lines) if freeze_lines else None)
+        if line is None:
+            continue
         yield Hit("bn-running-stats", line, name, f"{len(frozen)} frozen BatchNorm layer(s)")
         return
 
