@@ -143,6 +143,31 @@ def rule_cpu_oversubscription(cell: Cell) -> Iterator[Hit]:
         other = f"{n} × `{label}`" if n else f"`{label}`"
         yield Hit("cpu-oversubscription", call.lineno, cell.text(call.func), other)
         return
+    yield from _launched_by_helpers(cell)
+
+
+def _launched_by_helpers(cell: Cell) -> Iterator[Hit]:
+    """The same, for the processes a function of an earlier cell starts when the cell calls it:
+    its source is read as a cell of its own; the line is the cell's call."""
+    import inspect
+    import textwrap
+
+    if getattr(cell, "_helper_depth", 0) or not cell.ns:
+        return
+    for call in cell.calls:
+        if not isinstance(call.func, ast.Name) or cell.cell_function(call) is not None:
+            continue
+        helper = cell.ns.get(call.func.id)
+        if not inspect.isfunction(helper):
+            continue
+        try:
+            inner = Cell(textwrap.dedent(inspect.getsource(helper)), cell.ns)
+        except (OSError, TypeError, SyntaxError, ValueError):
+            continue
+        inner._helper_depth = 1
+        for hit in rule_cpu_oversubscription(inner):
+            yield Hit(hit.pitfall, call.lineno, f"{call.func.id}(...)", hit.other)
+            return
 
 
 @monitor
