@@ -93,6 +93,8 @@ class Case:
     kind: str
     lines: list[int]
     requires: str = ""
+    shape: str = ""  # top / function / setup: where the code at fault sits
+    seen: str = ""  # "run": only what the run's hooks and record saw shows it, not the cell's code
     setup: list[str] = field(default_factory=list)
     cell: str = ""
 
@@ -122,6 +124,8 @@ def parse_case(path: Path) -> Case:
         kind=meta.get("kind", "error"),
         lines=[int(x) for x in re.split(r"[,\s]+", meta.get("line", "")) if x],
         requires=meta.get("requires", ""),
+        shape=meta.get("shape", ""),
+        seen=meta.get("seen", ""),
         setup=[b for n, b in bodies if n == "setup"],
         cell=next((b for n, b in bodies if n == "cell"), ""),
     )

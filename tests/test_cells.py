@@ -54,6 +54,31 @@ def test_error_case(shell, case: Case, tmp_path):
     assert d["line"] in case.lines, (d["line"], case.lines)
 
 
+SHAPES = ("top", "function", "setup")
+
+
+def test_every_silent_pitfall_has_cells_in_every_shape():
+    """Each silent id of the catalog is tested with the mistake at the top of the cell, inside a
+    function the cell defines, and in an earlier cell's helper or class that the cell calls."""
+    from torchmagic.knowledge import catalog
+
+    silent = sorted(e.id for e in catalog().values() if e.kind == "silent")
+    cells = [c for c in cases_in(CELLS) if c.kind == "silent"]
+    assert all(c.shape in SHAPES for c in cells), [c.id for c in cells if c.shape not in SHAPES]
+    missing = {pid: [s for s in SHAPES if not any(c.pitfall == pid and c.shape == s for c in cells)]
+               for pid in silent}
+    assert {pid: m for pid, m in missing.items() if m} == {}
+    setup_cells = [c.id for c in cells if c.shape == "setup" and not c.setup]
+    assert setup_cells == [], "a setup-shaped cell needs an earlier cell"
+
+
+def test_clean_cells_come_in_every_shape():
+    shaped = [c for c in cases_in(CLEAN_CELLS) if c.shape]
+    assert all(c.shape in SHAPES for c in shaped)
+    assert {c.shape for c in shaped} == set(SHAPES)
+    assert sum(c.shape == "setup" for c in shaped) >= 5
+
+
 @pytest.mark.parametrize(
     "case",
     [pytest.param(c, id=f"{c.path.parent.name}/{c.id}", marks=_marks(c)) for c in CASES if c.kind == "silent"],

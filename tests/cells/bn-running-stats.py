@@ -2,6 +2,7 @@
 # kind: silent
 # line: 2, 6, 9
 # source: linear probe on a frozen pretrained backbone whose BatchNorm layers stay in train mode
+# shape: top
 # %% setup
 import torch
 import torch.nn as nn

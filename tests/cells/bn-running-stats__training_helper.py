@@ -2,6 +2,7 @@
 # kind: silent
 # line: 1
 # source: linear probing with a training helper from an earlier cell, the BatchNorm of the backbone left in training mode
+# shape: setup
 # %% setup
 import torch
 import torch.nn as nn

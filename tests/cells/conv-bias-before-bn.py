@@ -2,6 +2,7 @@
 # kind: silent
 # line: 3
 # source: a VGG-style block factory
+# shape: function
 # %% setup
 import torch
 import torch.nn as nn

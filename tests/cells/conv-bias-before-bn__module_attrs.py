@@ -2,6 +2,7 @@
 # kind: silent
 # line: 4
 # source: a 1-D residual block for ECG signals
+# shape: function
 # %% setup
 import torch
 import torch.nn as nn

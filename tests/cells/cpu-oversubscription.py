@@ -2,6 +2,7 @@
 # kind: silent
 # line: 2, 3
 # source: a seed sweep launched from a notebook, three training processes each using every core
+# shape: top
 # %% setup
 import os
 import subprocess

@@ -2,6 +2,7 @@
 # kind: silent
 # line: 13
 # source: an ensemble trained member by member in Python threads, each using torch's full thread pool
+# shape: function
 # %% setup
 import torch
 import torch.nn as nn

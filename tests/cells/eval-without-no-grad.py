@@ -2,6 +2,7 @@
 # kind: silent
 # line: 3, 4
 # source: building a retrieval index by encoding the whole document collection
+# shape: top
 # %% setup
 import torch
 import torch.nn as nn

@@ -2,6 +2,7 @@
 # kind: silent
 # line: 5, 6, 7
 # source: sensor windows cached as one NumPy array; each epoch normalises the batches in place
+# shape: top
 # %% setup
 import numpy as np
 import torch

@@ -2,6 +2,7 @@
 # kind: silent
 # line: 10
 # source: a hand-written attention layer with dropout on the attention weights
+# shape: function
 # %% setup
 import math
 import torch

@@ -2,6 +2,7 @@
 # kind: silent
 # line: 9
 # source: spatial dropout in a small segmentation encoder, called through torch.nn.functional
+# shape: function
 # %% setup
 import torch
 import torch.nn as nn

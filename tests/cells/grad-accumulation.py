@@ -2,6 +2,7 @@
 # kind: silent
 # line: 4, 9
 # source: zero_grad() called once, before the training loop instead of inside it
+# shape: top
 # %% setup
 import torch
 import torch.nn as nn

@@ -2,6 +2,7 @@
 # kind: silent
 # line: 14
 # source: an actor-critic loop that zeroes the critic's gradients and forgets the actor's
+# shape: top
 # %% setup
 import torch
 import torch.nn as nn

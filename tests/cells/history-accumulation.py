@@ -2,6 +2,7 @@
 # kind: silent
 # line: 11
 # source: per-epoch loss curve for plotting, summed from the loss tensors
+# shape: top
 # %% setup
 import torch
 import torch.nn as nn

@@ -2,6 +2,7 @@
 # kind: silent
 # line: 10
 # source: keeping every batch loss of a segmentation run for a later plot
+# shape: top
 # %% setup
 import torch
 import torch.nn as nn

@@ -2,6 +2,7 @@
 # kind: silent
 # line: 4
 # source: a conv layer with its default bias feeding BatchNorm
+# shape: function
 # %% setup
 import torch
 import torch.nn as nn

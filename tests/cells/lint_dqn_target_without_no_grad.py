@@ -2,6 +2,7 @@
 # kind: silent
 # line: 3
 # source: the bootstrap target of a DQN update computed with the target network's graph
+# shape: top
 # %% setup
 import copy
 import torch

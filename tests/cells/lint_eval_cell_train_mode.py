@@ -2,6 +2,7 @@
 # kind: silent
 # line: 4
 # source: a test cell after training: no_grad is there, eval() is not
+# shape: top
 # %% setup
 import torch
 import torch.nn as nn

@@ -2,6 +2,7 @@
 # kind: silent
 # line: 5
 # source: an evaluate() helper that forgot no_grad; outputs kept in a list
+# shape: function
 # %% setup
 import torch
 import torch.nn as nn

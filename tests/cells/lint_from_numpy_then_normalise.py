@@ -2,6 +2,7 @@
 # kind: silent
 # line: 2
 # source: the tensor is normalised in place, which also changes the raw NumPy array
+# shape: top
 # %% setup
 import numpy as np
 import torch

@@ -2,6 +2,7 @@
 # kind: silent
 # line: 4, 6, 8
 # source: a frozen backbone with BatchNorm left in training mode: its running stats still move
+# shape: top
 # %% setup
 import torch
 import torch.nn as nn

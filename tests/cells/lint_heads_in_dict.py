@@ -2,6 +2,7 @@
 # kind: silent
 # line: 4, 6
 # source: task heads stored in a plain dict
+# shape: function
 # %% setup
 import torch
 import torch.nn as nn

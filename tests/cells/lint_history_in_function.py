@@ -2,6 +2,7 @@
 # kind: silent
 # line: 8
 # source: an epoch function that adds the loss tensor to its statistics
+# shape: function
 # %% setup
 import torch
 import torch.nn as nn

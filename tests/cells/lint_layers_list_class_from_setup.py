@@ -2,6 +2,7 @@
 # kind: silent
 # line: 1
 # source: a model class defined in an earlier cell keeps its blocks in a list comprehension
+# shape: setup
 # %% setup
 import torch
 import torch.nn as nn

@@ -2,6 +2,7 @@
 # kind: silent
 # line: 1, 3
 # source: log_softmax as a tensor method, then F.cross_entropy
+# shape: top
 # %% setup
 import torch
 import torch.nn.functional as F

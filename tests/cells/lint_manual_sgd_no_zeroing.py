@@ -2,6 +2,7 @@
 # kind: silent
 # line: 5
 # source: hand-written gradient descent that never clears w.grad
+# shape: top
 # %% setup
 import torch
 torch.manual_seed(0)

@@ -2,6 +2,7 @@
 # kind: silent
 # line: 2
 # source: requires_grad set on a module object (it has no such switch)
+# shape: top
 # %% setup
 import torch
 import torch.nn as nn

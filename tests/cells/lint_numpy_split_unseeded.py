@@ -2,6 +2,7 @@
 # kind: silent
 # line: 3
 # source: torch is seeded for reproducibility, but the train/validation split uses NumPy's unseeded generator
+# shape: top
 # %% setup
 import numpy as np
 import torch

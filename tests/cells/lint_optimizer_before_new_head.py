@@ -2,6 +2,7 @@
 # kind: silent
 # line: 3
 # source: the classifier head is replaced after the optimizer was built: it is never updated
+# shape: top
 # %% setup
 import torch
 import torch.nn as nn

@@ -2,6 +2,7 @@
 # kind: silent
 # line: 2
 # source: keeping the "previous" weights with `prev = w` before an in-place update
+# shape: top
 # %% setup
 import torch
 # %% cell

@@ -2,6 +2,7 @@
 # kind: silent
 # line: 10
 # source: running loss summed as a tensor for logging
+# shape: top
 # %% setup
 import torch
 import torch.nn as nn

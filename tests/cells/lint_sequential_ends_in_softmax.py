@@ -2,6 +2,7 @@
 # kind: silent
 # line: 1, 6
 # source: a classifier that ends in nn.Softmax trained with CrossEntropyLoss
+# shape: top
 # %% setup
 import torch
 import torch.nn as nn

@@ -2,6 +2,7 @@
 # kind: silent
 # line: 13
 # source: "best" weights saved as model.state_dict() without a copy
+# shape: top
 # %% setup
 import torch
 import torch.nn as nn

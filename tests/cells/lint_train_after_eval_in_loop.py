@@ -2,6 +2,7 @@
 # kind: silent
 # line: 8, 12
 # source: validation calls eval() each epoch and training never switches back with train()
+# shape: function
 # %% setup
 import torch
 import torch.nn as nn

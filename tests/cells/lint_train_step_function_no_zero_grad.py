@@ -2,6 +2,7 @@
 # kind: silent
 # line: 4, 5
 # source: a train_step helper without zero_grad, called once per batch
+# shape: function
 # %% setup
 import torch
 import torch.nn as nn

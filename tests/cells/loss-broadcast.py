@@ -2,6 +2,7 @@
 # kind: silent
 # line: 6, 7
 # source: predicting trip durations: the model outputs (N, 1), the targets column is (N,)
+# shape: top
 # %% setup
 import torch
 import torch.nn as nn

@@ -2,6 +2,7 @@
 # kind: silent
 # line: 1, 2
 # source: torch seeded for reproducibility, but the train/validation split comes from unseeded NumPy
+# shape: top
 # %% setup
 import numpy as np
 import torch

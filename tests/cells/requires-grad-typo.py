@@ -2,6 +2,7 @@
 # kind: silent
 # line: 4
 # source: freezing the embedding table of a text classifier before fine-tuning
+# shape: top
 # %% setup
 import torch
 import torch.nn as nn

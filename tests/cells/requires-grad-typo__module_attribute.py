@@ -2,6 +2,7 @@
 # kind: silent
 # line: 2
 # source: freezing a backbone by setting an attribute on the module instead of its parameters
+# shape: top
 # %% setup
 import torch
 import torch.nn as nn

@@ -2,6 +2,7 @@
 # kind: silent
 # line: 5, 11
 # source: a Keras-style classifier that ends in a Softmax layer, trained with CrossEntropyLoss
+# shape: top
 # %% setup
 import torch
 import torch.nn as nn

@@ -2,6 +2,7 @@
 # kind: silent
 # line: 9, 12
 # source: an MNIST-style net that returns log_softmax, later trained with nn.CrossEntropyLoss
+# shape: function
 # %% setup
 import torch
 import torch.nn as nn

@@ -2,6 +2,7 @@
 # kind: silent
 # line: 6, 7, 8
 # source: DQN update: the TD target is computed with the online network and not detached
+# shape: top
 # %% setup
 import torch
 import torch.nn as nn

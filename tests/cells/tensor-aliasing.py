@@ -2,6 +2,7 @@
 # kind: silent
 # line: 7
 # source: measuring how much one optimizer step moves the first layer's weights
+# shape: top
 # %% setup
 import torch
 import torch.nn as nn

@@ -2,6 +2,7 @@
 # kind: silent
 # line: 11
 # source: early stopping that keeps the "best" weights in a state_dict taken by reference
+# shape: top
 # %% setup
 import torch
 import torch.nn as nn

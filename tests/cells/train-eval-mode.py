@@ -2,6 +2,7 @@
 # kind: silent
 # line: 8, 9
 # source: test accuracy of a BatchNorm CNN measured right after training, still in train mode
+# shape: top
 # %% setup
 import torch
 import torch.nn as nn

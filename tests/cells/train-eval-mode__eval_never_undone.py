@@ -2,6 +2,7 @@
 # kind: silent
 # line: 13
 # source: an epoch loop that evaluates at the end of each epoch and never switches back to training
+# shape: top
 # %% setup
 import torch
 import torch.nn as nn

@@ -2,6 +2,7 @@
 # kind: silent
 # line: 2, 6, 7, 8, 10
 # source: the validation helper switches to eval() and training never switches back
+# shape: function
 # %% setup
 import torch
 import torch.nn as nn

@@ -2,6 +2,7 @@
 # kind: silent
 # line: 5
 # source: multi-task model with one head per task kept in a plain dict
+# shape: function
 # %% setup
 import torch
 import torch.nn as nn

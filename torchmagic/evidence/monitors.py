@@ -10,7 +10,18 @@ keeps:
 - each optimizer step: the optimizer, its line, the backward passes run before it, and
   whether the gradients of its parameters were reset (`zero_grad`) since its previous step;
 - facts the provenance recorder notes on the way (:class:`Observation`): a loss given a target
-  that requires grad, a (log-)softmax output given to a loss that applies log-softmax itself.
+  that requires grad, a (log-)softmax output given to a loss that applies log-softmax itself;
+- layer to layer, at any depth: a convolution with a bias whose output went straight into a
+  BatchNorm (`conv_then_norm`);
+- forwards run by threads other than the main one (`threads`: each thread and the diagnosed
+  cell's line the main thread was running then);
+- whether Python's and NumPy's global random generators were drawn from during the run
+  (`drew`: compared states, nothing hooked);
+- detached views of parameters (`p.detach()`, `p.data`, `state_dict()` entries) still held
+  when an optimizer step changed them, and read again afterwards (`stale`);
+- tensors alive at the end whose autograd graph holds the graphs of losses that earlier steps
+  already backpropagated (`kept`: a running total of losses, wherever it is kept). The losses'
+  graph nodes are told apart by their `metadata` dicts (kept, not the nodes).
 
 Everything is plain data or kept weakly, bounded in size, except the models whose forwards it
 saw: those are held as long as the evidence is (the diagnosis of the run), so that a model made
@@ -19,7 +30,9 @@ the pitfall families' business (their `@audit` checks).
 """
 from __future__ import annotations
 
+import itertools
 import sys
+import threading
 import weakref
 from dataclasses import dataclass, field
 from typing import Any
@@ -92,12 +105,24 @@ class Monitors:
         self._seen_forwards: dict[tuple, Forward] = {}
         self._step_counts: dict[int, int] = {}
         self._held: dict[int, Any] = {}  # the models of the forwards, while the evidence lives
+        self.conv_then_norm: list[tuple[Any, Any]] = []  # (conv, norm) weak references
+        self._conv_out: Any = WeakTensorKeyDictionary()  # a biased convolution's output -> the layer (weakly)
+        self._views: list[tuple[Any, Any]] = []  # (tensor weakly, its record): detached views of parameters
+        self.pending: dict[int, tuple[Any, Any]] = {}  # id -> (view weakly, record): alive when a step changed it
+        self.stale: list[Any] = []  # records of such views read again after that step
+        self._losses: dict[int, Any] = {}  # id(grad_fn of a stepped loss) -> its metadata dict
+        self.kept: list[Any] = []  # records of tensors whose graph holds several stepped losses' graphs
+        self.threads: dict[int, int | None] = {}  # thread id -> the cell's line the main thread ran then
+        self.drew: dict[str, bool] = {}  # "random" / "numpy" -> its global generator moved during the run
+        self._rng_states: dict[str, Any] = {}
+        self._main = threading.main_thread().ident
 
     # ---------------------------------------------------------------- lifecycle
     def __enter__(self) -> "Monitors":
         from torch.nn.modules import module as module_hooks
         from torch.optim import optimizer as optimizer_hooks
 
+        self._rng_states = _rng_states()
         try:
             self._handles = [
                 module_hooks.register_module_forward_pre_hook(self._before_forward),
@@ -113,14 +138,44 @@ class Monitors:
         for handle in self._handles:
             handle.remove()
         self._handles = []
+        try:
+            self._find_kept_graphs()
+        except Exception:
+            pass
+        self._losses = {}
+        try:
+            after = _rng_states()
+            self.drew = {k: not _same_state(v, after.get(k)) for k, v in self._rng_states.items()}
+        except Exception:
+            pass
+        self._rng_states = {}
 
     # ---------------------------------------------------------------- forwards
     def _before_forward(self, module: Any, args: Any) -> None:
         self._depth += 1
+        thread = threading.get_ident()
+        if thread != self._main and thread not in self.threads and len(self.threads) < 64:
+            self.threads[thread] = self._main_cell_line()
+        if self._conv_out and args and len(self.conv_then_norm) < 16:
+            try:
+                if isinstance(module, self._torch.nn.modules.batchnorm._BatchNorm):
+                    conv = self._conv_out.get(args[0])
+                    if conv is not None and conv() is not None \
+                            and not any(c is conv for c, _ in self.conv_then_norm):
+                        self.conv_then_norm.append((conv, weakref.ref(module)))
+            except Exception:
+                pass
         return None
 
     def _after_forward(self, module: Any, args: Any, output: Any) -> None:
         self._depth -= 1
+        torch = self._torch
+        try:
+            if isinstance(module, torch.nn.modules.conv._ConvNd) and module.bias is not None \
+                    and isinstance(output, torch.Tensor):
+                self._conv_out[output] = weakref.ref(module)
+        except Exception:
+            pass
         if self._depth or len(self.forwards) >= _FORWARD_LIMIT:
             return None
         try:
@@ -154,8 +209,11 @@ class Monitors:
     def _before_step(self, optimizer: Any, args: Any, kwargs: Any) -> None:
         count = self._step_counts.get(id(optimizer), 0)
         self._step_counts[id(optimizer)] = count + 1
+        if self._views:
+            self._changing(optimizer)
         if count >= 3:  # a loop steps the same way every time: its first steps tell
             return None
+        self._mark_loss()
         try:
             params = [p for group in optimizer.param_groups for p in group["params"]]
             before = self._grads.get(id(optimizer))
@@ -178,6 +236,90 @@ class Monitors:
             pass
         return None
 
+    def _main_cell_line(self) -> int | None:
+        """The diagnosed cell's line the main thread is running now (seen from another thread)."""
+        frame = sys._current_frames().get(self._main)
+        try:
+            return self.user.cell_line(frame)
+        finally:
+            del frame
+
+    def _mark_loss(self) -> None:
+        """Remember the graph of the loss the last backward pass went through."""
+        recorder = self.recorder
+        if recorder is None or not recorder.backwards or len(self._losses) >= 64:
+            return
+        subject = recorder.backwards[-1].subject
+        tensor = subject.tensor if subject is not None else None
+        grad_fn = getattr(tensor, "grad_fn", None)
+        if grad_fn is not None:
+            self._losses[id(grad_fn)] = grad_fn.metadata
+
+    def _find_kept_graphs(self, budget: int = 20_000) -> None:
+        """The recorded tensors still alive whose graphs reach two or more stepped losses."""
+        if len(self._losses) < 2 or self.recorder is None:
+            return
+        seen: set[int] = set()
+        for tensor, record in list(itertools.islice(self.recorder.table.items(), 50_000)):
+            root = tensor.grad_fn
+            if root is None or id(root) in seen or record.site is None:
+                continue
+            reached, stack = 0, [root]
+            while stack and budget > 0:
+                node = stack.pop()
+                if node is None or id(node) in seen:
+                    continue
+                seen.add(id(node))
+                budget -= 1
+                marked = self._losses.get(id(node))
+                if marked is not None and node.metadata is marked:
+                    reached += 1
+                stack.extend(n for n, _ in node.next_functions)
+            if reached >= 2:
+                self.kept.append(record)
+                return
+            if budget <= 0:
+                return
+
+    def param_view(self, tensor: Any, record: Any) -> None:
+        """Note a tensor without history that shares a parameter's memory (`p.detach()`,
+        `p.data`, a `state_dict()` entry), made by the user's code."""
+        self._views.append((weakref.ref(tensor), record))
+        del self._views[:-256]
+
+    def _changing(self, optimizer: Any) -> None:
+        """An optimizer is about to change its parameters: the views of them still alive are
+        kept as snapshots that will change with them."""
+        try:
+            memory = {p.untyped_storage().data_ptr() for group in optimizer.param_groups for p in group["params"]}
+            kept = []
+            for ref, record in self._views:
+                tensor = ref()
+                if tensor is None:
+                    continue
+                if tensor.untyped_storage().data_ptr() in memory:
+                    if len(self.pending) < 256:
+                        self.pending[id(tensor)] = (ref, record)
+                else:
+                    kept.append((ref, record))
+            self._views = kept
+        except Exception:
+            pass
+
+    def used(self, args: tuple, kwargs: dict | None) -> None:
+        """An operation reads its arguments: a view changed by a step since it was taken, read
+        now (compared with the new weights, loaded back as the "best" ones), is a stale copy."""
+        try:
+            for value in (*args, *(kwargs.values() if kwargs else ())):
+                for item in value if isinstance(value, (list, tuple)) else (value,):
+                    entry = self.pending.get(id(item))
+                    if entry is not None and entry[0]() is item:
+                        del self.pending[id(item)]
+                        if len(self.stale) < 16:
+                            self.stale.append(entry[1])
+        except Exception:
+            pass
+
     def zeroed(self, tensor: Any) -> None:
         """Note a tensor zeroed in place (`p.grad.zero_()` in `zero_grad(set_to_none=False)`)."""
         try:
@@ -195,3 +337,25 @@ class Monitors:
         if any(o.kind == kind and o.site == site for o in self.observations):
             return
         self.observations.append(Observation(kind, site, cell_line, facts))
+
+
+def _rng_states() -> dict[str, Any]:
+    """The states of Python's and (when imported) NumPy's global random generators."""
+    import random
+
+    states: dict[str, Any] = {"random": random.getstate()}
+    numpy = sys.modules.get("numpy")
+    if numpy is not None:
+        try:
+            states["numpy"] = numpy.random.get_state()
+        except Exception:
+            pass
+    return states
+
+
+def _same_state(a: Any, b: Any) -> bool:
+    if a is None or b is None:
+        return True
+    if isinstance(a, tuple) and len(a) > 2 and hasattr(a[1], "shape"):  # NumPy's (name, keys, pos, ...)
+        return a[2] == b[2] and bool((a[1] == b[1]).all())
+    return a == b

@@ -383,6 +383,8 @@ class Recorder:
         if kind == _BACKWARD:
             return self._backward(func, args, kwargs)
         out = func(*args, **(kwargs or {}))
+        if self.monitors is not None and self.monitors.pending:
+            self.monitors.used(args, kwargs)  # a parameter's view read after a step changed it
         # frame 2 is the code that called the torch function; a layer's, an optimizer's or the
         # data loader's own calls are told apart from the user's by the code between them
         caller = sys._getframe(2)
@@ -450,12 +452,20 @@ class Recorder:
                 continue  # handed back (`x.to(x.device)`), or recorded already
             record = table[o] = self._record(name, inputs, site, o)
             record.cell_line = cell_line
+            if name in ("detach", "data") and inputs and inputs[0].parameter and self.monitors is not None:
+                self.monitors.param_view(o, record)
         if name in _LOSSES and self.monitors is not None and frame is not None:
             self._loss_facts(name, args, kwargs, inputs, frame)
         elif name in _DROPOUTS and self.monitors is not None and frame is not None:
+            # torch hands every argument on by keyword: whether the user wrote `training=` is
+            # read from the line that called it
+            explicit = "training" in self.user.text(site_of(frame))
             training = (kwargs or {}).get("training", args[2] if len(args) > 2 else True)
             layer = _running_layer(caller, frame.f_back, self._torch.nn.Module)
-            if training is True and layer is not None and not layer.training:
+            # on in a layer in eval mode, or left at its default while nothing is trained
+            # (autograd off: an evaluation written with tensors, outside any layer)
+            if training is True and (layer is not None and not layer.training
+                                     or layer is None and not explicit and not self._torch.is_grad_enabled()):
                 self.monitors.observe("dropout-in-eval", frame, op=f"F.{name}")
 
     def _loss_facts(self, name: str, args: tuple, kwargs: dict | None, inputs: tuple, frame: Any) -> None:

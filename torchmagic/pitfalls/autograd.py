@@ -15,7 +15,7 @@ from ..evidence.provenance import Change
 from ..evidence.queries import ancestors, earlier_graph, passed_on, freed_by, history_cut, made_without_history, nonfinite_origin, site_step
 from ..diagnose.locate import code_of
 from .helpers import _short, failing_place, line_text, module_site, name_for, names_of, origin_match, pattern_hits, place, run_line
-from .registry import Context, Hit, matcher, monitor, rule
+from .registry import Context, Hit, audit, matcher, monitor, rule
 
 
 _TARGET_LOSSES = {
@@ -179,6 +179,9 @@ def rule_history_accumulation(cell: Cell) -> Iterator[Hit]:
                 reset = True
         if reset:
             continue
+        if any(isinstance(c, ast.Call) and isinstance(c.func, ast.Name) and c.func.id in names_in(l.target)
+               for l in loops if isinstance(l, (ast.For, ast.AsyncFor)) for c in ast.walk(value)):
+            continue  # `for layer in layers: x = x + layer(x)`: one forward through a stack of layers
         appended = isinstance(stmt, ast.Expr)
         if appended and not any(cell.trains(cell.body_nodes(l)) for l in loops):
             continue  # outputs kept by an evaluation loop: eval-without-no-grad tells the cause
@@ -247,6 +250,58 @@ def rule_requires_grad_typo(cell: Cell) -> Iterator[Hit]:
                         isinstance(cls, type) and cls.__module__.startswith("torch")):
                     continue  # an object of some other class: its attribute may be real
         yield Hit("requires-grad-typo", line, f"{cell.text(recv)}.{attr}", "requires_grad")
+
+
+def _near_requires_grad(attr: str) -> bool:
+    return attr != "requires_grad" and difflib.SequenceMatcher(None, attr.lower(), "requires_grad").ratio() >= 0.85
+
+
+def _code_names(code: Any, depth: int = 0) -> set[str]:
+    """The attribute and global names a code object and the code nested in it use."""
+    names = set(code.co_names)
+    if depth < 4:
+        for const in code.co_consts:
+            if hasattr(const, "co_names"):
+                names |= _code_names(const, depth + 1)
+    return names
+
+
+@audit
+def audit_requires_grad_typo(cell: Cell) -> Iterator[Hit]:
+    """Parameters of the cell's models that carry a misspelt `requires_grad` attribute (or a
+    module that got a `requires_grad` attribute of its own), set by a helper of an earlier
+    cell: the line is the cell's call of that helper."""
+    torch = _torch()
+    ns = cell.ns or {}
+    models = [v for v in list(ns.values()) if is_module(v)]
+    found = cell.evidence
+    models += [f.layer for f in (found.forwards if found is not None else []) if f.layer is not None]
+    attrs: set[str] = set()
+    seen: set[int] = set()
+    for model in models:
+        if id(model) in seen:
+            continue
+        seen.add(id(model))
+        for sub in model.modules():
+            if isinstance(vars(sub).get("requires_grad"), bool):
+                attrs.add("requires_grad")
+        for p in model.parameters(recurse=True):
+            attrs |= {a for a in vars(p) if _near_requires_grad(a)}
+    if not attrs:
+        return
+    for call in cell.calls:
+        if not isinstance(call.func, ast.Name) or cell.cell_function(call) is not None:
+            continue  # the cell's own functions are read by the rule above
+        helper = ns.get(call.func.id)
+        code = getattr(helper, "__code__", None)
+        if code is None or isinstance(helper, type) or isinstance(helper, torch.nn.Module):
+            continue
+        typo = attrs & _code_names(code)
+        if typo:
+            attr = sorted(typo)[0]
+            yield Hit("requires-grad-typo", call.lineno, f".{attr}",
+                      "module" if attr == "requires_grad" else "requires_grad")
+            return
 
 
 @rule
@@ -1036,6 +1091,11 @@ def run_graphs_kept(cell: Cell, found: Any) -> Iterator[Hit]:
     """Tensors that still hold their graph after later optimizer steps: kept in a list or a
     running total, every step's graph stays in memory. The line is where the cell keeps them
     (`.append`, `+=`), else where they are made."""
+    for record in getattr(found.monitors, "kept", ()):  # a running total holding the stepped losses' graphs
+        line = run_line(found, record.site, record.cell_line)
+        if line is not None:
+            yield Hit("history-accumulation", line, "the total", "a tensor with history")
+            return
     recorder = found.recorder
     if recorder is None or len(found.steps) < 2:
         return

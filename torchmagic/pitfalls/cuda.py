@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 import ast
-from typing import Iterator
+from typing import Any, Iterator
 
 from ..source.cell import Cell, kwarg
 from .helpers import _short
-from .registry import Hit, rule
+from .registry import Hit, monitor, rule
 
 
 _NP_NOT_DRAWS = {"seed", "default_rng", "RandomState", "Generator", "SeedSequence", "get_state", "set_state",
@@ -37,6 +37,35 @@ def _generator_family(path: str, seed: bool) -> str:
     if head == "torch" and last in _TORCH_DRAWS or head == "torch.nn.init":
         return "torch"
     return ""
+
+
+def _seeds(cell: Cell) -> dict[str, ast.Call] | None:
+    """The generators the cell's code seeds (family -> the first seeding call); None when it
+    calls a helper that seeds them all."""
+    seeded: dict[str, ast.Call] = {}
+    for call in cell.calls:
+        if "seed" in cell._call_last(call).lower() and cell._call_last(call) not in ("manual_seed", "seed"):
+            return None
+        path = cell.path_of(call.func, cell.scope_of(call))
+        family = _generator_family(path, seed=True) if path else ""
+        if family:
+            seeded.setdefault(family, call)
+    return seeded
+
+
+@monitor
+def run_unseeded_draws(cell: Cell, found: Any) -> Iterator[Hit]:
+    """The cell seeds torch, and the run drew from Python's or NumPy's global generator, which
+    it does not seed (in a helper of an earlier cell, say: the run saw the generator's state
+    move). The line is the seeding the others need beside it."""
+    drew = getattr(found.monitors, "drew", None) or {}
+    seeded = _seeds(cell)
+    if not seeded or "torch" not in seeded:
+        return
+    for family, label in (("numpy", "numpy.random"), ("random", "random")):
+        if drew.get(family) and family not in seeded:
+            yield Hit("nondeterminism", seeded["torch"].lineno, label, _short(cell, seeded["torch"]))
+            return
 
 
 @rule

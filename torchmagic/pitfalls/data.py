@@ -9,7 +9,7 @@ from typing import Any, Iterator
 from ..diagnosis import Match
 from ..source.cell import Cell, _torch, arg_at, kwarg
 from .helpers import origin_match, pattern_hits
-from .registry import Context, Hit, matcher, rule
+from .registry import Context, Hit, matcher, monitor, rule
 
 
 _COMPS = (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)
@@ -143,6 +143,50 @@ def rule_cpu_oversubscription(cell: Cell) -> Iterator[Hit]:
         other = f"{n} × `{label}`" if n else f"`{label}`"
         yield Hit("cpu-oversubscription", call.lineno, cell.text(call.func), other)
         return
+    yield from _launched_by_helpers(cell)
+
+
+def _launched_by_helpers(cell: Cell) -> Iterator[Hit]:
+    """The same, for the processes a function of an earlier cell starts when the cell calls it:
+    its source is read as a cell of its own; the line is the cell's call."""
+    import inspect
+    import textwrap
+
+    if getattr(cell, "_helper_depth", 0) or not cell.ns:
+        return
+    for call in cell.calls:
+        if not isinstance(call.func, ast.Name) or cell.cell_function(call) is not None:
+            continue
+        helper = cell.ns.get(call.func.id)
+        if not inspect.isfunction(helper):
+            continue
+        try:
+            inner = Cell(textwrap.dedent(inspect.getsource(helper)), cell.ns)
+        except (OSError, TypeError, SyntaxError, ValueError):
+            continue
+        inner._helper_depth = 1
+        for hit in rule_cpu_oversubscription(inner):
+            yield Hit(hit.pitfall, call.lineno, f"{call.func.id}(...)", hit.other)
+            return
+
+
+@monitor
+def run_threads_each_with_all_cores(cell: Cell, found: Any) -> Iterator[Hit]:
+    """Models run from several Python threads at once, as the run saw them, while torch still
+    uses several compute threads each (whatever function, of this cell or an earlier one, the
+    threads ran). The line is the cell's call that starts the threads, else the cell's line
+    that was running when they trained."""
+    import os
+
+    threads = getattr(found.monitors, "threads", None) or {}
+    if len(threads) < 2 or _torch().get_num_threads() < 2 or _cpu_count() < 2 \
+            or any(v in os.environ for v in ("OMP_NUM_THREADS", "MKL_NUM_THREADS")) \
+            or _THREAD_LIMIT.search(cell.source):
+        return
+    starts = [c for c in cell.calls if _launcher(cell, c) in ("pool", "process")]
+    lines = [c.lineno for c in starts] or sorted(line for line in threads.values() if line)
+    if lines:
+        yield Hit("cpu-oversubscription", min(lines), "threads", f"{len(threads)} threads")
 
 
 @matcher

@@ -11,8 +11,9 @@ from ..source.cell import Cell, MISSING, _FACTORIES, _torch, is_module, is_ndarr
 from ..source.cellcode import Binding, CellCode, call_name, dotted
 from ..evidence import Site
 from ..evidence.queries import dtype_origin, site_step
-from .helpers import _forward_calls, constructing_line, object_place, describe, failing_layer, first_module, first_tensor, module_name, object_site, origin_match, pattern_hits, place
-from .registry import Context, Hit, matcher, rule
+from .helpers import (_forward_calls, constructing_line, describe, failing_layer, first_module, first_tensor, module_name,
+                      object_place, object_site, origin_match, pattern_hits, place, run_line)
+from .registry import Context, Hit, matcher, monitor, rule
 
 
 def _mutations(cell: Cell, name: str, scope: ast.AST, after: int) -> list[int]:
@@ -461,3 +462,33 @@ def meta_device(ctx: Context) -> Match | None:
         return Match("device-mismatch", 0.9, line=line, related_lines=[ctx.line],
                      facts={"name": name, "device": "meta", "line": line}, detail="meta")
     return None
+
+
+# ---------------------------------------------------------------------------- run checks
+@monitor
+def run_numpy_memory_changed(cell: Cell, found: Any) -> Iterator[Hit]:
+    """A tensor made by `torch.from_numpy` that the user's code then changed in place, as the
+    run saw it (in a function, an earlier cell's Dataset...): the change wrote into the NumPy
+    array too. The line is where the tensor was made (the cell's line that ran it)."""
+    recorder = found.recorder
+    for record in list(recorder.changed) if recorder is not None else []:
+        if record.op != "from_numpy" or not any(c.module is None and c.op != "requires_grad_" and c.value is None
+                                                 for c in record.changes):
+            continue
+        line = run_line(found, record.site, record.cell_line)
+        if line is not None:
+            yield Hit("from-numpy-shares-memory", line, "torch.from_numpy(...)", "the NumPy array")
+            return
+
+
+@monitor
+def run_stale_snapshot(cell: Cell, found: Any) -> Iterator[Hit]:
+    """A tensor that shares memory with a parameter (`model.state_dict()`, `.detach()`, `.data`
+    taken as a copy, in a function or an earlier cell's helper) still held when an optimizer
+    step changed that parameter, as the run saw it: the "copy" changed too. The line is where
+    it was taken (the cell's line that ran it)."""
+    for record in getattr(found.monitors, "stale", ()):
+        line = run_line(found, record.site, record.cell_line)
+        if line is not None:
+            yield Hit("tensor-aliasing", line, record.op, "the parameter it shares memory with")
+            return

@@ -620,6 +620,16 @@ def _container_line(cell: Cell, cls_name: str, attr: str) -> int:
     return 0
 
 
+def _attribute_line(cell: Cell, path: str) -> int:
+    """The cell's first line that assigns the attribute `path` (`encoder.adapters = [...]`), or 0."""
+    for node in cell.nodes:
+        if isinstance(node, (ast.Assign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            if any(dotted(t) == path for t in targets):
+                return node.lineno
+    return 0
+
+
 @audit
 def audit_unregistered_submodule(cell: Cell) -> Iterator[Hit]:
     """Modules or Parameters kept in a plain list/tuple/dict attribute of a live nn.Module."""
@@ -651,8 +661,8 @@ def audit_unregistered_submodule(cell: Cell) -> Iterator[Hit]:
                 if in_class:
                     line, label = in_class, f"self.{attr}"
                 else:
-                    line = _first_line(cell, name)
                     label = f"{name}.{attr}" if sub is root else f"{type(sub).__name__}.{attr}"
+                    line = _attribute_line(cell, label) or _first_line(cell, name)
                 yield Hit("unregistered-submodule", line, label, other)
 
 
@@ -726,8 +736,8 @@ def audit_bn_running_stats(cell: Cell) -> Iterator[Hit]:
     import torch
 
     freeze_lines = cell.once(_freeze_lines)
-    if not freeze_lines:
-        return
+    if not freeze_lines and cell.evidence is None:
+        return  # no freezing in the code, and no run that could have seen one elsewhere
     backward = any(cell.is_backward(c) for c in cell.calls)
     named = _named_objects(cell)
     for name, root in named.items():
@@ -750,7 +760,11 @@ def audit_bn_running_stats(cell: Cell) -> Iterator[Hit]:
                      and any(isinstance(a, ast.Name) and a.id == name for a in c.args) for c in cell.calls)
         if not (backward or helper):
             continue
-        line = _frozen_at(cell, frozen) or min(freeze_lines)  # where the user believed the layers frozen
+        # where the user believed the layers frozen: the run saw it (an earlier cell's helper
+        # called from this cell), or the cell's code says it
+        line = _frozen_at(cell, frozen) or (min(freeze_lines) if freeze_lines else None)
+        if line is None:
+            continue
         yield Hit("bn-running-stats", line, name, f"{len(frozen)} frozen BatchNorm layer(s)")
         return
 
@@ -817,7 +831,14 @@ def run_evaluated_in_train_mode(cell: Cell, found: Any) -> Iterator[Hit]:
                 block = next((a for a in cell.ancestors(stmt) if isinstance(a, (ast.With, ast.AsyncWith))), None)
                 line = block.lineno if block is not None else line
         else:
-            line = last_use(cell, names_of(cell, module), forward.cell_line or line) or line
+            # an earlier cell's helper evaluates it: the cell's line that hands it the model
+            # (where `.eval()` belongs), else the cell's last line that handled the model
+            names = names_of(cell, module)
+            stmt = cell.statement_at_line(line)
+            hands = stmt is not None and any(isinstance(n, ast.Name) and n.id in names for n in ast.walk(stmt)) \
+                and not isinstance(stmt, (ast.For, ast.While, ast.With, ast.If))
+            if not hands:
+                line = last_use(cell, names, forward.cell_line or line) or line
         done.add(id(module))
         pitfall = "train-eval-mode" if dropout else "bn-running-stats"
         kinds = "Dropout" if dropout else "BatchNorm"
@@ -898,11 +919,35 @@ def run_conv_bias_before_batchnorm(cell: Cell, found: Any) -> Iterator[Hit]:
             for conv, norm in zip(children, children[1:]):
                 if isinstance(conv, torch.nn.modules.conv._ConvNd) and conv.bias is not None \
                         and isinstance(norm, torch.nn.modules.batchnorm._BatchNorm):
-                    site = module_site(found, conv)
-                    line = run_line(found, site, None) if site is not None else None
+                    line = _built_line(found, conv, forward)
                     if line is not None:
                         yield Hit("conv-bias-before-bn", line, type(conv).__name__, type(norm).__name__)
                         return
+    # layers wired in a forward of the user's own: the run saw a biased convolution's output
+    # go straight into a BatchNorm
+    for conv_ref, norm_ref in getattr(found.monitors, "conv_then_norm", ()):
+        conv, norm = conv_ref(), norm_ref()
+        if conv is None or norm is None:
+            continue
+        forward = next((f for f in found.forwards if f.layer is not None
+                        and any(m is conv for m in f.layer.modules())), None)
+        line = _built_line(found, conv, forward)
+        if line is not None:
+            yield Hit("conv-bias-before-bn", line, type(conv).__name__, type(norm).__name__)
+            return
+
+
+def _built_line(found: Any, layer: Any, forward: Any) -> int | None:
+    """The cell's line that built a layer: its own constructor call when it is in the cell,
+    else the cell's line that built the model holding it (a class of an earlier cell), else
+    the cell's line that ran that model."""
+    site = module_site(found, layer)
+    line = run_line(found, site, None) if site is not None else None
+    if line is None and forward is not None:
+        root = module_site(found, forward.layer)
+        line = (run_line(found, root, None) if root is not None else None) or forward.cell_line \
+            or run_line(found, forward.site, None)
+    return line
 
 
 @monitor
