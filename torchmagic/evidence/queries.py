@@ -22,9 +22,10 @@ _SELECTIONS = {"__getitem__", "index_select", "gather", "take", "take_along_dim"
                "select"}
 
 
-def site_step(site: Site) -> Change:
-    """A trail's end made of a bare site (a line found by reading the code around a record)."""
-    return Change(op="", site=site)
+def site_step(site: Site, cell_line: int | None = None) -> Change:
+    """A trail's end made of a bare site (a line found by reading the code around a record);
+    `cell_line`, the diagnosed cell's line that was running when that record was made."""
+    return Change(op="", site=site, cell_line=cell_line)
 
 
 def ancestors(record: Record, follow: Callable[[Record], bool] = lambda r: True,

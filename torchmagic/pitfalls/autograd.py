@@ -362,7 +362,7 @@ def _stepped_parameter(ctx: Context, shape: tuple, facts: dict) -> Match | None:
             subject = failing.subject
             made = subject.generation if subject is not None else generation
             if generation >= made:  # stepped after the graph of the failing backward was built
-                where = place(ctx, [site_step(site)])
+                where = place(ctx, [site_step(site, end.cell_line)])
                 if where is not None:
                     facts.update(line=line_text(ctx, where))
                     return Match("inplace-autograd", 0.95, line=where[0], facts=facts, detail="stepped",
@@ -668,7 +668,7 @@ def _history_from_evidence(ctx: Context, name: str | None) -> Match | None:
         block = _grad_off_block(ctx, end.site)
         if block is not None:
             site, detail, function = block
-            where = place(ctx, [site_step(site)])
+            where = place(ctx, [site_step(site, end.cell_line)])
             if where is not None:
                 facts = {"name": name_for(ctx, end) or name, "line": where[0]}
                 if function:
