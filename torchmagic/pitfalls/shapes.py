@@ -30,12 +30,31 @@ def loss_calls(ctx: Context, frame: CellFrame | int | None) -> list[ast.Call]:
         return []
     out = []
     for call in frame.code.calls_on_line(frame.line):
-        name = call_name(call)
+        # `nn.CrossEntropyLoss()(logits, y)`: the loss built and applied in one expression
+        name = call_name(call) or (call_name(call.func) if isinstance(call.func, ast.Call) else "")
         value = ctx.value(dotted(call.func) or "", frame) if dotted(call.func) else None
         if _LOSS_CALLS.search(name) or (value is not None and type(value).__name__.endswith("Loss")):
             if len(call.args) >= 2 or any(k.arg == "target" for k in call.keywords):
                 out.append(call)
     return out
+
+
+def loss_input(ctx: Context) -> Any:
+    """The input tensor the failing loss function got, read from its frame in the traceback
+    (the innermost torch frame with both an `input` and a `target`)."""
+    found = None
+    tb = ctx.exc.__traceback__
+    while tb is not None:
+        local = tb.tb_frame.f_locals
+        if "torch" in tb.tb_frame.f_code.co_filename and is_tensor(local.get("input")) and "target" in local:
+            found = local["input"]
+        tb = tb.tb_next
+    return found
+
+
+def _short_text(node: ast.AST, limit: int = 40) -> str:
+    text = ast.unparse(node)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def target_arg(call: ast.Call) -> ast.AST | None:
@@ -72,6 +91,9 @@ def _target_match(ctx: Context, pid: str, frame: CellFrame, call: ast.Call, name
             facts.update(min=int(value.min()), max=int(value.max()))
     input_name = base_name(call.args[0]) if call.args else None
     logits = ctx.value(input_name, frame) if input_name else None
+    if not is_tensor(logits):  # `loss_fn(model(x), y)`: what the loss function itself was given
+        logits = loss_input(ctx)
+        input_name = _short_text(call.args[0]) if call.args and is_tensor(logits) else input_name
     if is_tensor(logits) and logits.dim() >= 1:
         classes = int(logits.shape[1] if logits.dim() >= 2 else logits.shape[0])
         facts.update(other=input_name, num_classes=classes, last=classes - 1,
