@@ -186,6 +186,24 @@ def shape_origin(record: Record) -> list[Step]:
     return origin(record, lambda r: r.shape == record.shape)
 
 
+def sample_origin(record: Record) -> list[Step]:
+    """Where the layout of a batch's samples was made (channels last, a missing dimension):
+    back through operations that keep the shape (casts, scaling) and through the stacking of
+    samples into a batch (a DataLoader's collate), to the first operation the run saw make
+    a sample of that shape: in a Dataset's `__getitem__`, a transform, a helper."""
+    trail: list[Step] = [record]
+    seen = {id(record)}
+    while True:
+        last = trail[-1]
+        batched = last.op in ("stack", "vstack") and len(last.inputs) > 1
+        parent = next((p for p in last.inputs if id(p) not in seen and p.site is not None and p.made and (
+            tuple(p.shape) == tuple(last.shape) or batched and tuple(p.shape) == tuple(last.shape[1:]))), None)
+        if parent is None:
+            return trail
+        seen.add(id(parent))
+        trail.append(parent)
+
+
 def roots(record: Record) -> list[Record]:
     """The records the tensor comes from that the run did not see made, or made from no tensor."""
     return [r for r in ancestors(record) if not r.inputs]

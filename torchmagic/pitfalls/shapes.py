@@ -11,7 +11,7 @@ from ..locate import CellFrame, code_of
 from ..source.cell import _torch, is_module, is_tensor
 from ..source.cellcode import base_name, call_name, dotted, loaded_names
 from ..evidence import Site
-from ..evidence.queries import dtype_origin, passed_on, shape_origin, site_step, value_origin
+from ..evidence.queries import dtype_origin, passed_on, sample_origin, shape_origin, site_step, value_origin
 from ..source.cellcode import CellCode
 from .helpers import (describe, earlier_binding, failing_layer, failing_place, first_module, first_tensor, origin_match,
                       pattern_hits, place)
@@ -448,7 +448,7 @@ def conv_channels(ctx: Context) -> Match | None:
     layer, x = failing_layer(ctx, _torch().nn.modules.conv._ConvNd)
     if is_tensor(x) and x.dim() >= 3 and x.shape[-1] == expected and ctx.record(x) is not None:
         # channels last (N, H, W, C), as images come from PIL/OpenCV: the input needs a permute
-        where = place(ctx, passed_on(ctx.record(x), ctx.filename))
+        where = place(ctx, sample_origin(ctx.record(x)))
         if where is not None:
             return Match("conv-input-shape", 0.9, line=where[0], facts=facts, detail="channels", cause=where[1])
     if tensor and tensor[1].shape[-1] == expected and tensor[1].dim() >= 3:
