@@ -14,7 +14,7 @@ from ..evidence import Site
 from ..evidence.queries import dtype_origin, passed_on, sample_origin, shape_origin, site_step, value_origin
 from ..source.cellcode import CellCode
 from .helpers import (describe, earlier_binding, failing_layer, failing_place, first_module, first_tensor, origin_match,
-                      pattern_hits, place)
+                      name_for, pattern_hits, place)
 from .registry import Context, matcher
 
 
@@ -231,7 +231,17 @@ def index_dtype(ctx: Context) -> Match | None:
                 facts = {"name": name, "dtype": str(value.dtype).replace("torch.", "")}
                 return origin_match(ctx, "index-dtype", name, frame.line, 0.9, facts, detail="dtype", frame=frame,
                                     query=dtype_origin)
-    return None
+    # ids that reach an embedding inside a model (an nn.Sequential that starts with one): the
+    # ids the layer itself got, followed back to where they got their dtype
+    _, ids = failing_layer(ctx, _torch().nn.Embedding)
+    record = ctx.record(ids) if is_tensor(ids) and ids.is_floating_point() else None
+    where = place(ctx, dtype_origin(record)) if record is not None else None
+    if where is None:
+        return None
+    facts = {"name": name_for(ctx, record) or "the ids", "dtype": str(ids.dtype).replace("torch.", "")}
+    here = failing_place(ctx)[0]
+    return Match("index-dtype", 0.9, line=where[0], related_lines=[here] if here and here != where[0] else [],
+                 facts=facts, detail="dtype", cause=where[1])
 
 
 _INDEX_METHODS = {"gather", "scatter", "scatter_", "scatter_add", "scatter_add_", "scatter_reduce",
