@@ -579,6 +579,57 @@ def _input_and_layer(ctx: Context, frame: CellFrame | None, fits: Callable[[Any]
     return tensor
 
 
+def _module_class_built(ctx: Context) -> type | None:
+    """The nn.Module class whose constructor the failure ran in, given tensors as its options:
+    a class called where an instance was meant (`criterion = nn.MSELoss`, then
+    `criterion(pred, y)` builds an MSELoss with size_average=pred)."""
+    torch = _torch()
+    tb = ctx.exc.__traceback__
+    while tb is not None:
+        local = tb.tb_frame.f_locals
+        if tb.tb_frame.f_code.co_name == "__init__" and isinstance(local.get("self"), torch.nn.Module) \
+                and any(is_tensor(v) for k, v in local.items() if k != "self"):
+            return type(local["self"])
+        tb = tb.tb_next
+    return None
+
+
+def _picked_from_earlier(ctx: Context, line: int | None) -> Site | None:
+    """When the cell's `line` only picks a value out of an earlier cell's object
+    (`criterion = config["loss"]`, `act = opts.activation`), where that object was set."""
+    stmt = ctx.code.statement_at(line) if line else None
+    value = getattr(stmt, "value", None)
+    if not isinstance(value, (ast.Subscript, ast.Attribute)):
+        return None
+    base = base_name(value)
+    if not base or any(b.name == base for b in ctx.code.bindings()):
+        return None
+    return earlier_binding(ctx, base)
+
+
+@matcher
+def module_class_called(ctx: Context) -> Match | None:
+    """A layer or loss class used as if it were an instance: the name that holds the class,
+    followed back to where it was given the class instead of an instance."""
+    if not pattern_hits(ctx, "ambiguous-bool"):
+        return None
+    cls = _module_class_built(ctx)
+    if cls is None:
+        return None
+    for frame in reversed(ctx.user_frames):
+        for call in frame.code.calls_on_line(frame.line):
+            name = dotted(call.func)
+            if name and ctx.value(name, frame) is cls:
+                facts = {"name": name, "cls": cls.__name__}
+                match = origin_match(ctx, "ambiguous-bool", name, frame.line, 0.92, facts, "module_class",
+                                     frame=frame)
+                if match is not None and match.cause is None and frame.in_cell:
+                    match.cause = _picked_from_earlier(ctx, match.line)
+                if match is not None:
+                    return match
+    return None
+
+
 @matcher
 def many_elements(ctx: Context) -> Match | None:
     """`.item()` or `if tensor:` on a tensor with several elements: name it with its shape."""
