@@ -11,10 +11,10 @@ from ..locate import CellFrame, code_of
 from ..source.cell import _torch, is_module, is_tensor
 from ..source.cellcode import base_name, call_name, dotted, loaded_names
 from ..evidence import Site
-from ..evidence.queries import dtype_origin, passed_on, sample_origin, shape_origin, site_step, value_origin
+from ..evidence.queries import dtype_origin, origin, passed_on, sample_origin, shape_origin, site_step, value_origin
 from ..source.cellcode import CellCode
 from .helpers import (describe, earlier_binding, failing_layer, failing_place, first_module, first_tensor, origin_match,
-                      name_for, pattern_hits, place)
+                      line_text, name_for, pattern_hits, place)
 from .registry import Context, matcher
 
 
@@ -592,6 +592,61 @@ def _module_class_built(ctx: Context) -> type | None:
             return type(local["self"])
         tb = tb.tb_next
     return None
+
+
+_EXPAND = re.compile(r"expanded size of the tensor \((\d+)\) must match the existing size \((\d+)\) at "
+                     r"non-singleton dimension (\d+)")
+
+
+@matcher
+def expand_resized(ctx: Context) -> Match | None:
+    """`x.expand_as(y)` (or an expand to `y`'s shape) where one of the two was resized on its
+    own lines up (an interpolate, a pooling): the mismatched size entered there, so that is
+    the side to change. Not mine when neither side was resized (the failing line is the place)."""
+    m = _EXPAND.search(ctx.message)
+    if not m:
+        return None
+    from .tensors import _torch_call
+
+    seen = _torch_call(ctx, {"expand", "expand_as", "broadcast_to"})
+    if seen is None or not seen[0] or not is_tensor(seen[0][0]):
+        return None
+    target, existing, dim = int(m.group(1)), int(m.group(2)), int(m.group(3))
+    receiver = seen[0][0]
+    frame = ctx.innermost
+    others = [a for a in seen[0][1:] if is_tensor(a)]
+    if not others and frame is not None:  # `x.expand(*y.shape)`: a tensor of the line with the target shape
+        others = [ctx.value(n, frame) for n in frame.code.read_at(frame.line)]
+        others = [o for o in others if is_tensor(o) and o is not receiver and o.dim() > dim and o.shape[dim] == target]
+    if not others:
+        return None
+    other = others[0]
+    sides = [(receiver, receiver.dim() - (other.dim() - dim), existing), (other, dim, target)]
+    resized = []
+    for tensor, k, size in sides:
+        record = ctx.record(tensor)
+        if record is None or k < 0:
+            continue
+        back = -(tensor.dim() - k)  # the dimension counted from the right, as broadcasting does
+        trail = origin(record, lambda r: len(r.shape) >= -back and r.shape[back] == size)
+        end = trail[-1]
+        inputs = [p for p in getattr(end, "inputs", ()) if len(p.shape) >= -back]
+        if end.made and inputs and all(p.shape[back] != size for p in inputs):
+            resized.append((tensor, trail, inputs[0].shape[back], size))
+    if len(resized) != 1:
+        return None
+    tensor, trail, old, new = resized[0]
+    where = place(ctx, trail, frame)
+    if where is None:
+        return None
+    names = {id(v): n for n in (frame.code.read_at(frame.line) if frame else []) for v in [ctx.value(n, frame)]}
+    facts = {"name": names.get(id(receiver), "the tensor"), "shape": str(tuple(receiver.shape)),
+             "other": names.get(id(other), "the target"), "other_shape": str(tuple(other.shape)), "dim": dim,
+             "old": old, "new": new, "op": trail[-1].op, "line": line_text(ctx, where),
+             "resized": names.get(id(tensor), name_for(ctx, trail[-1]) or "it")}
+    here = failing_place(ctx)[0]
+    return Match("expand-non-singleton", 0.92, line=where[0], related_lines=[here] if here and here != where[0] else [],
+                 facts=facts, detail="resized", cause=where[1])
 
 
 def _picked_from_earlier(ctx: Context, line: int | None) -> Site | None:
