@@ -494,7 +494,8 @@ def _freed_by_other_backward(ctx: Context, trail: list) -> Match | None:
 
 def _made_in_earlier_pass(ctx: Context, trail: list) -> Match | None:
     old = trail[-1]
-    where = place(ctx, [old])
+    # the whole trail: for a tensor an earlier cell made, the cell's line that reads it
+    where = place(ctx, trail)
     if where is None:
         return None
     carried = trail[-2].site is not None and old.site is not None and trail[-2].site.line == old.site.line
