@@ -242,14 +242,20 @@ def made_without_history(record: Record) -> list[Step] | None:
 
 def earlier_graph(record: Record) -> list[Step] | None:
     """A tensor with history made before the last backward pass that the graph of `record`
-    still uses: the trail ends with it, after the operation of this pass that used it."""
+    still uses: the trail ends with it, after the operation of this pass that used it. One
+    made before the run (with a graph of its own) when the run made none such."""
     now = record.generation
     walk = _Walk(record, lambda p: bool(p.grad_fn))
+    before_run = None
     for r in walk:
         for p in r.inputs:
             if p.grad_fn and p.generation < now and r.generation == now:
                 return walk.trail(r) + [p]
-    return None
+            if p.grad_fn and not p.made and before_run is None:
+                before_run = walk.trail(r) + [p]
+    # else a tensor with history that the run did not see made: its graph is as old as the
+    # cell that made it (an earlier cell, or this cell's previous run) and may be freed already
+    return before_run
 
 
 def freed_by(old: Record, backwards: list) -> Record | None:

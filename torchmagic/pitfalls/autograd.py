@@ -14,7 +14,7 @@ from ..evidence import Site
 from ..evidence.provenance import Change
 from ..evidence.queries import earlier_graph, freed_by, history_cut, made_without_history, nonfinite_origin, site_step
 from ..locate import code_of
-from .helpers import _short, failing_place, line_text, module_site, name_for, names_of, origin_match, pattern_hits, place, run_line
+from .helpers import _short, earlier_binding, failing_place, line_text, module_site, name_for, names_of, origin_match, pattern_hits, place, run_line
 from .registry import Context, Hit, matcher, monitor, rule
 
 
@@ -452,6 +452,16 @@ def _carried_in_text(ctx: Context, stmt: ast.AST, loop: ast.AST) -> Match | None
         b = outside[-1]
         return Match("backward-twice", 0.95, line=b.line, related_lines=[ctx.line],
                      facts={"name": b.name, "line": b.line}, detail="outside_loop")
+    # 2b. a graph an earlier cell built (features encoded once, in a cell of their own)
+    earlier = [n for n in sorted(read_inside - {b.name for b in bindings})
+               if "." not in n and _has_graph(ctx.value(n))]
+    if earlier:
+        name = earlier[0]
+        first = min(ln for ln in range(body_start + 1, body_end + 1) if name in ctx.code.read_at(ln))
+        cause = earlier_binding(ctx, name)
+        return Match("backward-twice", 0.95, line=first, related_lines=[ctx.line], cause=cause,
+                     facts={"name": name, "line": line_text(ctx, (first, cause)) if cause else ""},
+                     detail="earlier_cell" if cause else "earlier_cell_somewhere")
     # 3. state a module of the cell keeps between calls (`self.memory = h` in forward)
     for name in sorted(read_inside):
         kept = _state_kept_by_module(ctx, name)
