@@ -362,7 +362,7 @@ def _stepped_parameter(ctx: Context, shape: tuple, facts: dict) -> Match | None:
             subject = failing.subject
             made = subject.generation if subject is not None else generation
             if generation >= made:  # stepped after the graph of the failing backward was built
-                where = place(ctx, [site_step(site, end.cell_line)])
+                where = place(ctx, [site_step(site)])
                 if where is not None:
                     facts.update(line=line_text(ctx, where))
                     return Match("inplace-autograd", 0.95, line=where[0], facts=facts, detail="stepped",

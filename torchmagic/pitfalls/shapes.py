@@ -46,7 +46,8 @@ def loss_input(ctx: Context) -> Any:
     tb = ctx.exc.__traceback__
     while tb is not None:
         local = tb.tb_frame.f_locals
-        if "torch" in tb.tb_frame.f_code.co_filename and is_tensor(local.get("input")) and "target" in local:
+        if "/torch/" in tb.tb_frame.f_code.co_filename.replace("\\", "/") and is_tensor(local.get("input")) \
+                and "target" in local:
             found = local["input"]
         tb = tb.tb_next
     return found
