@@ -531,7 +531,7 @@ def matmul_shapes(ctx: Context) -> Match | None:
     if is_tensor(x) and layer is not None:
         if x.dim() > 2 and _product(x.shape[1:]) == layer.in_features:
             return Match("shape-mismatch", 0.9, line=line, facts=facts, detail="linear", cause=cause)
-        found = _shape_made_wrong(ctx, x)
+        found = _shape_made_wrong(ctx, x, layer.in_features)
         if found is not None:
             return Match("shape-mismatch", 0.9, line=found[0], related_lines=[line] if line != found[0] else [],
                          facts=facts, detail="linear", cause=found[1])
@@ -550,9 +550,11 @@ def _product(dims: Any) -> int:
     return out
 
 
-def _shape_made_wrong(ctx: Context, x: Any) -> tuple[int | None, Site | None] | None:
+def _shape_made_wrong(ctx: Context, x: Any, features: int | None = None) -> tuple[int | None, Site | None] | None:
     """Where the user's code gave a layer's input a wrong shape, from the run's record: a
-    transpose or permute, or a reshape that changed the batch dimension."""
+    transpose or permute, a reshape that changed the batch dimension, or one that put the
+    layer's `features` on another axis than the last (`reshape(B, C * P, P)` for
+    `reshape(B, P, C * P)`)."""
     record = ctx.record(x)
     if record is None:
         return None
@@ -562,7 +564,8 @@ def _shape_made_wrong(ctx: Context, x: Any) -> tuple[int | None, Site | None] | 
         return None
     before = end.inputs[0].shape
     batch_changed = end.op in _RESHAPES and before and end.shape and before[0] != end.shape[0]
-    if end.op in _PERMUTES or batch_changed:
+    axes_swapped = end.op in _RESHAPES and features is not None and features in tuple(end.shape)[1:-1]
+    if end.op in _PERMUTES or batch_changed or axes_swapped:
         return place(ctx, trail)
     return None
 
