@@ -186,6 +186,9 @@ def shape_origin(record: Record) -> list[Step]:
     return origin(record, lambda r: r.shape == record.shape)
 
 
+_REARRANGES = {"permute", "transpose", "swapaxes", "swapdims", "movedim", "moveaxis", "t", "mT", "T"}
+
+
 def sample_origin(record: Record) -> list[Step]:
     """Where the layout of a batch's samples was made (channels last, a missing dimension):
     back through operations that keep the shape (casts, scaling) and through the stacking of
@@ -195,6 +198,8 @@ def sample_origin(record: Record) -> list[Step]:
     seen = {id(record)}
     while True:
         last = trail[-1]
+        if last.op in _REARRANGES:  # axes moved here (a square image keeps its shape): the layout's maker
+            return trail
         batched = last.op in ("stack", "vstack") and len(last.inputs) > 1
         parent = next((p for p in last.inputs if id(p) not in seen and p.site is not None and p.made and (
             tuple(p.shape) == tuple(last.shape) or batched and tuple(p.shape) == tuple(last.shape[1:]))), None)
