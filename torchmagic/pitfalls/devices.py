@@ -11,7 +11,7 @@ from ..source.cell import Cell, MISSING, _FACTORIES, _torch, is_module, is_ndarr
 from ..source.cellcode import Binding, CellCode, call_name, dotted
 from ..evidence import Site
 from ..evidence.queries import dtype_origin
-from .helpers import _forward_calls, constructing_line, object_place, describe, first_module, first_tensor, origin_match, pattern_hits
+from .helpers import _forward_calls, constructing_line, earlier_binding, object_place, describe, first_module, first_tensor, origin_match, pattern_hits
 from .registry import Context, Hit, matcher, rule
 
 
@@ -353,6 +353,11 @@ def dtype_mismatch(ctx: Context) -> Match | None:
                 site = Site(frame.filename, binding.line, frame.function)
                 return Match("dtype-mismatch", 0.9, line=constructing_line(ctx, site) or ctx.line,
                              facts=facts, detail=detail, cause=site)
+            if binding is None and frame.in_cell and "." not in name:
+                # made by an earlier cell, before this run (and read here first): that cell's line
+                earlier = earlier_binding(ctx, name)
+                if earlier is not None:
+                    return Match("dtype-mismatch", 0.9, line=frame.line, facts=facts, detail=detail, cause=earlier)
     return None
 
 
