@@ -621,12 +621,18 @@ def no_grad_fn(ctx: Context) -> Match | None:
     elif match.line is not None:
         frozen = _frozen_module(ctx, match.line)
         op = _history_breaker(ctx.code, match.line)
+        earlier = _frozen_by_earlier_cell(ctx, match.line) if frozen is None else None
         if frozen is not None:
             module, freeze_line = frozen
             if freeze_line != match.line:
                 match.related_lines.append(match.line)
                 match.line = freeze_line
             match.facts.update(name=module, line=freeze_line)
+            match.detail = "frozen"
+        elif earlier is not None:  # frozen by an earlier cell: the cell's line uses the model
+            module, site = earlier
+            match.cause = site
+            match.facts.update(name=module, line=line_text(ctx, (match.line, site)))
             match.detail = "frozen"
         elif op:
             match.facts.update(op=op, line=match.line)
@@ -787,10 +793,31 @@ def _frozen_module(ctx: Context, line: int, depth: int = 3) -> tuple[str, int] |
     return None
 
 
-def _freeze_line(ctx: Context, params: set[int], before: int) -> int | None:
-    """The last cell line before `before` that turns requires_grad off for any of `params`."""
+def _frozen_by_earlier_cell(ctx: Context, line: int) -> tuple[str, Site] | None:
+    """A model used on `line` whose parameters are all frozen, and the line of an earlier cell
+    (the most recent) that froze them, when this cell does not."""
+    cells = sorted(getattr(ctx.evidence.user, "_cells", {}).items(), key=lambda kv: -kv[1])
+    for name in ctx.code.read_at(line):
+        value = ctx.value(name)
+        params = list(value.parameters()) if is_module(value) else []
+        if not params or any(p.requires_grad for p in params):
+            continue
+        for filename, _ in cells:
+            if filename == ctx.filename:
+                continue
+            code = code_of(filename)
+            found = _freeze_line(ctx, {id(p) for p in params}, len(code.lines) + 1, code)
+            if found is not None:
+                return name, Site(filename, found, "<module>")
+    return None
+
+
+def _freeze_line(ctx: Context, params: set[int], before: int, code: CellCode | None = None) -> int | None:
+    """The last line before `before` of the cell (or of `code`, an earlier cell's) that turns
+    requires_grad off for any of `params`."""
+    code = code or ctx.code
     found = None
-    for node in ast.walk(ctx.code.tree) if ctx.code.tree is not None else ():
+    for node in ast.walk(code.tree) if code.tree is not None else ():
         target = None
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
                 and node.func.attr == "requires_grad_":
@@ -803,18 +830,18 @@ def _freeze_line(ctx: Context, params: set[int], before: int) -> int | None:
                            if isinstance(t, ast.Attribute) and t.attr == "requires_grad"), None)
         if target is None or node.lineno >= before:
             continue
-        if _parameter_ids(ctx, target, node) & params and (found is None or node.lineno > found):
+        if _parameter_ids(ctx, target, node, code) & params and (found is None or node.lineno > found):
             found = node.lineno
     return found
 
 
-def _parameter_ids(ctx: Context, target: ast.AST, at: ast.AST) -> set[int]:
+def _parameter_ids(ctx: Context, target: ast.AST, at: ast.AST, code: CellCode | None = None) -> set[int]:
     """Ids of the parameters `target` stands for: a module's, a tensor's own, or those of
     `X.parameters()` when `target` is the variable of a loop over it."""
     name = dotted(target)
     if name is None:
         return set()
-    for loop in ctx.code.ancestors(at):
+    for loop in (code or ctx.code).ancestors(at):
         if isinstance(loop, ast.For) and name in [n.id for n in ast.walk(loop.target) if isinstance(n, ast.Name)] \
                 and isinstance(loop.iter, ast.Call) and isinstance(loop.iter.func, ast.Attribute) \
                 and loop.iter.func.attr in ("parameters", "named_parameters"):
