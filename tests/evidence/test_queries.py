@@ -104,3 +104,32 @@ def test_the_first_non_finite_value_and_data_that_already_held_one():
     with recording(UserCode(cell=HERE)) as found:
         (data * 2).sum()
     assert queries.nonfinite_origin(found.first_nonfinite).op is None  # it came with the data
+
+
+def test_sample_origin_follows_a_batch_back_to_the_making_of_its_samples():
+    def item(i):  # a Dataset's __getitem__: one image, channels last
+        return torch.full((6, 6, 3), float(i)) / 255.0
+
+    with recording(UserCode(cell=HERE)) as found:
+        batch = torch.stack([item(i) for i in range(4)]) * 2
+    trail = queries.sample_origin(found.record(batch))
+    assert trail[-1].op == "full" and trail[-1].site.function == "item"
+
+
+def test_sample_origin_stops_where_the_axes_were_moved():
+    with recording(UserCode(cell=HERE)) as found:
+        frames = torch.rand(2, 8, 8, 3)
+        moved = _line()
+        x = frames.permute(0, 2, 1, 3)
+        x = x - 0.5
+    assert queries.sample_origin(found.record(x))[-1].site.line == moved
+
+
+def test_earlier_graph_is_a_tensor_with_history_made_before_the_run():
+    layer = nn.Linear(3, 3)
+    encoded = torch.relu(layer(torch.randn(4, 3)))  # an earlier cell's output, graph and all
+    encoded.sum().backward()
+    with recording(UserCode(cell=HERE)) as found:
+        score = (encoded * 2).mean()
+    trail = queries.earlier_graph(found.record(score))
+    assert trail is not None and trail[-1].tensor is encoded and not trail[-1].made

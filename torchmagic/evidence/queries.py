@@ -22,9 +22,10 @@ _SELECTIONS = {"__getitem__", "index_select", "gather", "take", "take_along_dim"
                "select"}
 
 
-def site_step(site: Site) -> Change:
-    """A trail's end made of a bare site (a line found by reading the code around a record)."""
-    return Change(op="", site=site)
+def site_step(site: Site, cell_line: int | None = None) -> Change:
+    """A trail's end made of a bare site (a line found by reading the code around a record);
+    `cell_line`, the diagnosed cell's line that was running when that record was made."""
+    return Change(op="", site=site, cell_line=cell_line)
 
 
 def ancestors(record: Record, follow: Callable[[Record], bool] = lambda r: True,
@@ -193,6 +194,29 @@ def shape_origin(record: Record) -> list[Step]:
     return origin(record, lambda r: r.shape == record.shape)
 
 
+_REARRANGES = {"permute", "transpose", "swapaxes", "swapdims", "movedim", "moveaxis", "t", "mT", "T"}
+
+
+def sample_origin(record: Record) -> list[Step]:
+    """Where the layout of a batch's samples was made (channels last, a missing dimension):
+    back through operations that keep the shape (casts, scaling) and through the stacking of
+    samples into a batch (a DataLoader's collate), to the first operation the run saw make
+    a sample of that shape: in a Dataset's `__getitem__`, a transform, a helper."""
+    trail: list[Step] = [record]
+    seen = {id(record)}
+    while True:
+        last = trail[-1]
+        if last.op in _REARRANGES:  # axes moved here (a square image keeps its shape): the layout's maker
+            return trail
+        batched = last.op in ("stack", "vstack") and len(last.inputs) > 1
+        parent = next((p for p in last.inputs if id(p) not in seen and p.site is not None and p.made and (
+            tuple(p.shape) == tuple(last.shape) or batched and tuple(p.shape) == tuple(last.shape[1:]))), None)
+        if parent is None:
+            return trail
+        seen.add(id(parent))
+        trail.append(parent)
+
+
 def roots(record: Record) -> list[Record]:
     """The records the tensor comes from that the run did not see made, or made from no tensor."""
     return [r for r in ancestors(record) if not r.inputs]
@@ -231,14 +255,20 @@ def made_without_history(record: Record) -> list[Step] | None:
 
 def earlier_graph(record: Record) -> list[Step] | None:
     """A tensor with history made before the last backward pass that the graph of `record`
-    still uses: the trail ends with it, after the operation of this pass that used it."""
+    still uses: the trail ends with it, after the operation of this pass that used it. One
+    made before the run (with a graph of its own) when the run made none such."""
     now = record.generation
     walk = _Walk(record, lambda p: bool(p.grad_fn))
+    before_run = None
     for r in walk:
         for p in r.inputs:
             if p.grad_fn and p.generation < now and r.generation == now:
                 return walk.trail(r) + [p]
-    return None
+            if p.grad_fn and not p.made and before_run is None:
+                before_run = walk.trail(r) + [p]
+    # else a tensor with history that the run did not see made: its graph is as old as the
+    # cell that made it (an earlier cell, or this cell's previous run) and may be freed already
+    return before_run
 
 
 def freed_by(old: Record, backwards: list) -> Record | None:

@@ -12,9 +12,9 @@ from ..source.cell import Cell, MISSING, _torch, arg_at, is_module, is_ndarray, 
 from ..source.cellcode import CellCode, base_name, call_name, dotted, loaded_names
 from ..evidence import Site
 from ..evidence.provenance import Change
-from ..evidence.queries import ancestors, earlier_graph, passed_on, freed_by, history_cut, made_without_history, nonfinite_origin, site_step
+from ..evidence.queries import ancestors, earlier_graph, freed_by, history_cut, made_without_history, nonfinite_origin, passed_on, site_step
 from ..diagnose.locate import code_of
-from .helpers import _short, failing_place, line_text, module_site, name_for, names_of, origin_match, pattern_hits, place, run_line
+from .helpers import _short, earlier_binding, failing_place, line_text, module_site, name_for, names_of, origin_match, pattern_hits, place, run_line
 from .registry import Context, Hit, audit, matcher, monitor, rule
 
 
@@ -507,6 +507,16 @@ def _carried_in_text(ctx: Context, stmt: ast.AST, loop: ast.AST) -> Match | None
         b = outside[-1]
         return Match("backward-twice", 0.95, line=b.line, related_lines=[ctx.line],
                      facts={"name": b.name, "line": b.line}, detail="outside_loop")
+    # 2b. a graph an earlier cell built (features encoded once, in a cell of their own)
+    earlier = [n for n in sorted(read_inside - {b.name for b in bindings})
+               if "." not in n and _has_graph(ctx.value(n))]
+    if earlier:
+        name = earlier[0]
+        first = min(ln for ln in range(body_start + 1, body_end + 1) if name in ctx.code.read_at(ln))
+        cause = earlier_binding(ctx, name)
+        return Match("backward-twice", 0.95, line=first, related_lines=[ctx.line], cause=cause,
+                     facts={"name": name, "line": line_text(ctx, (first, cause)) if cause else ""},
+                     detail="earlier_cell" if cause else "earlier_cell_somewhere")
     # 3. state a module of the cell keeps between calls (`self.memory = h` in forward)
     for name in sorted(read_inside):
         kept = _state_kept_by_module(ctx, name)
@@ -569,7 +579,8 @@ def _freed_by_other_backward(ctx: Context, trail: list) -> Match | None:
 
 def _made_in_earlier_pass(ctx: Context, trail: list) -> Match | None:
     old = trail[-1]
-    where = place(ctx, [old])
+    # the whole trail: for a tensor an earlier cell made, the cell's line that reads it
+    where = place(ctx, trail)
     if where is None:
         return None
     carried = trail[-2].site is not None and old.site is not None and trail[-2].site.line == old.site.line
@@ -685,12 +696,18 @@ def no_grad_fn(ctx: Context) -> Match | None:
     elif match.line is not None:
         frozen = _frozen_module(ctx, match.line)
         op = _history_breaker(ctx.code, match.line)
+        earlier = _frozen_by_earlier_cell(ctx, match.line) if frozen is None else None
         if frozen is not None:
             module, freeze_line = frozen
             if freeze_line != match.line:
                 match.related_lines.append(match.line)
                 match.line = freeze_line
             match.facts.update(name=module, line=freeze_line)
+            match.detail = "frozen"
+        elif earlier is not None:  # frozen by an earlier cell: the cell's line uses the model
+            module, site = earlier
+            match.cause = site
+            match.facts.update(name=module, line=line_text(ctx, (match.line, site)))
             match.detail = "frozen"
         elif op:
             match.facts.update(op=op, line=match.line)
@@ -749,7 +766,7 @@ def _history_from_evidence(ctx: Context, name: str | None) -> Match | None:
         block = _grad_off_block(ctx, end.site)
         if block is not None:
             site, detail, function = block
-            where = place(ctx, [Change(op="", site=site, cell_line=end.cell_line)])
+            where = place(ctx, [site_step(site, end.cell_line)])
             if where is not None:
                 facts = {"name": name_for(ctx, end) or name, "line": where[0]}
                 if function:
@@ -857,10 +874,31 @@ def _frozen_module(ctx: Context, line: int, depth: int = 3) -> tuple[str, int] |
     return None
 
 
-def _freeze_line(ctx: Context, params: set[int], before: int) -> int | None:
-    """The last cell line before `before` that turns requires_grad off for any of `params`."""
+def _frozen_by_earlier_cell(ctx: Context, line: int) -> tuple[str, Site] | None:
+    """A model used on `line` whose parameters are all frozen, and the line of an earlier cell
+    (the most recent) that froze them, when this cell does not."""
+    cells = sorted(getattr(ctx.evidence.user, "_cells", {}).items(), key=lambda kv: -kv[1])
+    for name in ctx.code.read_at(line):
+        value = ctx.value(name)
+        params = list(value.parameters()) if is_module(value) else []
+        if not params or any(p.requires_grad for p in params):
+            continue
+        for filename, _ in cells:
+            if filename == ctx.filename:
+                continue
+            code = code_of(filename)
+            found = _freeze_line(ctx, {id(p) for p in params}, len(code.lines) + 1, code)
+            if found is not None:
+                return name, Site(filename, found, "<module>")
+    return None
+
+
+def _freeze_line(ctx: Context, params: set[int], before: int, code: CellCode | None = None) -> int | None:
+    """The last line before `before` of the cell (or of `code`, an earlier cell's) that turns
+    requires_grad off for any of `params`."""
+    code = code or ctx.code
     found = None
-    for node in ast.walk(ctx.code.tree) if ctx.code.tree is not None else ():
+    for node in ast.walk(code.tree) if code.tree is not None else ():
         target = None
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
                 and node.func.attr == "requires_grad_":
@@ -873,18 +911,18 @@ def _freeze_line(ctx: Context, params: set[int], before: int) -> int | None:
                            if isinstance(t, ast.Attribute) and t.attr == "requires_grad"), None)
         if target is None or node.lineno >= before:
             continue
-        if _parameter_ids(ctx, target, node) & params and (found is None or node.lineno > found):
+        if _parameter_ids(ctx, target, node, code) & params and (found is None or node.lineno > found):
             found = node.lineno
     return found
 
 
-def _parameter_ids(ctx: Context, target: ast.AST, at: ast.AST) -> set[int]:
+def _parameter_ids(ctx: Context, target: ast.AST, at: ast.AST, code: CellCode | None = None) -> set[int]:
     """Ids of the parameters `target` stands for: a module's, a tensor's own, or those of
     `X.parameters()` when `target` is the variable of a loop over it."""
     name = dotted(target)
     if name is None:
         return set()
-    for loop in ctx.code.ancestors(at):
+    for loop in (code or ctx.code).ancestors(at):
         if isinstance(loop, ast.For) and name in [n.id for n in ast.walk(loop.target) if isinstance(n, ast.Name)] \
                 and isinstance(loop.iter, ast.Call) and isinstance(loop.iter.func, ast.Attribute) \
                 and loop.iter.func.attr in ("parameters", "named_parameters"):

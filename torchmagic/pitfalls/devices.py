@@ -11,8 +11,8 @@ from ..source.cell import Cell, MISSING, _FACTORIES, _torch, is_module, is_ndarr
 from ..source.cellcode import Binding, CellCode, call_name, dotted
 from ..evidence import Site
 from ..evidence.queries import dtype_origin, site_step
-from .helpers import (_forward_calls, constructing_line, describe, failing_layer, first_module, first_tensor, module_name,
-                      object_place, object_site, origin_match, pattern_hits, place, run_line)
+from .helpers import (_forward_calls, constructing_line, describe, earlier_binding, failing_layer, first_module, first_tensor,
+                      module_name, object_place, object_site, origin_match, pattern_hits, place, run_line)
 from .registry import Context, Hit, matcher, monitor, rule
 
 
@@ -355,6 +355,11 @@ def dtype_mismatch(ctx: Context) -> Match | None:
                 site = Site(frame.filename, binding.line, frame.function)
                 return Match("dtype-mismatch", 0.9, line=constructing_line(ctx, site) or ctx.line,
                              facts=facts, detail=detail, cause=site)
+            if binding is None and frame.in_cell and "." not in name:
+                # made by an earlier cell, before this run (and read here first): that cell's line
+                earlier = earlier_binding(ctx, name)
+                if earlier is not None:
+                    return Match("dtype-mismatch", 0.9, line=frame.line, facts=facts, detail=detail, cause=earlier)
     return _odd_module_tensor(ctx)
 
 

@@ -112,9 +112,24 @@ def non_scalar_backward(ctx: Context) -> Match | None:
         return Match("non-scalar-backward", 0.9, line=line, facts=facts, detail="values", cause=cause)
     facts["line"] = line_text(ctx, made)
     detail = "per_element" if record.op in LOSS_OPS else "made"
+    if _returned_by_function(record, calls[-1].site):
+        # a loss function (a helper of an earlier cell, a function of the cell) hands back
+        # several values: the function is what should reduce them, not each caller
+        related = [line] if line is not None and line != made[0] else []
+        return Match("non-scalar-backward", 0.9, line=made[0], related_lines=related, facts=facts, detail=detail,
+                     cause=made[1])
     related = [made[0]] if made[0] is not None and made[0] != line else []
     return Match("non-scalar-backward", 0.9, line=line, related_lines=related, facts=facts, detail=detail,
                  cause=cause)
+
+
+def _returned_by_function(record: Any, backward_site: Site | None) -> bool:
+    """Whether the tensor given to backward() was made inside a function of the user's code
+    other than the code that calls backward(): a loss helper that returned it."""
+    made = record.site
+    if made is None or backward_site is None or made.function in ("<module>", backward_site.function):
+        return False
+    return made.function not in ("forward", "__call__")
 
 
 # ---------------------------------------------------------------------------- requires_grad flags

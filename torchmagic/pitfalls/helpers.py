@@ -214,6 +214,18 @@ def place(ctx: Context, trail: list, frame: CellFrame | None = None) -> tuple[in
     return line, site
 
 
+def one_maker(ctx: Context, tensors: list) -> Any:
+    """When the tensors of a list were all made by the same line of the user's code (a list
+    built in a loop: one crop, one pooled level, one embedded sentence per turn), the record
+    of the last of them: that line gave each its own size, and is where they part. None when
+    they come from different lines or the run did not see them made."""
+    records = [ctx.record(t) for t in tensors if is_tensor(t)]
+    if len(records) < 2 or any(r is None or not r.made or r.site is None for r in records):
+        return None
+    sites = {(r.site.filename, r.site.line) for r in records}
+    return records[-1] if len(sites) == 1 else None
+
+
 def constructing_line(ctx: Context, site: Site) -> int | None:
     """When `site` lies in a method of a class from an earlier cell (a model, a Dataset), the
     cell's line that builds an instance of that class: the cell's way to the cause."""

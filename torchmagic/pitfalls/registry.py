@@ -231,7 +231,8 @@ def rank(ctx: Context, entries: Mapping[str, Entry] | None = None) -> list[Match
             have.line, have.cause = m.line, m.cause
             have.trace = list(m.trace) or have.trace
         have.related_lines += [r for r in m.related_lines if r not in have.related_lines]
-        have.facts.update(m.facts)
+        # the stronger match's facts fill its own detail sentence; a weaker one only adds
+        have.facts = {**have.facts, **m.facts} if stronger else {**m.facts, **have.facts}
         if m.detail and (not have.detail or stronger):
             have.detail = m.detail
     return sorted(merged.values(), key=lambda m: -m.score)

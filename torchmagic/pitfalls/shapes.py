@@ -11,10 +11,10 @@ from ..diagnose.locate import CellFrame, code_of
 from ..source.cell import _torch, is_module, is_tensor
 from ..source.cellcode import base_name, call_name, dotted, loaded_names
 from ..evidence import Site
-from ..evidence.queries import dtype_origin, passed_on, shape_origin, site_step, value_origin
+from ..evidence.queries import dtype_origin, origin, passed_on, sample_origin, shape_origin, site_step, value_origin
 from ..source.cellcode import CellCode
 from .helpers import (describe, earlier_binding, failing_layer, failing_place, first_module, first_tensor, origin_match,
-                      pattern_hits, place)
+                      line_text, name_for, pattern_hits, place)
 from .gradients import unreduced_loss
 from .registry import Context, matcher
 
@@ -31,12 +31,32 @@ def loss_calls(ctx: Context, frame: CellFrame | int | None) -> list[ast.Call]:
         return []
     out = []
     for call in frame.code.calls_on_line(frame.line):
-        name = call_name(call)
+        # `nn.CrossEntropyLoss()(logits, y)`: the loss built and applied in one expression
+        name = call_name(call) or (call_name(call.func) if isinstance(call.func, ast.Call) else "")
         value = ctx.value(dotted(call.func) or "", frame) if dotted(call.func) else None
         if _LOSS_CALLS.search(name) or (value is not None and type(value).__name__.endswith("Loss")):
             if len(call.args) >= 2 or any(k.arg == "target" for k in call.keywords):
                 out.append(call)
     return out
+
+
+def loss_input(ctx: Context) -> Any:
+    """The input tensor the failing loss function got, read from its frame in the traceback
+    (the innermost torch frame with both an `input` and a `target`)."""
+    found = None
+    tb = ctx.exc.__traceback__
+    while tb is not None:
+        local = tb.tb_frame.f_locals
+        if "/torch/" in tb.tb_frame.f_code.co_filename.replace("\\", "/") and is_tensor(local.get("input")) \
+                and "target" in local:
+            found = local["input"]
+        tb = tb.tb_next
+    return found
+
+
+def _short_text(node: ast.AST, limit: int = 40) -> str:
+    text = ast.unparse(node)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def target_arg(call: ast.Call) -> ast.AST | None:
@@ -73,9 +93,9 @@ def _target_match(ctx: Context, pid: str, frame: CellFrame, call: ast.Call, name
             facts.update(min=int(value.min()), max=int(value.max()))
     input_name = base_name(call.args[0]) if call.args else None
     logits = ctx.value(input_name, frame) if input_name else None
-    if not is_tensor(logits):  # `cross_entropy(model(x), y)`: the loss's own frame holds it
-        logits = _loss_input(ctx)
-        input_name = ast.unparse(call.args[0]) if call.args and is_tensor(logits) else input_name
+    if not is_tensor(logits):  # `loss_fn(model(x), y)`: what the loss function itself was given
+        logits = loss_input(ctx)
+        input_name = _short_text(call.args[0]) if call.args and is_tensor(logits) else input_name
     if is_tensor(logits) and logits.dim() >= 1:
         classes = int(logits.shape[1] if logits.dim() >= 2 else logits.shape[0])
         facts.update(other=input_name, num_classes=classes, last=classes - 1,
@@ -132,17 +152,6 @@ def _target_match(ctx: Context, pid: str, frame: CellFrame, call: ast.Call, name
             match.related_lines = sorted({*match.related_lines, match.line} - {binding.line})
             match.line = binding.line
     return match
-
-
-def _loss_input(ctx: Context) -> Any:
-    """The input tensor a failing classification loss got, from its frame inside torch."""
-    tb = ctx.exc.__traceback__
-    found = None
-    while tb is not None:
-        if tb.tb_frame.f_code.co_name in ("cross_entropy", "nll_loss", "nll_loss_nd"):
-            found = tb.tb_frame.f_locals.get("input", found)
-        tb = tb.tb_next
-    return found if is_tensor(found) else None
 
 
 def _too_few_classes(ctx: Context, target: Any, classes: int | None, frame: CellFrame
@@ -225,7 +234,17 @@ def index_dtype(ctx: Context) -> Match | None:
                 facts = {"name": name, "dtype": str(value.dtype).replace("torch.", "")}
                 return origin_match(ctx, "index-dtype", name, frame.line, 0.9, facts, detail="dtype", frame=frame,
                                     query=dtype_origin)
-    return None
+    # ids that reach an embedding inside a model (an nn.Sequential that starts with one): the
+    # ids the layer itself got, followed back to where they got their dtype
+    _, ids = failing_layer(ctx, _torch().nn.Embedding)
+    record = ctx.record(ids) if is_tensor(ids) and ids.is_floating_point() else None
+    where = place(ctx, dtype_origin(record)) if record is not None else None
+    if where is None:
+        return None
+    facts = {"name": name_for(ctx, record) or "the ids", "dtype": str(ids.dtype).replace("torch.", "")}
+    here = failing_place(ctx)[0]
+    return Match("index-dtype", 0.9, line=where[0], related_lines=[here] if here and here != where[0] else [],
+                 facts=facts, detail="dtype", cause=where[1])
 
 
 _INDEX_METHODS = {"gather", "scatter", "scatter_", "scatter_add", "scatter_add_", "scatter_reduce",
@@ -462,7 +481,7 @@ def conv_channels(ctx: Context) -> Match | None:
     layer, x = failing_layer(ctx, _torch().nn.modules.conv._ConvNd)
     if is_tensor(x) and x.dim() >= 3 and x.shape[-1] == expected and ctx.record(x) is not None:
         # channels last (N, H, W, C), as images come from PIL/OpenCV: the input needs a permute
-        where = place(ctx, passed_on(ctx.record(x), ctx.filename))
+        where = place(ctx, sample_origin(ctx.record(x)))
         if where is not None:
             return Match("conv-input-shape", 0.9, line=where[0], facts=facts, detail="channels", cause=where[1])
     if tensor and tensor[1].shape[-1] == expected and tensor[1].dim() >= 3:
@@ -534,7 +553,7 @@ def matmul_shapes(ctx: Context) -> Match | None:
     if is_tensor(x) and layer is not None:
         if x.dim() > 2 and _product(x.shape[1:]) == layer.in_features:
             return Match("shape-mismatch", 0.9, line=line, facts=facts, detail="linear", cause=cause)
-        found = _shape_made_wrong(ctx, x)
+        found = _shape_made_wrong(ctx, x, layer.in_features)
         if found is not None:
             return Match("shape-mismatch", 0.9, line=found[0], related_lines=[line] if line != found[0] else [],
                          facts=facts, detail="linear", cause=found[1])
@@ -553,9 +572,11 @@ def _product(dims: Any) -> int:
     return out
 
 
-def _shape_made_wrong(ctx: Context, x: Any) -> tuple[int | None, Site | None] | None:
+def _shape_made_wrong(ctx: Context, x: Any, features: int | None = None) -> tuple[int | None, Site | None] | None:
     """Where the user's code gave a layer's input a wrong shape, from the run's record: a
-    transpose or permute, or a reshape that changed the batch dimension."""
+    transpose or permute, a reshape that changed the batch dimension, or one that put the
+    layer's `features` on another axis than the last (`reshape(B, C * P, P)` for
+    `reshape(B, P, C * P)`)."""
     record = ctx.record(x)
     if record is None:
         return None
@@ -565,7 +586,8 @@ def _shape_made_wrong(ctx: Context, x: Any) -> tuple[int | None, Site | None] | 
         return None
     before = end.inputs[0].shape
     batch_changed = end.op in _RESHAPES and before and end.shape and before[0] != end.shape[0]
-    if end.op in _PERMUTES or batch_changed:
+    axes_swapped = end.op in _RESHAPES and features is not None and features in tuple(end.shape)[1:-1]
+    if end.op in _PERMUTES or batch_changed or axes_swapped:
         return place(ctx, trail)
     return None
 
@@ -581,6 +603,112 @@ def _input_and_layer(ctx: Context, frame: CellFrame | None, fits: Callable[[Any]
     if tensor and module:
         facts.update(name=tensor[0], shape=str(tuple(tensor[1].shape)), module=module[0])
     return tensor
+
+
+def _module_class_built(ctx: Context) -> type | None:
+    """The nn.Module class whose constructor the failure ran in, given tensors as its options:
+    a class called where an instance was meant (`criterion = nn.MSELoss`, then
+    `criterion(pred, y)` builds an MSELoss with size_average=pred)."""
+    torch = _torch()
+    tb = ctx.exc.__traceback__
+    while tb is not None:
+        local = tb.tb_frame.f_locals
+        if tb.tb_frame.f_code.co_name == "__init__" and isinstance(local.get("self"), torch.nn.Module) \
+                and any(is_tensor(v) for k, v in local.items() if k != "self"):
+            return type(local["self"])
+        tb = tb.tb_next
+    return None
+
+
+_EXPAND = re.compile(r"expanded size of the tensor \((\d+)\) must match the existing size \((\d+)\) at "
+                     r"non-singleton dimension (\d+)")
+
+
+@matcher
+def expand_resized(ctx: Context) -> Match | None:
+    """`x.expand_as(y)` (or an expand to `y`'s shape) where one of the two was resized on its
+    own lines up (an interpolate, a pooling): the mismatched size entered there, so that is
+    the side to change. Not mine when neither side was resized (the failing line is the place)."""
+    m = _EXPAND.search(ctx.message)
+    if not m:
+        return None
+    from .tensors import _torch_call
+
+    seen = _torch_call(ctx, {"expand", "expand_as", "broadcast_to"})
+    if seen is None or not seen[0] or not is_tensor(seen[0][0]):
+        return None
+    target, existing, dim = int(m.group(1)), int(m.group(2)), int(m.group(3))
+    receiver = seen[0][0]
+    frame = ctx.innermost
+    others = [a for a in seen[0][1:] if is_tensor(a)]
+    if not others and frame is not None:  # `x.expand(*y.shape)`: a tensor of the line with the target shape
+        others = [ctx.value(n, frame) for n in frame.code.read_at(frame.line)]
+        others = [o for o in others if is_tensor(o) and o is not receiver and o.dim() > dim and o.shape[dim] == target]
+    if not others:
+        return None
+    other = others[0]
+    sides = [(receiver, receiver.dim() - (other.dim() - dim), existing), (other, dim, target)]
+    resized = []
+    for tensor, k, size in sides:
+        record = ctx.record(tensor)
+        if record is None or k < 0:
+            continue
+        back = -(tensor.dim() - k)  # the dimension counted from the right, as broadcasting does
+        trail = origin(record, lambda r: len(r.shape) >= -back and r.shape[back] == size)
+        end = trail[-1]
+        inputs = [p for p in getattr(end, "inputs", ()) if len(p.shape) >= -back]
+        if end.made and inputs and all(p.shape[back] != size for p in inputs):
+            resized.append((tensor, trail, inputs[0].shape[back], size))
+    if len(resized) != 1:
+        return None
+    tensor, trail, old, new = resized[0]
+    where = place(ctx, trail, frame)
+    if where is None:
+        return None
+    names = {id(v): n for n in (frame.code.read_at(frame.line) if frame else []) for v in [ctx.value(n, frame)]}
+    facts = {"name": names.get(id(receiver), "the tensor"), "shape": str(tuple(receiver.shape)),
+             "other": names.get(id(other), "the target"), "other_shape": str(tuple(other.shape)), "dim": dim,
+             "old": old, "new": new, "op": trail[-1].op, "line": line_text(ctx, where),
+             "resized": names.get(id(tensor), name_for(ctx, trail[-1]) or "it")}
+    here = failing_place(ctx)[0]
+    return Match("expand-non-singleton", 0.92, line=where[0], related_lines=[here] if here and here != where[0] else [],
+                 facts=facts, detail="resized", cause=where[1])
+
+
+def _picked_from_earlier(ctx: Context, line: int | None) -> Site | None:
+    """When the cell's `line` only picks a value out of an earlier cell's object
+    (`criterion = config["loss"]`, `act = opts.activation`), where that object was set."""
+    stmt = ctx.code.statement_at(line) if line else None
+    value = getattr(stmt, "value", None)
+    if not isinstance(value, (ast.Subscript, ast.Attribute)):
+        return None
+    base = base_name(value)
+    if not base or any(b.name == base for b in ctx.code.bindings()):
+        return None
+    return earlier_binding(ctx, base)
+
+
+@matcher
+def module_class_called(ctx: Context) -> Match | None:
+    """A layer or loss class used as if it were an instance: the name that holds the class,
+    followed back to where it was given the class instead of an instance."""
+    if not pattern_hits(ctx, "ambiguous-bool"):
+        return None
+    cls = _module_class_built(ctx)
+    if cls is None:
+        return None
+    for frame in reversed(ctx.user_frames):
+        for call in frame.code.calls_on_line(frame.line):
+            name = dotted(call.func)
+            if name and ctx.value(name, frame) is cls:
+                facts = {"name": name, "cls": cls.__name__}
+                match = origin_match(ctx, "ambiguous-bool", name, frame.line, 0.92, facts, "module_class",
+                                     frame=frame)
+                if match is not None and match.cause is None and frame.in_cell:
+                    match.cause = _picked_from_earlier(ctx, match.line)
+                if match is not None:
+                    return match
+    return None
 
 
 @matcher

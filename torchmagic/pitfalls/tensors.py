@@ -12,7 +12,7 @@ from ..evidence.queries import dtype_origin, origin, shape_origin
 from ..diagnose.locate import CellFrame
 from ..source.cell import _torch, is_tensor
 from ..source.cellcode import base_name, call_name, dotted
-from .helpers import failing_place, first_tensor, line_text, origin_match, pattern_hits, place
+from .helpers import failing_place, first_tensor, line_text, one_maker, origin_match, pattern_hits, place
 from .registry import Context, matcher
 
 
@@ -282,7 +282,10 @@ def cat_sizes(ctx: Context) -> Match | None:
     # back ends where the size entered (an input of an odd size, a layer that changed it)
     best: tuple[int, list, int] | None = None
     wrong = int(m.group(4)) if m.group(4) else len(tensors_only) - 1
-    for i, t in enumerate(tensors_only):
+    same = one_maker(ctx, tensors_only)
+    if same is not None:  # all made on one line, in a loop: that line gave them their sizes
+        best = (1, [same], wrong)
+    for i, t in enumerate(tensors_only if same is None else []):
         record = ctx.record(t)
         if record is None:
             continue
@@ -301,6 +304,29 @@ def cat_sizes(ctx: Context) -> Match | None:
             return Match("cat-size-mismatch", 0.9, line=where[0], related_lines=[here] if here != where[0] else [],
                          facts=facts, detail="made", cause=where[1])
     return _here(ctx, 0.85, facts, "shapes", "cat-size-mismatch")
+
+
+_STACK_SIZES = re.compile(r"stack expects each tensor to be equal size, but got \[[^\]]*\] at entry (\d+)")
+
+
+@matcher
+def stack_sizes(ctx: Context) -> Match | None:
+    """torch.stack of tensors of different sizes that one line made, turn by turn in a loop:
+    that line gave each its own size. Not mine otherwise (the plain shape-mismatch entry)."""
+    if not _STACK_SIZES.search(ctx.message):
+        return None
+    found = _joined(ctx, _frame(ctx))
+    if found is None or not isinstance(found[2], list):
+        return None
+    tensors = [t for t in found[2] if is_tensor(t)]
+    same = one_maker(ctx, tensors)
+    where = place(ctx, [same], _frame(ctx)) if same is not None else None
+    if where is None:
+        return None
+    here = failing_place(ctx)[0]
+    facts = {"shapes": ", ".join(str(tuple(t.shape)) for t in tensors[:4]), "where": line_text(ctx, where)}
+    return Match("shape-mismatch", 0.9, line=where[0], related_lines=[here] if here != where[0] else [],
+                 facts=facts, detail="loop", cause=where[1])
 
 
 _CAT_RANK = re.compile(r"Tensors must have same number of dimensions: got (\d+) and (\d+)")
