@@ -107,6 +107,9 @@ class ReportModel:
     notes: list[str] = field(default_factory=list)
     internal_error: str | None = None
     brief: bool = False  # the pitfall was explained in full earlier: title, detail and fix only
+    source: str = ""  # a script's name: the report is of a script run from the command line
+    process: str = ""  # which process of several it is, e.g. "rank 1/2"
+    ranks: list[str] = field(default_factory=list)  # one line for each other rank of the job
 
 
 TENSOR_COLUMNS = ["name", "kind", "shape", "dtype", "device", "requires_grad", "grad_fn"]
