@@ -24,3 +24,13 @@ def test_the_first_example_runs_as_written_and_marks_line_2(shell):
     assert "Target 5 is out of bounds" in str(results[2].error_in_exec)
     d = torchmagic.last_diagnosis()
     assert d.line == 2 and d.pitfalls[0] == "target-out-of-range"
+
+
+def test_the_catalog_table_lists_every_built_in_pitfall():
+    from torchmagic.knowledge import catalog
+
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    table = text[text.index("## The catalog"):]
+    listed = set(re.findall(r"^\| `([a-z0-9-]+)` \|", table, re.M))
+    built_in = {pid for pid, entry in catalog().items() if not entry.user}
+    assert listed == built_in

@@ -78,6 +78,7 @@ class Match:
     facts: dict[str, Any] = field(default_factory=dict)  # fills the entry's detail templates
     detail: str = ""  # which of the entry's detail templates to use, if any
     cause: Any = None  # where to change it when that is outside the cell (an evidence Site)
+    trace: list[dict] = field(default_factory=list)  # how the run made the value, root first
 
 
 @dataclass
@@ -126,6 +127,7 @@ class Diagnosis:
     related_lines: list[int] = field(default_factory=list)
     cause: Location | None = None  # the line to change when it lies outside the cell; `line`
     # is then the cell's line that leads there
+    trace: list[dict] = field(default_factory=list)  # how the run made the value at fault, root first
     matches: list[Match] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
     rerun: Rerun | None = None

@@ -203,7 +203,10 @@ async def _run_and_diagnose(run: _Run) -> Outcome:
         # a GradScaler skips the steps whose fp16 gradients overflow: NaN and inf are expected there
         _guard(run, stack, "anomaly", guards.anomaly_mode(options.anomaly and not options.fast, run.filename,
                                                           check_nan=not _scales_gradients(run)))
-        found = _guard(run, stack, "evidence", evidence.recording(run.user, options.record and not options.fast),
+        # in fast mode nothing is recorded: the hooks alone would cost a tenth of a small
+        # training step; a replay (a failure, a NaN loss) records everything
+        recorded = options.record and not options.fast
+        found = _guard(run, stack, "evidence", evidence.recording(run.user, recorded, monitors=recorded),
                        default=evidence.Evidence(run.user))
         sync = False if options.fast else _cuda_precision(stack, diagnosis)
         if sync and run.compiled.synced:
@@ -220,14 +223,15 @@ async def _run_and_diagnose(run: _Run) -> Outcome:
             diagnosis.ok = False
             diagnosis.error = ErrorInfo.from_exception(exc)
         if options.fast and run.snapshot is not None and (exc is not None or _non_finite_loss(run.source, run.namespace)):
-            await _replay(run, exc, ran.failed_step)
+            # the replay's evidence stands in for the bare run's (a NaN loss: where it began)
+            found = await _replay(run, exc, ran.failed_step) or found
         elif exc is not None:
             diagnose_error(diagnosis, exc, run.namespace, log, options, found)
             await _after_cuda_error(run, exc, ran.failed_step)
         if exc is not None:
             _after_out_of_memory(diagnosis, run.source, run.namespace)
         if options.lint:
-            diagnosis.findings = collect_findings(run.source, run.namespace, log, options.language)
+            diagnosis.findings = collect_findings(run.source, run.namespace, log, options.language, found)
     except KeyboardInterrupt:  # the user stopped the diagnosis, not the cell: its error still shows
         diagnosis.interrupted = True
         diagnosis.notes.append(note("interrupted", diagnosis.language))
@@ -410,12 +414,11 @@ def _place(diagnosis: Diagnosis, ctx: Context, top: Any) -> None:
         related.append(line)
     diagnosis.related_lines = sorted(r for r in related if r != diagnosis.line)
     diagnosis.cause = None
+    diagnosis.trace = list(getattr(top, "trace", []) or [])
     cause = getattr(top, "cause", None)
     if cause is not None and cause.filename != diagnosis.filename:
         user = ctx.evidence.user
         diagnosis.cause = Location(user.label(cause.filename), cause.filename, cause.line, user.text(cause).strip())
-        diagnosis.notes.append(note("cause_elsewhere", diagnosis.language, cell=diagnosis.cause.label,
-                                    line=cause.line, code=diagnosis.cause.text, here=diagnosis.line))
 
 
 def tensors_on_line(ctx: Context, line: int | None) -> list[TensorInfo]:
@@ -591,7 +594,7 @@ def _assigned_names(source: str) -> frozenset[str]:
     return frozenset(names)
 
 
-async def _replay(run: _Run, exc: BaseException | None, failed_step: int) -> None:
+async def _replay(run: _Run, exc: BaseException | None, failed_step: int) -> Any:
     """Replay a fast-mode cell from its snapshot with full instrumentation, up to the statement
     where the real run stopped; diagnose the replay."""
     diagnosis, options = run.diagnosis, run.options
@@ -607,17 +610,20 @@ async def _replay(run: _Run, exc: BaseException | None, failed_step: int) -> Non
     replay_exc = result.exception
     if result.stopped:
         diagnosis.notes.append(note("replay_stopped", lang, reason=result.stopped))
+    if exc is None and replay_exc is None:
+        return result.evidence  # a cell that ran to a NaN loss: its findings come from the replay
     if replay_exc is None or exc is not None and type(replay_exc) is not type(exc):
         if not result.stopped:
             diagnosis.notes.append(note("replay_differs", lang))
         if exc is not None:  # diagnose the original failure as well as it can be without instrumentation
             diagnose_error(diagnosis, exc, run.namespace, guards.WarningLog(), options)
-        return
+        return None
     keep_error = diagnosis.error
     diagnose_error(diagnosis, replay_exc, result.namespace, result.warnings, options, result.evidence)
     if keep_error is not None:
         diagnosis.error = keep_error
     diagnosis.notes.append(note("replayed", lang))
+    return result.evidence
 
 
 # ---------------------------------------------------------------------------- out of memory

@@ -18,7 +18,7 @@ from typing import Any, Iterable, Mapping
 from . import faults, guards
 from .diagnosis import Finding
 from .knowledge import catalog
-from .pitfalls.registry import Hit, Rule, audits, rules
+from .pitfalls.registry import Hit, Rule, audits, monitors, rules
 from .source.cell import Cell
 
 
@@ -54,6 +54,17 @@ def parse_cell(source: str, namespace: Mapping[str, Any] | None = None) -> "Cell
         return Cell(translated, namespace)
     except Exception:
         return None
+
+
+def run_monitors(checks: Iterable[Any], cell: "Cell", found: Any) -> list[Hit]:
+    """All hits of the run checks; one that raises is skipped, the others still count."""
+    hits: list[Hit] = []
+    for check in checks:
+        try:
+            hits.extend(check(cell, found))
+        except Exception:
+            continue
+    return hits
 
 
 def run_rules(rules: Iterable[Rule], cell: "Cell") -> list[Hit]:
@@ -220,14 +231,22 @@ _silent: tuple[tuple[Any, ...], tuple[str, ...]] = ((), ())  # the catalog's ent
 
 
 def collect_findings(source: str, namespace: Mapping[str, Any], log: guards.WarningLog,
-                     lang: str) -> list[Finding]:
-    """Silent pitfalls: the static lint, the runtime audit and the warnings the run raised."""
+                     lang: str, found: Any = None) -> list[Finding]:
+    """Silent pitfalls: the static lint, the runtime audit, the warnings the run raised, and
+    what the run's hooks saw (`found`, the run's Evidence). A run check speaks for a pitfall
+    only where the code's reading found nothing of that pitfall: it reaches the shapes the
+    reading misses (a loop in an earlier cell's helper, a layer deep in a container)."""
     faults.check("lint")
     findings: list[Finding] = warning_findings(log, lang)
     cell = parse_cell(source, namespace)  # one parse serves the lint and the audit
     if cell is not None:
+        cell.evidence = found
         findings += lint_parsed(cell, lang)
         findings += audit_parsed(cell, lang)
+        if found is not None and getattr(found, "monitors", None) is not None:
+            known = {f.pitfall for f in findings}
+            hits = [h for h in run_monitors(monitors(), cell, found) if h.pitfall not in known]
+            findings += findings_from_hits(hits, cell.source, lang, "run")
     seen: set[tuple[str, int]] = set()
     unique = []
     for f in sorted(findings, key=lambda f: f.line):

@@ -9,8 +9,6 @@ NOTES: dict[str, dict[str, str]] = {
     "en": {
         "forward_trace": "The error surfaced in `backward()`; anomaly detection traced it to the "
         "forward operation on line {line}.",
-        "cause_elsewhere": "The line to change is in an earlier cell, {cell} line {line}: `{code}`. "
-        "This cell reaches it on line {here}.",
         "launch_blocking": "CUDA ran with CUDA_LAUNCH_BLOCKING=1, so the line is exact.",
         "synchronised": "CUDA was already running: the device was synchronised after each "
         "statement of the cell, so the line is the statement that launched the failing kernel.",
@@ -44,7 +42,6 @@ NOTES: dict[str, dict[str, str]] = {
     },
     "zh": {
         "forward_trace": "错误在 `backward()` 中出现；异常检测把它追溯到第 {line} 行的前向运算。",
-        "cause_elsewhere": "要修改的是之前的单元格 {cell} 第 {line} 行：`{code}`。本单元格在第 {here} 行用到它。",
         "launch_blocking": "CUDA 以 CUDA_LAUNCH_BLOCKING=1 运行，所以行号是准确的。",
         "synchronised": "CUDA 已在运行：每条语句之后都同步了设备，所以行号就是启动出错 kernel 的语句。",
         "rerun_cause": "CUDA 错误掩盖了真正的原因；在 CPU 上重新运行后，发现问题在第 {line} 行。",

@@ -3,7 +3,8 @@
 :func:`recording` is entered around a diagnosed run (the eager `%%torchdebug` run, a fast-mode
 replay, a CPU rerun) and yields an :class:`Evidence`: the provenance record of every tensor a
 torch operation made (:mod:`.provenance`), where the modules built during the run were built,
-and the root-cause queries over them (:mod:`.queries`). Sites are lines of the user's code in
+the root-cause queries over them (:mod:`.queries`), and what PyTorch's hooks saw of forwards,
+optimizer steps and losses (:mod:`.monitors`). Sites are lines of the user's code in
 any cell (:mod:`.sites`). Nothing is recorded outside a diagnosed run.
 """
 from __future__ import annotations
@@ -23,6 +24,7 @@ class Evidence:
 
     user: UserCode = field(default_factory=UserCode)
     recorder: Any = None  # a provenance.Recorder, or None
+    monitors: Any = None  # a monitors.Monitors, or None
 
     def record(self, tensor: Any) -> Any:
         """The :class:`~.provenance.Record` of a tensor, or None."""
@@ -52,14 +54,40 @@ class Evidence:
         return self.recorder.generation if self.recorder is not None else 0
 
 
+    @property
+    def forwards(self) -> list:
+        """The forward calls of modules by the user's code (:class:`.monitors.Forward`)."""
+        return self.monitors.forwards if self.monitors is not None else []
+
+    @property
+    def steps(self) -> list:
+        """The optimizer steps (:class:`.monitors.Step`)."""
+        return self.monitors.steps if self.monitors is not None else []
+
+    @property
+    def observations(self) -> list:
+        """Facts about the user's lines (:class:`.monitors.Observation`)."""
+        return self.monitors.observations if self.monitors is not None else []
+
+
 @contextmanager
-def recording(user: UserCode, enabled: bool = True) -> Iterator[Evidence]:
+def recording(user: UserCode, enabled: bool = True, monitors: bool = True) -> Iterator[Evidence]:
     """Record the run inside the block; the yielded :class:`Evidence` fills as it runs. The
-    torch function mode and the module hooks are removed on exit, also on an interrupt."""
+    torch function mode and the module hooks are removed on exit, also on an interrupt.
+
+    Without `enabled` nothing is recorded but, with `monitors`, what the hooks see of forwards
+    and optimizer steps (cheap enough for a cell run at full speed)."""
+    from .monitors import Monitors
+
     if not enabled:
-        yield Evidence(user)
+        if not monitors:
+            yield Evidence(user)
+            return
+        with Monitors(user) as watching:
+            yield Evidence(user, None, watching)
         return
     from .provenance import Recorder
 
-    with Recorder(user) as recorder:
-        yield Evidence(user, recorder)
+    with Recorder(user) as recorder, Monitors(user, recorder) as watching:
+        recorder.monitors = watching
+        yield Evidence(user, recorder, watching)

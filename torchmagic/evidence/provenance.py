@@ -35,6 +35,13 @@ _INPLACE_DUNDERS = {"__setitem__", "__iadd__", "__isub__", "__imul__", "__itrued
                     "__imod__", "__ipow__", "__iand__", "__ior__", "__ixor__", "__ilshift__", "__irshift__",
                     "__imatmul__"}
 _BACKWARDS = {"backward", "grad"}
+# losses given (input, target)
+_LOSSES = {"mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "cross_entropy", "nll_loss", "binary_cross_entropy",
+           "binary_cross_entropy_with_logits", "kl_div", "poisson_nll_loss", "soft_margin_loss",
+           "multilabel_soft_margin_loss", "multi_margin_loss", "hinge_embedding_loss"}
+_DROPOUTS = {"dropout", "dropout1d", "dropout2d", "dropout3d", "alpha_dropout", "feature_alpha_dropout"}
+_SHAPE_ONLY = {"view", "reshape", "flatten", "squeeze", "unsqueeze", "permute", "transpose", "contiguous", "to",
+               "float", "__getitem__"}
 # operations that can make NaN or inf out of finite values
 _RISKY = {"log", "log2", "log10", "log1p", "sqrt", "rsqrt", "div", "true_divide", "__truediv__", "__rtruediv__",
           "__floordiv__", "__rfloordiv__", "reciprocal", "pow", "__pow__", "__rpow__", "float_power", "exp", "exp2",
@@ -166,12 +173,33 @@ def _compiling_check() -> Callable[[], bool]:
     return getattr(getattr(torch, "compiler", None), "is_compiling", None) or (lambda: False)
 
 
+_method_code_sets: dict[type, frozenset] = {}
+
+
+def _method_codes(cls: type) -> frozenset:
+    """The code objects of the methods a class and its bases define: a frame running one of
+    them is the object's own code (told without reading the frame's locals, which would keep
+    a snapshot of them on the frame)."""
+    codes = _method_code_sets.get(cls)
+    if codes is None:
+        found = set()
+        for klass in cls.__mro__:
+            for value in vars(klass).values():
+                code = getattr(getattr(value, "__func__", value), "__code__", None)
+                if code is not None:
+                    found.add(code)
+        codes = _method_code_sets[cls] = frozenset(found)
+    return codes
+
+
 def _running_layer(frame: Any, stop: Any, kind: type) -> Any:
-    """The nn.Module whose method runs in the frames from `frame` up to the user's frame `stop`."""
+    """The nn.Module whose method runs in the frames from `frame` up to (not including) `stop`;
+    only frames of methods are read."""
     while frame is not None and frame is not stop:
-        layer = frame.f_locals.get("self")
-        if isinstance(layer, kind):
-            return layer
+        if frame.f_code.co_name in ("forward", "_conv_forward", "_call_impl") or "self" in frame.f_code.co_varnames[:1]:
+            layer = frame.f_locals.get("self")
+            if isinstance(layer, kind):
+                return layer
         frame = frame.f_back
     return None
 
@@ -235,6 +263,7 @@ class Recorder:
         self._handles: list[Any] = []
         self._paused: list[Any] = []  # the mode set aside while an optimizer steps
         self._from_numpy: Any = None  # torch.from_numpy, while the recording wrapper stands in
+        self.monitors: Any = None  # the run's monitors (evidence.monitors.Monitors), told what the mode sees
 
     # ---------------------------------------------------------------- lifecycle
     def __enter__(self) -> "Recorder":
@@ -352,6 +381,8 @@ class Recorder:
         # data loader's own calls are told apart from the user's by the code between them
         caller = sys._getframe(2)
         user = self.user
+        if kind == _INPLACE and self.monitors is not None and args and getattr(func, "__name__", "") == "zero_":
+            self.monitors.zeroed(args[0])  # `zero_grad(set_to_none=False)` zeroes gradients in place
         if user.kind(caller.f_code) == _OPTIMIZER_CODE or self.count >= RECORD_LIMIT:
             return out
         try:
@@ -410,6 +441,26 @@ class Recorder:
                 continue  # handed back (`x.to(x.device)`), or recorded already
             record = table[o] = self._record(name, inputs, site, o)
             record.cell_line = cell_line
+        if name in _LOSSES and self.monitors is not None and frame is not None:
+            self._loss_facts(name, args, kwargs, inputs, frame)
+        elif name in _DROPOUTS and self.monitors is not None and frame is not None:
+            training = (kwargs or {}).get("training", args[2] if len(args) > 2 else True)
+            layer = _running_layer(caller, frame.f_back, self._torch.nn.Module)
+            if training is True and layer is not None and not layer.training:
+                self.monitors.observe("dropout-in-eval", frame, op=f"F.{name}")
+
+    def _loss_facts(self, name: str, args: tuple, kwargs: dict | None, inputs: tuple, frame: Any) -> None:
+        """What a loss was given: a target that requires grad, a (log-)softmax output where the
+        loss applies log-softmax itself."""
+        target = args[1] if len(args) > 1 else (kwargs or {}).get("target")
+        if isinstance(target, self._torch.Tensor) and target.requires_grad:
+            self.monitors.observe("target-requires-grad", frame, loss=name, record=self.table.get(target))
+        if name == "cross_entropy" and inputs:
+            trail = [inputs[0]]
+            while trail[-1].op in _SHAPE_ONLY and trail[-1].inputs:
+                trail.append(trail[-1].inputs[0])
+            if trail[-1].op in ("softmax", "log_softmax"):
+                self.monitors.observe("softmax-into-loss", frame, loss=name, op=trail[-1].op, record=trail[-1])
 
     def _record(self, op: str | None, inputs: tuple, site: Site | None, tensor: Any) -> Record:
         torch = self._torch
@@ -481,7 +532,7 @@ class Recorder:
                 found, _, _ = self.user.caller(frame)
                 if found is None:
                     return None
-                if found.f_locals.get("self") is not module:
+                if found.f_code not in _method_codes(type(module)):
                     self.built[module] = site_of(found)
                     return None
                 frame = found.f_back

@@ -89,8 +89,10 @@ def _parts(record: Record) -> bool:
     batch of its rows: a batch is the same data, a part is data of its own."""
     if record.op not in _SELECTIONS or not record.inputs:
         return False
-    whole = record.inputs[0].shape
-    return not (len(whole) == len(record.shape) and tuple(whole[1:]) == tuple(record.shape[1:]))
+    whole, part = tuple(record.inputs[0].shape), tuple(record.shape)
+    rows = len(whole) == len(part) and whole[1:] == part[1:]  # `labels[i:i + 32]`
+    row = whole[1:] == part  # `X[i]`, one sample as a Dataset hands it out
+    return not (rows or row)
 
 
 def passed_on(record: Record, cell: str) -> list[Step]:

@@ -14,8 +14,8 @@ from ..evidence import Site
 from ..evidence.provenance import Change
 from ..evidence.queries import earlier_graph, freed_by, history_cut, made_without_history, nonfinite_origin, site_step
 from ..locate import code_of
-from .helpers import _short, failing_place, line_text, module_site, name_for, origin_match, pattern_hits, place
-from .registry import Context, Hit, matcher, rule
+from .helpers import _short, failing_place, line_text, module_site, name_for, names_of, origin_match, pattern_hits, place, run_line
+from .registry import Context, Hit, matcher, monitor, rule
 
 
 _TARGET_LOSSES = {
@@ -317,13 +317,14 @@ def _inplace_from_evidence(ctx: Context, m: Any, facts: dict) -> Match | None:
         return None
     shape = tuple(int(d) for d in m.group(2).replace(" ", "").split(",") if d)
     op, expected = m.group(4), int(m.group(6))
-    found = [r for r in recorder.changed if r.grad_fn == op and tuple(r.shape) == shape and r.changes]
+    found = [r for r in recorder.changed if tuple(r.shape) == shape and r.changes
+             and (_same_op(op, r.grad_fn) or any(_same_op(op, c.op) for c in r.changes))]
     if not found:
         return _stepped_parameter(ctx, shape, facts)
     record = found[-1]
     change = record.changes[expected] if len(record.changes) > expected else record.changes[-1]
     layer = change.module() if change.module is not None else None
-    built = module_site(ctx, layer) if layer is not None else None
+    built = module_site(ctx.evidence, layer) if layer is not None else None
     # a layer built with inplace=True wrote it: the line to change is where that layer is built
     where = place(ctx, [record, site_step(built)]) if built is not None else place(ctx, [record, change])
     if where is None:
@@ -334,6 +335,14 @@ def _inplace_from_evidence(ctx: Context, m: Any, facts: dict) -> Match | None:
                  forward_line=line_text(ctx, made) if made is not None else "?")
     return Match("inplace-autograd", 0.95, line=where[0], related_lines=related, facts=facts,
                  detail="modified", cause=where[1])
+
+
+def _same_op(named: str, op: str | None) -> bool:
+    """Whether an operation named by autograd (`LeakyRelu1`, `LeakyReluBackward1`) is `op` as the
+    record has it (`leaky_relu`, `LeakyReluBackward0`)."""
+    def plain(text: str) -> str:
+        return re.sub(r"backward|\d+|_", "", text.lower())
+    return bool(op) and plain(named) == plain(op)
 
 
 def _stepped_parameter(ctx: Context, shape: tuple, facts: dict) -> Match | None:
@@ -645,6 +654,13 @@ def _history_from_evidence(ctx: Context, name: str | None) -> Match | None:
         where = place(ctx, trail)
         if where is None:
             return None
+        if where[1] is None and where[0] is not None:
+            # in a loop over `net.parameters()`, the loop chose what to freeze: that is the line
+            stmt = ctx.code.statement_at(where[0])
+            loop = next((a for a in ctx.code.ancestors(stmt) if isinstance(a, ast.For)
+                         and "parameters" in ast.unparse(a.iter)), None) if stmt is not None else None
+            if loop is not None:
+                where = (loop.lineno, None)
         return _evidence_match(ctx, where, {"name": name_for(ctx, trail[-2]) or name, "line": where[0]}, "frozen")
     if end.parameter and not end.requires_grad and not any(p.requires_grad for p in end.inputs):
         return None  # frozen before the run: the cell's code says where (the static reading)
@@ -945,3 +961,122 @@ def _filled_at(ctx: Context, container: Any) -> int | None:
         elif isinstance(node, ast.AugAssign) and dotted(node.target) in names:
             found = max(found or 0, node.lineno)
     return found
+
+
+# ---------------------------------------------------------------------------- run checks
+@monitor
+def run_target_requires_grad(cell: Cell, found: Any) -> Iterator[Hit]:
+    """A loss given a target that requires grad, as the run saw it: where the target was made
+    (in the cell, or the cell's line that made it), else the loss's line."""
+    for seen in found.observations:
+        if seen.kind != "target-requires-grad":
+            continue
+        target = seen.facts.get("record")
+        line = run_line(found, target.site, target.cell_line) if target is not None and target.site else None
+        line = line or run_line(found, seen.site, seen.cell_line)
+        if line is not None:
+            yield Hit("target-requires-grad", line, "the target", seen.facts.get("loss", "the loss"))
+
+
+@monitor
+def run_gradients_never_reset(cell: Cell, found: Any) -> Iterator[Hit]:
+    """An optimizer stepping again after backward passes with none of its gradients reset
+    since its previous step: they add up. The line is where it steps (or the cell's line
+    that ran the loop)."""
+    last: dict[int, Any] = {}
+    for step in found.steps:
+        key = id(step.optimizer)
+        previous = last.get(key)
+        last[key] = step
+        if previous is None or step.first or step.reset or step.generation <= previous.generation:
+            continue
+        line = run_line(found, step.site, step.cell_line)
+        if line is not None:
+            yield Hit("grad-accumulation", line, "backward()", "optimizer.step()")
+            return
+
+
+@monitor
+def run_graphs_kept(cell: Cell, found: Any) -> Iterator[Hit]:
+    """Tensors that still hold their graph after later optimizer steps: kept in a list or a
+    running total, every step's graph stays in memory. The line is where the cell keeps them
+    (`.append`, `+=`), else where they are made."""
+    recorder = found.recorder
+    if recorder is None or len(found.steps) < 2:
+        return
+    last_step = found.steps[-1].generation
+    old = []
+    for tensor, record in list(recorder.table.items()):
+        if record.grad_fn and record.op is not None and record.generation + 1 < last_step \
+                and record.site is not None:
+            old.append(record)
+    if len({r.generation for r in old}) < 2:  # one graph kept (features made before a loop) is not this
+        return
+    for record in sorted(old, key=lambda r: r.order):
+        line = run_line(found, record.site, record.cell_line)
+        if line is None:
+            continue
+        kept = _kept_at(cell, line) or _backpropagated_and_kept(cell)
+        yield Hit("history-accumulation", kept or line, "the list" if kept else "the tensor", "a tensor with history")
+        return
+
+
+def _backpropagated_and_kept(cell: Cell) -> int | None:
+    """The line that keeps a loss the cell also backpropagates (`history.append(loss)` beside
+    `loss.backward()` in the same function or loop)."""
+    losses = {n.func.value.id for n in cell.nodes if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)
+              and n.func.attr == "backward" and isinstance(n.func.value, ast.Name)}
+    for node in cell.nodes:
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
+                and node.func.attr in ("append", "extend", "insert") \
+                and any(isinstance(a, ast.Name) and a.id in losses for a in node.args):
+            return node.lineno
+        if isinstance(node, ast.AugAssign) and isinstance(node.value, ast.Name) and node.value.id in losses:
+            return node.lineno
+    return None
+
+
+def _kept_at(cell: Cell, line: int) -> int | None:
+    """The line that keeps what the statement on `line` assigns: `xs.append(name)`, `total += name`."""
+    stmt = cell.statement_at_line(line)
+    names = set()
+    if isinstance(stmt, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+        targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
+        names = {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)}
+    for node in cell.nodes:
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
+                and node.func.attr in ("append", "extend", "insert") \
+                and any(isinstance(a, ast.Name) and a.id in names for a in node.args):
+            return node.lineno
+        if isinstance(node, ast.AugAssign) and isinstance(node.value, ast.Name) and node.value.id in names:
+            return node.lineno
+    return None
+
+
+@monitor
+def run_non_finite(cell: Cell, found: Any) -> Iterator[Hit]:
+    """The first operation of the run that made NaN or inf out of finite values (or the data that
+    already held them), when the cell ran to the end with them."""
+    first = nonfinite_origin(found.first_nonfinite)
+    if first is None:
+        return
+    line = run_line(found, first.site, first.cell_line)
+    if line is None:
+        site = object_site_of(cell, first)
+        line = site
+    if line is not None:
+        what = "the data it started from" if first.op is None else f"{first.op}"
+        yield Hit("non-finite-values", line, first.op or "the data", what)
+
+
+def object_site_of(cell: Cell, record: Any) -> int | None:
+    """The cell's line that assigns the name holding a record's tensor (data the run did not
+    see made)."""
+    tensor = record.tensor
+    if tensor is None:
+        return None
+    for name in names_of(cell, tensor):
+        lines = [b.line for b in cell.bindings[cell.tree].get(name, []) if b.kind == "assign"]
+        if lines:
+            return lines[-1]
+    return None

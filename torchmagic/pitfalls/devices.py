@@ -11,7 +11,7 @@ from ..source.cell import Cell, MISSING, _FACTORIES, _torch, is_module, is_ndarr
 from ..source.cellcode import Binding, CellCode, call_name, dotted
 from ..evidence import Site
 from ..evidence.queries import dtype_origin
-from .helpers import _forward_calls, constructing_line, object_place, describe, first_module, first_tensor, origin_match, pattern_hits
+from .helpers import _forward_calls, constructing_line, object_place, describe, failing_layer, first_module, first_tensor, module_name, origin_match, pattern_hits
 from .registry import Context, Hit, matcher, rule
 
 
@@ -331,11 +331,12 @@ def dtype_mismatch(ctx: Context) -> Match | None:
             other = first_tensor(ctx, frame, lambda t: t.is_floating_point() and t.dtype != value.dtype)
             if other is not None:
                 facts.update(other=other[0], other_dtype=str(other[1].dtype).replace("torch.", ""))
-            module = first_module(ctx, frame)
+            layer, _ = failing_layer(ctx, torch.nn.Module)
+            module = ("self", layer) if layer is not None else first_module(ctx, frame)
             if module is not None:
                 params = list(module[1].parameters())
                 if params:
-                    facts.update(module=module[0], expected=str(params[0].dtype).replace("torch.", ""))
+                    facts.update(module=module_name(ctx, *module), expected=str(params[0].dtype).replace("torch.", ""))
                     detail = "module"
             if ctx.record(value) is not None:
                 match = origin_match(ctx, "dtype-mismatch", name, frame.line, 0.9, facts, detail, frame=frame,

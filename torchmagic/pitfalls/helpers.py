@@ -151,7 +151,7 @@ def origin_match(ctx: Context, pid: str, name: str | None, line: int | None, sco
                 at, cause = where
                 related = [] if at == _cell_line(ctx, frame) else [_cell_line(ctx, frame)]
                 return Match(pid, score, line=at, related_lines=[r for r in related if r], facts=facts or {},
-                             detail=detail, cause=cause)
+                             detail=detail, cause=cause, trace=describe_trail(ctx, trail))
     if frame is not None and not frame.in_cell:  # read in an earlier cell's code
         made = frame.code.origin(name, frame.line)
         site = Site(frame.filename, made.line if made else frame.line, frame.function)
@@ -170,6 +170,28 @@ def origin_match(ctx: Context, pid: str, name: str | None, line: int | None, sco
     if binding is None or binding.line == line:
         return Match(pid, score, line=line, facts=facts or {}, detail=detail)
     return Match(pid, score, line=binding.line, related_lines=[line], facts=facts or {}, detail=detail)
+
+
+def describe_trail(ctx: Context, trail: list) -> list[dict]:
+    """How the run made a value, one step each, from where it began to the value the failure
+    is about: what the operation made (or wrote) and where, as plain data the report words."""
+    out = []
+    for step in reversed(trail[-6:]):
+        site = getattr(step, "site", None)
+        if site is None:
+            out.append({"kind": "before"})
+            continue
+        where = {"line": site.line, "cell": None if site.filename == ctx.filename
+                 else ctx.evidence.user.label(site.filename)}
+        if hasattr(step, "inputs"):
+            values = {"lo": step.lo, "hi": step.hi} if step.lo is not None and not step.dtype.is_floating_point \
+                else {}
+            out.append({"kind": "made", "op": step.op or "", "dtype": str(step.dtype).replace("torch.", ""),
+                        "shape": str(tuple(step.shape)), **values, **where})
+        elif step.op:
+            values = {"lo": step.lo, "hi": step.hi} if step.lo is not None else {}
+            out.append({"kind": "changed", "op": step.op, **values, **where})
+    return out
 
 
 def place(ctx: Context, trail: list, frame: CellFrame | None = None) -> tuple[int | None, Site | None] | None:
@@ -214,11 +236,11 @@ def line_text(ctx: Context, where: tuple[int | None, Site | None]) -> Any:
     return f"{cause.line} of {ctx.evidence.user.label(cause.filename)}"
 
 
-def module_site(ctx: Context, module: Any) -> Site | None:
+def module_site(found: Any, module: Any) -> Site | None:
     """The line that built a module during the run: its own constructor call within the
     statement the run recorded (`nn.Dropout(0.3, inplace=True)` inside an `nn.Sequential(...)`
     spread over lines), the k-th of its kind when the statement builds several."""
-    site = ctx.evidence.built_at(module)
+    site = found.built_at(module)
     if site is None:
         return None
     code = code_of(site.filename)
@@ -228,7 +250,7 @@ def module_site(ctx: Context, module: Any) -> Site | None:
                    key=lambda c: (c.lineno, c.col_offset)) if stmt is not None else []
     if not calls:
         return site
-    built = ctx.evidence.recorder.built if ctx.evidence.recorder is not None else {}
+    built = found.recorder.built if found.recorder is not None else {}
     siblings = [m for m, at in list(built.items()) if at == site and type(m) is type(module)]
     index = next((i for i, m in enumerate(siblings) if m is module), 0)
     call = calls[min(index, len(calls) - 1)]
@@ -399,6 +421,24 @@ def first_module(ctx: Context, frame: CellFrame | None, where: Callable[[Any], b
     return _first_named(ctx, frame, is_module, where)
 
 
+def module_name(ctx: Context, name: str, module: Any) -> str:
+    """How the user's outermost code names `module`: inside a forward, `self` or `self.encoder`
+    read as the path from a model the cell holds (`model.encoder`), else the name as given."""
+    if name != "self" and not name.startswith("self."):
+        return name
+    for fr in ctx.user_frames:
+        for var, value in list(fr.frame.f_locals.items()):
+            if var == "self" or var.startswith("_") or not is_module(value):
+                continue
+            try:
+                path = next((p for p, sub in value.named_modules() if sub is module), None)
+            except Exception:
+                path = None
+            if path is not None:
+                return f"{var}.{path}" if path else var
+    return f"{name} ({type(module).__name__})" if name == "self" else name
+
+
 def first_tensor(ctx: Context, frame: CellFrame | None, where: Callable[[Any], bool] | None = None
                  ) -> tuple[str, Any] | None:
     """The first tensor named on the frame's line (optionally one that satisfies `where`)."""
@@ -463,3 +503,43 @@ def suspect_place(ctx: Context) -> tuple[int | None, Site | None] | None:
     if where is None or where[1] is not None:
         return None
     return where
+
+
+# ---------------------------------------------------------------------------- run checks
+def run_line(found: Any, site: Site | None, cell_line: int | None) -> int | None:
+    """The cell's line for something the run saw at `site`: the site itself when it is in the
+    diagnosed cell, else the cell's line that was running then."""
+    if site is not None and site.filename == found.user.cell:
+        return site.line
+    return cell_line
+
+
+def names_of(cell: Cell, obj: Any) -> list[str]:
+    """The namespace names the cell's user namespace binds to `obj` (read-only)."""
+    ns = cell.ns or {}
+    return [name for name, value in list(ns.items()) if value is obj and not name.startswith("_")]
+
+
+def last_use(cell: Cell, names: list[str], before: int) -> int | None:
+    """The cell's last top-level line before `before` that reads one of `names` (the place
+    where a model was last handled before it was used)."""
+    found = None
+    for node in cell.nodes:
+        if isinstance(node, ast.Name) and node.id in names and isinstance(node.ctx, ast.Load) \
+                and getattr(node, "lineno", before) < before:
+            found = max(found or 0, node.lineno)
+    return found
+
+
+def reached_by_backward(found: Any) -> set[int]:
+    """Ids of the records that the run's backward passes went through (bounded walk)."""
+    from ..evidence.queries import ancestors
+
+    recorder = found.recorder
+    seen: set[int] = set()
+    for call in recorder.backwards if recorder is not None else []:
+        if call.subject is None:
+            continue
+        for r in ancestors(call.subject, lambda p: bool(p.grad_fn) or p.requires_grad, limit=5000):
+            seen.add(id(r))
+    return seen

@@ -10,8 +10,9 @@ from typing import Any, Callable, Iterable, Iterator
 from ..diagnosis import Match
 from ..source.cell import Cell, MISSING, ModRef, _LOOPS, _torch, arg_at, is_false, is_module, is_tensor, kwarg, walk_body
 from ..source.cellcode import call_name, dotted, loaded_names
-from .helpers import _forward_calls, _short, _softmax_origin, object_place, origin_match, pattern_hits
-from .registry import Context, Hit, audit, matcher, rule
+from .helpers import (_forward_calls, _short, _softmax_origin, last_use, module_site, names_of, object_place, origin_match,
+                      pattern_hits, reached_by_backward, run_line)
+from .registry import Context, Hit, audit, matcher, monitor, rule
 
 
 def _ce_like(name: str) -> bool:
@@ -749,6 +750,168 @@ def audit_bn_running_stats(cell: Cell) -> Iterator[Hit]:
                      and any(isinstance(a, ast.Name) and a.id == name for a in c.args) for c in cell.calls)
         if not (backward or helper):
             continue
-        line = min(freeze_lines)  # where the user believed the layers frozen
+        line = _frozen_at(cell, frozen) or min(freeze_lines)  # where the user believed the layers frozen
         yield Hit("bn-running-stats", line, name, f"{len(frozen)} frozen BatchNorm layer(s)")
         return
+
+
+def _frozen_at(cell: Cell, layers: list) -> int | None:
+    """The cell's line the run saw freeze these layers' weights (`requires_grad_(False)`)."""
+    found = cell.evidence
+    if found is None:
+        return None
+    for layer in layers:
+        record = found.record(layer.weight)
+        change = next((c for c in reversed(record.changes) if c.value is False), None) if record else None
+        if change is not None:
+            line = run_line(found, change.site, change.cell_line)
+            if line is not None:
+                return line
+    return None
+
+
+# ---------------------------------------------------------------------------- run checks
+def _layer_kinds(module: Any) -> tuple[bool, bool]:
+    """(has Dropout, has BatchNorm) among a module's layers."""
+    torch = _torch()
+    dropout = batchnorm = False
+    try:
+        for sub in module.modules():
+            dropout |= isinstance(sub, torch.nn.modules.dropout._DropoutNd)
+            batchnorm |= isinstance(sub, torch.nn.modules.batchnorm._BatchNorm) and sub.track_running_stats
+    except Exception:
+        pass
+    return dropout, batchnorm
+
+
+def _label(cell: Cell, module: Any) -> str:
+    names = names_of(cell, module)
+    return names[0] if names else type(module).__name__
+
+
+@monitor
+def run_evaluated_in_train_mode(cell: Cell, found: Any) -> Iterator[Hit]:
+    """A model run with autograd off (evaluation, prediction) while still in training mode: its
+    Dropout drops and its BatchNorm learns from the evaluation data. The line is where the
+    evaluation starts (the `no_grad` block in the cell), or, when an earlier cell's helper runs
+    it, the cell's last line that handles the model before."""
+    done: set[int] = set()
+    for forward in found.forwards:
+        module = forward.layer
+        if module is None or forward.grad_enabled or not forward.training or id(module) in done:
+            continue
+        dropout, batchnorm = _layer_kinds(module)
+        if not (dropout or batchnorm):
+            continue
+        names = names_of(cell, module)
+        asked = any(isinstance(c.func, ast.Attribute) and c.func.attr == "train" and dotted(c.func.value) in names
+                    for c in cell.calls)
+        if asked and not (found.recorder is not None and found.recorder.backwards):
+            continue  # train() asked for and nothing trained: dropout on purpose (Monte Carlo dropout)
+        line = run_line(found, forward.site, forward.cell_line)
+        if line is None:
+            continue
+        if forward.site is not None and forward.site.filename == found.user.cell:
+            stmt = cell.statement_at_line(line)
+            if stmt is not None and cell.in_no_grad(stmt):
+                block = next((a for a in cell.ancestors(stmt) if isinstance(a, (ast.With, ast.AsyncWith))), None)
+                line = block.lineno if block is not None else line
+        else:
+            line = last_use(cell, names_of(cell, module), forward.cell_line or line) or line
+        done.add(id(module))
+        pitfall = "train-eval-mode" if dropout else "bn-running-stats"
+        kinds = "Dropout" if dropout else "BatchNorm"
+        yield Hit(pitfall, line, _label(cell, module), kinds)
+
+
+@monitor
+def run_evaluated_with_grad(cell: Cell, found: Any) -> Iterator[Hit]:
+    """A model in eval mode run again and again with autograd on, whose outputs no backward
+    pass ever used: every call kept a graph for nothing. The line is the cell's line that ran
+    those calls (an evaluation loop, or the call of an earlier cell's evaluation helper)."""
+    reached: set[int] | None = None
+    done: set[int] = set()
+    for forward in found.forwards:
+        module = forward.layer
+        if module is None or forward.training or not forward.grad_enabled or forward.count < 2 \
+                or not forward.graph or id(module) in done:
+            continue
+        if found.recorder is None:
+            if found.steps:
+                continue  # nothing tells whether a backward pass used it: say nothing
+        else:
+            if reached is None:
+                reached = reached_by_backward(found)
+            if forward.output is None or id(forward.output) in reached:
+                continue
+        line = run_line(found, forward.site, forward.cell_line)
+        if line is not None:
+            done.add(id(module))
+            yield Hit("eval-without-no-grad", line, _label(cell, module))
+
+
+def _softmax_layer(found: Any, softmax: Any) -> Any:
+    """The nn.Softmax / nn.LogSoftmax layer of the model whose forward returned `softmax`."""
+    torch = _torch()
+    for forward in found.forwards:
+        module = forward.layer
+        if module is not None and forward.output is softmax:
+            layers = [m for m in module.modules() if isinstance(m, (torch.nn.Softmax, torch.nn.LogSoftmax))]
+            if layers:
+                return layers[-1]
+    return None
+
+
+@monitor
+def run_softmax_into_cross_entropy(cell: Cell, found: Any) -> Iterator[Hit]:
+    """`cross_entropy` given an output of softmax or log_softmax, as the run saw it: the line is
+    where that softmax was applied (in the cell, or the cell's line that ran it)."""
+    for seen in found.observations:
+        if seen.kind != "softmax-into-loss":
+            continue
+        softmax = seen.facts.get("record")
+        layer = _softmax_layer(found, softmax)
+        built = module_site(found, layer) if layer is not None else None
+        line = run_line(found, built, None) if built is not None else None
+        line = line or (run_line(found, softmax.site, softmax.cell_line) if softmax is not None else None)
+        line = line or run_line(found, seen.site, seen.cell_line)
+        if line is not None:
+            yield Hit("softmax-before-crossentropy", line, seen.facts.get("op", "softmax"), "cross_entropy")
+
+
+@monitor
+def run_conv_bias_before_batchnorm(cell: Cell, found: Any) -> Iterator[Hit]:
+    """A convolution with a bias right before a BatchNorm in a model the run used, however its
+    layers were put together (a list filled in a loop, a helper that builds the Sequential):
+    the line is where that convolution was built."""
+    torch = _torch()
+    seen: set[int] = set()
+    for forward in found.forwards:
+        root = forward.layer
+        if root is None or id(root) in seen:
+            continue
+        seen.add(id(root))
+        for module in root.modules():
+            if not isinstance(module, torch.nn.Sequential):
+                continue
+            children = list(module.children())
+            for conv, norm in zip(children, children[1:]):
+                if isinstance(conv, torch.nn.modules.conv._ConvNd) and conv.bias is not None \
+                        and isinstance(norm, torch.nn.modules.batchnorm._BatchNorm):
+                    site = module_site(found, conv)
+                    line = run_line(found, site, None) if site is not None else None
+                    if line is not None:
+                        yield Hit("conv-bias-before-bn", line, type(conv).__name__, type(norm).__name__)
+                        return
+
+
+@monitor
+def run_dropout_in_eval(cell: Cell, found: Any) -> Iterator[Hit]:
+    """A functional dropout that stayed on while its model was in eval mode (`training=True`
+    written out, or left at its default), as the run saw it."""
+    for seen in found.observations:
+        if seen.kind == "dropout-in-eval":
+            line = run_line(found, seen.site, seen.cell_line)
+            if line is not None:
+                yield Hit("functional-dropout-training", line, seen.facts.get("op", "F.dropout"))
+                return

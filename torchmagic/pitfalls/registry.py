@@ -9,6 +9,7 @@ pitfalls best first.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, Callable, Iterable, Mapping
 from types import MappingProxyType
 
@@ -38,9 +39,11 @@ PATTERN_SCORE = 0.6
 SILENT_PATTERN_SCORE = 0.5  # a silent pitfall's warning text seen in an error: below error entries
 USER_PATTERN_SCORE = 0.9
 
+Monitor = Callable[["Cell", Any], Iterable[Hit]]
 _matchers: list[Matcher] = []
 _rules: list[Rule] = []
 _audits: list[Rule] = []
+_monitors: list[Monitor] = []
 
 
 def matcher(func: Matcher) -> Matcher:
@@ -61,15 +64,24 @@ def audit(func: Rule) -> Rule:
     return func
 
 
-def families() -> list[str]:
+@lru_cache(maxsize=1)
+def families() -> tuple[str, ...]:
     """The families of the catalog: every `<family>.toml` beside this module that has its
     `<family>.py` of rules, in name order."""
     from pathlib import Path
 
     here = Path(__file__).parent
-    return sorted(p.stem for p in here.glob("*.toml") if (here / f"{p.stem}.py").exists())
+    return tuple(sorted(p.stem for p in here.glob("*.toml") if (here / f"{p.stem}.py").exists()))
 
 
+def monitor(func: Monitor) -> Monitor:
+    """Register a built-in run check: a silent pitfall read from what the run's hooks and
+    provenance record saw (the cell's model and the run's Evidence)."""
+    _monitors.append(func)
+    return func
+
+
+@lru_cache(maxsize=1)
 def _load_families() -> None:
     """Import every family module once: importing one registers its matchers, rules and checks."""
     import importlib
@@ -94,6 +106,12 @@ def audits() -> list[Rule]:
     """The built-in audit checks of every family."""
     _load_families()
     return list(_audits)
+
+
+def monitors() -> list[Monitor]:
+    """The built-in run checks of every family."""
+    _load_families()
+    return list(_monitors)
 
 
 @dataclass
@@ -164,6 +182,9 @@ def _safe_attr(obj: Any, attr: str) -> Any:
         table = getattr(obj, "__dict__", {}).get(store)
         if isinstance(table, dict) and attr in table:
             return table[attr]
+    fields = getattr(type(obj), "_fields", None)  # a namedtuple: its fields are its items
+    if isinstance(obj, tuple) and isinstance(fields, tuple) and attr in fields:
+        return obj[fields.index(attr)]
     return getattr(obj, "__dict__", {}).get(attr)
 
 
@@ -202,12 +223,13 @@ def rank(ctx: Context, entries: Mapping[str, Entry] | None = None) -> list[Match
         have = merged.get(m.pitfall)
         if have is None:
             merged[m.pitfall] = Match(m.pitfall, m.score, m.line, list(m.related_lines), dict(m.facts), m.detail,
-                                      m.cause)
+                                      m.cause, list(m.trace))
             continue
         stronger = m.score > have.score
         have.score = max(have.score, m.score)
         if m.line is not None and (have.line is None or stronger):
             have.line, have.cause = m.line, m.cause
+            have.trace = list(m.trace) or have.trace
         have.related_lines += [r for r in m.related_lines if r not in have.related_lines]
         have.facts.update(m.facts)
         if m.detail and (not have.detail or stronger):

@@ -7,7 +7,7 @@ import re
 from typing import Any, Callable
 
 from ..diagnosis import Match
-from ..locate import CellFrame
+from ..locate import CellFrame, code_of
 from ..source.cell import _torch, is_module, is_tensor
 from ..source.cellcode import base_name, call_name, dotted, loaded_names
 from ..evidence import Site
@@ -55,7 +55,9 @@ def loss_target(ctx: Context) -> Match | None:
         for frame in reversed(ctx.user_frames):
             for call in loss_calls(ctx, frame):
                 target = target_arg(call)
-                name = base_name(target) if target is not None else None
+                name = (dotted(target) or base_name(target)) if target is not None else None
+                if name and not is_tensor(ctx.value(name, frame)):
+                    name = base_name(target)
                 if name:
                     return _target_match(ctx, pid, frame, call, name)
     return None
@@ -279,6 +281,11 @@ def embedding_index(ctx: Context) -> Match | None:
         if sized is not None and sized != line:
             return Match("index-out-of-bounds", 0.9, line=sized, related_lines=[line, _here(ctx, frame)],
                          facts=facts, detail="embedding")
+    else:
+        sized = _size_from_caller(ctx, built)
+        if sized is not None:  # `EmbeddingNet(n_users=n_users)` in the cell sized the table
+            return Match("index-out-of-bounds", 0.9, line=sized, related_lines=[line], facts=facts,
+                         detail="embedding", cause=cause)
     if line == _here(ctx, frame) and cause is None:
         return Match("index-out-of-bounds", 0.85, line=line, facts=facts, detail="embedding")
     return Match("index-out-of-bounds", 0.9, line=line, related_lines=[_here(ctx, frame)], facts=facts,
@@ -331,6 +338,35 @@ def _size_origin(code: CellCode, built: Site) -> int | None:
     if isinstance(size, ast.Name):
         origin = code.origin(size.id, line)
         return origin.line if origin is not None else None
+    return None
+
+
+def _size_from_caller(ctx: Context, built: Site) -> int | None:
+    """A table built in an earlier cell's class from a parameter of its `__init__`
+    (`nn.Embedding(n_users, ...)`): the cell's line that computed what the cell passed for it."""
+    code = code_of(built.filename)
+    found = _construction_at(code, built.line)[1]
+    stmt = code.statement_at(built.line)
+    init = next((a for a in code.ancestors(stmt) if isinstance(a, ast.FunctionDef)), None) if stmt else None
+    owner = code.parent(init) if init is not None else None
+    if found is None or init is None or init.name != "__init__" or not isinstance(owner, ast.ClassDef):
+        return None
+    size = next((k.value for k in found.keywords if k.arg == "num_embeddings"), found.args[0] if found.args else None)
+    if not isinstance(size, ast.Name):
+        return None
+    params = [a.arg for a in init.args.args][1:]
+    if size.id not in params:
+        return None
+    index = params.index(size.id)
+    for call in ctx.code.all_calls():
+        if call_name(call) != owner.name:
+            continue
+        arg = next((k.value for k in call.keywords if k.arg == size.id),
+                   call.args[index] if index < len(call.args) else None)
+        if isinstance(arg, ast.Name):
+            made = ctx.code.origin(arg.id, call.lineno)
+            return made.line if made is not None else call.lineno
+        return call.lineno if arg is not None else None
     return None
 
 
@@ -610,3 +646,25 @@ def layer_input_rank(ctx: Context) -> Match | None:
             return Match("conv-input-shape", 0.88, line=where[0], related_lines=[line] if line != where[0] else [],
                          facts=facts, cause=where[1])
     return Match("conv-input-shape", 0.86, line=line, facts=facts, cause=cause)
+
+
+@matcher
+def index_argument_shape(ctx: Context) -> Match | None:
+    """gather/scatter given an index of the wrong shape (`Index tensor must have the same
+    number of dimensions`, sizes that do not fit): where that index tensor was made, followed
+    back from an earlier cell's helper to the cell."""
+    if not pattern_hits(ctx, "gather-scatter-shape"):
+        return None
+    frame = ctx.innermost
+    if frame is None or frame.in_cell:
+        return None
+    for call in frame.code.calls_on_line(frame.line):
+        if call_name(call) not in _INDEX_METHODS:
+            continue
+        index = next((k.value for k in call.keywords if k.arg == "index"), call.args[1] if len(call.args) > 1 else None)
+        name = base_name(index) if index is not None else None
+        value = ctx.value(name, frame) if name else None
+        if is_tensor(value) and ctx.record(value) is not None:
+            facts = {"name": name, "shape": str(tuple(value.shape))}
+            return origin_match(ctx, "gather-scatter-shape", name, frame.line, 0.88, facts, frame=frame)
+    return None

@@ -318,11 +318,21 @@ def report(m: ReportModel) -> str:
             f'<span style="color:{ERROR_COLOR}">{esc(m.error_type or "Error")}</span></div>']
     if m.error_message:
         body.append(f'<pre style="{_MESSAGE}">{esc(m.error_message)}</pre>')
-    if m.line is not None or m.related_lines:
+    if m.cause_line is not None:  # the line to change is in an earlier cell
+        body.append(heading(ui("line_to_change_in", lang, cell=m.cause_label, line=m.cause_line)))
+        body.append(code_block(m.cause_source, m.cause_line, []))
+        if m.line is not None:
+            body.append(heading(ui("reached_on", lang, line=m.line)))
+            body.append(code_block(m.cell, m.line, m.related_lines))
+    elif m.line is not None or m.related_lines:
         head = (ui("line_to_change_n", lang, line=m.line) if m.line is not None
                 else ui("cell", lang))
         body.append(heading(head))
         body.append(code_block(m.cell, m.line, m.related_lines))
+    if m.trace and len(m.trace) > 1:
+        body.append(heading(ui("trace", lang)))
+        items = "".join(f"<li>{inline(step)}</li>" for step in m.trace)
+        body.append(f'<ul style="{_PARA}; margin-top:2px">{items}</ul>')
     if m.explanation is not None:
         body.append(explanation(m.explanation, lang, fold=m.brief))
     else:

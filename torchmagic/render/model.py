@@ -110,6 +110,10 @@ class ReportModel:
     source: str = ""  # a script's name: the report is of a script run from the command line
     process: str = ""  # which process of several it is, e.g. "rank 1/2"
     ranks: list[str] = field(default_factory=list)  # one line for each other rank of the job
+    trace: list[str] = field(default_factory=list)  # how the run made the value at fault, worded
+    cause_label: str = ""  # the earlier cell that holds the line to change ("In[2]"), if one does
+    cause_line: int | None = None
+    cause_source: str = ""
 
 
 TENSOR_COLUMNS = ["name", "kind", "shape", "dtype", "device", "requires_grad", "grad_fn"]
@@ -219,7 +223,34 @@ def build(diagnosis: Diagnosis) -> ReportModel:
     model.rerun = diagnosis.rerun
     model.traceback = cell_names(strip_ansi(diagnosis.traceback).rstrip())
     model.notes = [strip_ansi(n) for n in diagnosis.notes if n]
+    model.trace = [t for t in (_trace_step(step, lang) for step in getattr(diagnosis, "trace", [])) if t]
+    cause = getattr(diagnosis, "cause", None)
+    if cause is not None:
+        import linecache
+
+        source = "".join(linecache.getlines(cause.filename))
+        if source and 1 <= cause.line <= line_count(source):
+            model.cause_label, model.cause_line = cause.label, cause.line
+            model.cause_source = normalize_cell(source)
     return model
+
+
+def _trace_step(step: dict, lang: str) -> str:
+    """One step of how the run made a value, in the report's language."""
+    from .strings import ui
+
+    kind = step.get("kind")
+    if kind == "before":
+        return ui("trace_before", lang)
+    where = ui("trace_cell_line", lang, cell=step["cell"], line=step["line"]) if step.get("cell") \
+        else ui("trace_line", lang, line=step.get("line"))
+    values = ui("trace_values", lang, lo=step["lo"], hi=step["hi"]) if step.get("lo") is not None else ""
+    if kind == "made":
+        return ui("trace_made", lang, op=step.get("op") or "?", dtype=step.get("dtype", ""),
+                  shape=step.get("shape", ""), values=values, where=where)
+    if kind == "changed":
+        return ui("trace_changed", lang, op=step.get("op", "?"), where=where, values=values)
+    return ""
 
 
 def listed_count(source: str, focus: list[int]) -> int:

@@ -553,7 +553,15 @@ class TextRenderer:
             out.extend([self.seg(x)] for x in wrap(text, self.width, INDENT))
             if len(lines) > 12:
                 out.append([self.seg(INDENT + ELLIPSIS, "dim")])
-        if m.line is not None or m.related_lines:
+        if m.cause_line is not None:  # the line to change is in an earlier cell
+            out.append([])
+            out.append(self.heading(ui("line_to_change_in", lang, cell=m.cause_label, line=m.cause_line)))
+            out.extend(self.listing(m.cause_source, m.cause_line, []))
+            if m.line is not None:
+                out.append([])
+                out.append(self.heading(ui("reached_on", lang, line=m.line)))
+                out.extend(self.listing(m.cell, m.line, m.related_lines))
+        elif m.line is not None or m.related_lines:
             out.append([])
             if m.source:
                 head = (ui("line_to_change_at", lang, file=m.source, line=m.line) if m.line is not None
@@ -563,6 +571,11 @@ class TextRenderer:
                         else ui("cell", lang))
             out.append(self.heading(head))
             out.extend(self.listing(m.cell, m.line, m.related_lines))
+        if m.trace and len(m.trace) > 1:
+            out.append([])
+            out.append(self.heading(ui("trace", lang)))
+            for step in m.trace:
+                out.extend([self.seg(x)] for x in wrap("- " + step, self.width, INDENT, INDENT + "  "))
         out.append([])
         if m.explanation is not None:
             out.extend(self.explanation(m.explanation, brief=m.brief))

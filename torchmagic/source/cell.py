@@ -213,6 +213,7 @@ class Cell:
     def __init__(self, source: str, namespace: Mapping[str, Any] | None = None):
         structure = _structure(source)
         self.ns = namespace
+        self.evidence: Any = None  # what the run recorded (torchmagic.evidence.Evidence), when it ran
         # what the source alone determines is shared between runs of the same cell...
         self.source = source
         self.lines, self._raw, self.tree = structure.lines, structure.raw, structure.tree
@@ -363,6 +364,15 @@ class Cell:
                 out.append(anc)
             child = anc
         return out
+
+    def statement_at_line(self, line: int) -> ast.stmt | None:
+        """The innermost statement that spans `line`."""
+        best = None
+        for node in self.nodes:
+            if isinstance(node, ast.stmt) and node.lineno <= line <= (node.end_lineno or node.lineno):
+                if best is None or node.lineno >= best.lineno:
+                    best = node
+        return best
 
     def statement_of(self, node: ast.AST) -> ast.stmt:
         return self._static(self._statement_of, node)
