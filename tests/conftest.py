@@ -62,6 +62,8 @@ def shell():
     torch.set_grad_enabled(saved[2])
     torch.set_default_dtype(saved[3])
     torch.set_num_threads(saved[4])
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        torch.distributed.destroy_process_group()  # a cell's one-process group ends with its test
 
 
 @pytest.fixture(scope="module")
