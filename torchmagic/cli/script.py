@@ -102,8 +102,8 @@ def run(path: str, args: list[str], options: object, source: str | None = None,
         try:
             outcome = engine.debug_cell(None, source, options, script=script)  # type: ignore[arg-type]
         except SystemExit as done:
-            return Finished(_exit_status(done.code), _lint_after_exit(source, namespace, options)
-                            if _exit_status(done.code) == 0 else None)
+            status = _exit_status(done.code)
+            return Finished(status, _lint_after_exit(source, namespace, options) if status == 0 else None)
     if outcome.exception is None:
         return Finished(0, outcome.diagnosis)
     return Finished(1, outcome.diagnosis, outcome.exception)
