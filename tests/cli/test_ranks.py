@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from .conftest import environment
+from conftest import environment
 
 pytestmark = pytest.mark.slow
 
