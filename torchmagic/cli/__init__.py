@@ -134,9 +134,9 @@ def _run(args: Any, path: str, source: str) -> int:
         return finished.status
     data = dict(diagnosis.to_dict(), script=path, exit_status=finished.status)  # type: ignore[attr-defined]
     if job is not None and exc is not None and job.order != 1:
-        line = job.summary(exc)
-        if line:
-            output.notice(line)
+        summary = job.summary(exc)
+        if summary:
+            output.line(summary)
         job.write(dict(data, consequence_of=job.first if job.consequence else None, first_failed=job.first))
         return finished.status
     ranks = job.others() if job is not None and exc is not None else None
@@ -147,7 +147,7 @@ def _run(args: Any, path: str, source: str) -> int:
         try:
             output.write_json(output.json_path(args.json, None, 1), data)
         except OSError as error:
-            output.notice(f"torchmagic: could not write {args.json}: {error}")
+            output.line(f"torchmagic: could not write {args.json}: {error}")
     return finished.status
 
 

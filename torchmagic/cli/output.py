@@ -44,7 +44,7 @@ def show_report(diagnosis: Diagnosis, source: str, exc: BaseException | None, pr
     if diagnosis.internal_error and exc is not None:
         _traceback(exc, stream)
         first = diagnosis.internal_error.strip().splitlines()[-1]
-        notice(say("could_not", diagnosis.language, error=first), stream)
+        line(say("could_not", diagnosis.language, error=first), stream)
         return
     try:
         from .. import faults
@@ -54,7 +54,7 @@ def show_report(diagnosis: Diagnosis, source: str, exc: BaseException | None, pr
     except Exception as error:  # the report failed: the user's error still shows
         if exc is not None:
             _traceback(exc, stream)
-        notice(say("failed_report", diagnosis.language, error=describe(error)), stream)
+        line(say("failed_report", diagnosis.language, error=describe(error)), stream)
         return
     if text:
         notice(text, stream)
@@ -81,6 +81,13 @@ def notice(text: str, stream: IO[str] | None = None) -> None:
         stream.flush()
     except (OSError, ValueError):  # a closed console must not end the diagnosis
         pass
+
+
+def line(text: str, stream: IO[str] | None = None) -> None:
+    """A message of its own (not a report), wrapped to the terminal's width, then :func:`notice`."""
+    from ..render.text import wrap
+
+    notice("\n".join(wrap(text, width(), "", "  ")), stream)
 
 
 def json_path(path: str, rank: int | None, world: int) -> Path:

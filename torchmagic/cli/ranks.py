@@ -30,7 +30,7 @@ from typing import Any, Callable, Iterator
 from ..diagnosis import describe, safe_str
 from .board import Board, job_board
 from .collectives import Entered, Ledger
-from .output import json_path, notice, write_json
+from .output import json_path, line as notice_line, write_json
 from .words import say
 
 #: Messages of a collective whose peer is gone or never came: a consequence of another failure.
@@ -176,7 +176,7 @@ class Job:
         return say("json_at", self.lang, path=json_path(self.json, self.rank, self.world)) if self.json else ""
 
     def _say_waiting(self, current: Entered) -> None:
-        notice(say("line_waiting", self.lang, product="torchmagic", rank=self.rank, world=self.world, op=current.op,
+        notice_line(say("line_waiting", self.lang, product="torchmagic", rank=self.rank, world=self.world, op=current.op,
                    where=self._place(current.filename, current.line), first=self.first, json=self._json_note()))
         if self.json:
             self.write({"ok": False, "error": None, "line": current.line, "pitfalls": [], "findings": [],
@@ -202,7 +202,7 @@ class Job:
                 sys.stderr.flush()
                 os._exit(1)
         others = "; ".join(self._state_phrase(r, s) for r, s in sorted(states.items()) if r != self.rank) or "?"
-        notice(say("hang_wait", self.lang, product="torchmagic", rank=self.rank, world=self.world, op=current.op,
+        notice_line(say("hang_wait", self.lang, product="torchmagic", rank=self.rank, world=self.world, op=current.op,
                    seconds=time.time() - current.since, where=self._place(current.filename, current.line),
                    others=others))
 
@@ -217,7 +217,7 @@ class Job:
     def _stopped(self, verdict: dict, current: Entered) -> None:
         if verdict.get("reporter") == self.rank:
             return
-        notice(say("hang_stopped", self.lang, product="torchmagic", rank=self.rank, world=self.world, op=current.op,
+        notice_line(say("hang_stopped", self.lang, product="torchmagic", rank=self.rank, world=self.world, op=current.op,
                    where=self._place(current.filename, current.line), reporter=verdict.get("reporter")))
         sys.stdout.flush()
         os._exit(1)
