@@ -116,3 +116,33 @@ def test_explain_and_list_show_the_catalog(tmp_path, torchmagic_cli):
     listed = torchmagic_cli("--lang", "en", "--list", "ddp", cwd=tmp_path)
     assert listed.returncode == 0
     assert "ddp-unused-parameters" in listed.stdout and "ddp-batchnorm-not-synced" in listed.stdout
+
+
+FAILS_IN_A_LOOP = """\
+import torch
+import torch.nn as nn
+
+def batches(n):
+    for i in range(n):
+        labels = torch.tensor([0, 1, 2, 3 + (i == 2)])
+        yield torch.randn(4, 6), labels
+
+model = nn.Linear(6, 4)
+opt = torch.optim.SGD(model.parameters(), lr=0.1)
+for x, y in batches(4):
+    opt.zero_grad()
+    loss = nn.functional.cross_entropy(model(x), y)
+    loss.backward()
+    opt.step()
+"""
+
+
+def test_fast_mode_replays_the_script_to_the_same_pitfall_and_line(tmp_path, torchmagic_cli):
+    (tmp_path / "loop.py").write_text(FAILS_IN_A_LOOP)
+    eager = torchmagic_cli("--json", "eager.json", "loop.py", cwd=tmp_path)
+    fast = torchmagic_cli("--fast", "--json", "fast.json", "loop.py", cwd=tmp_path)
+    e, f = (json.loads((tmp_path / name).read_text()) for name in ("eager.json", "fast.json"))
+    assert eager.returncode == fast.returncode == 1
+    assert e["pitfalls"][0] == f["pitfalls"][0] == "target-out-of-range"
+    assert (e["line"], e["related_lines"]) == (f["line"], f["related_lines"])
+    assert 6 in [e["line"], *e["related_lines"]]  # where the bad label is made

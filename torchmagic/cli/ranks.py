@@ -201,7 +201,8 @@ class Job:
                 sys.stdout.flush()
                 sys.stderr.flush()
                 os._exit(1)
-        others = "; ".join(self._state_phrase(r, s) for r, s in sorted(states.items()) if r != self.rank) or "?"
+        separator = "；" if self.lang == "zh" else "; "
+        others = separator.join(self._state_phrase(r, s) for r, s in sorted(states.items()) if r != self.rank) or "?"
         notice_line(say("hang_wait", self.lang, product="torchmagic", rank=self.rank, world=self.world, op=current.op,
                    seconds=time.time() - current.since, where=self._place(current.filename, current.line),
                    others=others))

@@ -210,13 +210,13 @@ def hang_diagnosis(states: dict[int, dict], source: str, path: str, lang: str, s
     for rank, c in waiting.items():
         where = say("where", lang, file=label(c.get("file", "")), line=c.get("line", 0)) if c.get("file") else "?"
         places.append(say("rank_in", lang, rank=rank, op=c.get("op", "?"), seq=c.get("seq", 0), where=where))
-    ranks = "; ".join(places)
+    ranks = ("；" if lang == "zh" else "; ").join(places)
     ours = [c for c in waiting.values() if c.get("file") == path and c.get("line")]
     line = ours[0]["line"] if ours else None
     related = sorted({c["line"] for c in ours[1:] if c["line"] != line})
     diagnosis = Diagnosis(ok=False, cell=source, filename=path, language=lang, line=line, related_lines=related,
                           error=ErrorInfo("DistributedHang", say("hang_message", lang, ranks=ranks)))
     diagnosis.matches = [Match("collective-order-mismatch", 1.0, line=line, related_lines=related,
-                               facts={"ranks": ranks}, detail="ranks")]
+                               facts={"ranks": ranks})]  # the message names each rank's place
     diagnosis.notes.append(say("hang_note", lang, seconds=seconds))
     return diagnosis
