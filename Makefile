@@ -37,7 +37,7 @@ FUZZ_SEEDS ?= 100
 FUZZ_CELLS ?= 12
 fuzz: venv
 	TORCHMAGIC_FUZZ_SEEDS=$(FUZZ_SEEDS) TORCHMAGIC_FUZZ_CELLS=$(FUZZ_CELLS) \
-		$(PY) -m pytest -q -W ignore::ResourceWarning tests/test_fuzz.py tests/test_faults.py
+		$(PY) -m pytest -q -W ignore::ResourceWarning tests/test_fuzz.py tests/run/test_faults.py
 
 corpus: venv
 	$(PY) ../shared/tools/score_corpus.py ../shared/corpus

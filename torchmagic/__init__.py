@@ -42,7 +42,7 @@ def unload_ipython_extension(ipython: Any) -> None:
 
 def last_diagnosis() -> "Diagnosis | None":
     """The :class:`Diagnosis` of the last ``%%torchdebug`` run in this process, or None."""
-    from . import engine
+    from .diagnose import engine
 
     return engine.last_diagnosis()
 

@@ -136,7 +136,7 @@ class Diagnosis:
     notes: list[str] = field(default_factory=list)  # e.g. where the location came from
     language: str = "en"
     internal_error: str | None = None  # set when torchmagic's own diagnosis failed
-    snapshot: Any = None  # the pre-run snapshot (torchmagic.snapshot.Snapshot), when one was taken;
+    snapshot: Any = None  # the pre-run snapshot (torchmagic.replay.snapshot.Snapshot), when one was taken;
     # its copies are released (figures kept) when a later run takes a snapshot
     rescue_file: str | None = None  # where the state was saved when CUDA became unusable
     replayed: bool = False  # the diagnosis comes from an instrumented replay (fast mode)

@@ -84,7 +84,7 @@ class TorchMagic(Magics):
         self._set_auto(False)
         if self._after_report is not None:
             self._after_report.close()
-        from .redirect import stop_redirect
+        from .device.redirect import stop_redirect
 
         stop_redirect()
 
@@ -139,7 +139,7 @@ class TorchMagic(Magics):
         lang = args.lang or self.language
         if cell is None:
             return self._torchdebug_line(args, lang)
-        from . import engine
+        from .diagnose import engine
         from .render import show_report
 
         if args.args == ["lint"]:
@@ -153,14 +153,14 @@ class TorchMagic(Magics):
         """`%%torchdebug` for a cell with a top-level ``await``, awaited on the event loop
         IPython runs such a cell on (automatic mode)."""
         __tracebackhide__ = True
-        from . import engine
+        from .diagnose import engine
 
         args = self._parse(self.torchdebug, line)
         outcome = await engine.debug_cell_async(self.shell, cell, self._options(args, args.lang or self.language))
         return self._finish(outcome, args)
 
     def _options(self, args: Any, lang: str) -> Any:
-        from . import engine
+        from .diagnose import engine
 
         return engine.Options(
             anomaly=self.anomaly and not args.no_anomaly,
@@ -177,7 +177,7 @@ class TorchMagic(Magics):
         __tracebackhide__ = True
         raising = outcome.exception is not None and self.raise_errors and not args.no_raise
         try:
-            from . import faults
+            from .run import faults
             from .render import show_report
 
             faults.check("render")
@@ -216,7 +216,7 @@ class TorchMagic(Magics):
             if rest:
                 raise UsageError(f"usage: %torchdebug lint (it checks the previous cell; no more words: "
                                  f"{' '.join(rest)!r})")
-            from . import engine
+            from .diagnose import engine
             from .render import show_report
 
             previous = self.shell.user_ns.get("_i", "") if self.shell else ""
@@ -228,7 +228,7 @@ class TorchMagic(Magics):
             self._set_auto(command == "on")
             return AutoStatus(self.auto_on)
         if command == "restore":
-            from .snapshot import restore_rescue
+            from .replay.rescue import restore_rescue
 
             if len(rest) > 1:
                 raise UsageError("usage: %torchdebug restore [RESCUE_FILE]")
@@ -288,7 +288,7 @@ class AutoCells(ast.NodeTransformer):
     a magic, a shell command or a help request are left alone.
     """
 
-    torchmagic_hook = True  # how torchmagic.execute knows this transformer is not the user's
+    torchmagic_hook = True  # how torchmagic.run.execute knows this transformer is not the user's
 
     def __init__(self, magics: "TorchMagic") -> None:
         super().__init__()
@@ -339,7 +339,7 @@ class AutoCells(ast.NodeTransformer):
             return node
 
     def _wrapped(self, raw: str, node: ast.Module) -> ast.Module:
-        from . import faults
+        from .run import faults
 
         faults.check("automatic")
         shell = self.magics.shell

@@ -11,7 +11,7 @@ import torch.distributed as dist
 
 from torchmagic.cli.collectives import Ledger, watched
 from torchmagic.evidence import UserCode
-from torchmagic.isolation import NotReplayed, recording
+from torchmagic.replay.isolation import NotReplayed, recording
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ import torch
 from IPython.core.error import UsageError
 from torch import nn
 
-from torchmagic import redirect
+from torchmagic.device import redirect
 from torchmagic.device import report as device
 from torchmagic.device import AuditReport, DeviceChoice, DeviceReport, RedirectChange
 

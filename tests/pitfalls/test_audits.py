@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from torchmagic.findings import audit_namespace, findings_from_hits
+from torchmagic.diagnose.findings import audit_namespace, findings_from_hits
 from torchmagic.pitfalls import registry
 from torchmagic.pitfalls.registry import Hit
 

@@ -105,7 +105,7 @@ def _label(path: str) -> str:
 
 
 def _run(args: Any, path: str, source: str) -> int:
-    from .. import engine
+    from ..diagnose import engine
     from ..evidence import UserCode
     from . import output, script
 

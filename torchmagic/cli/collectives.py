@@ -13,7 +13,7 @@ against the other ranks' before running it (one extra all-gather each time) and 
 line of the user's code; the wrappers only write down what the process does.
 
 In a replay (fast mode, the CPU rerun) a collective or a new process group refuses with
-:class:`~torchmagic.isolation.NotReplayed`: the other ranks are not replaying.
+:class:`~torchmagic.replay.isolation.NotReplayed`: the other ranks are not replaying.
 """
 from __future__ import annotations
 
@@ -127,7 +127,7 @@ def _group_name(group: Any) -> str:
 
 
 def _wrapped(name: str, func: Callable[..., Any], ledger: Ledger) -> Callable[..., Any]:
-    from ..isolation import NotReplayed, replaying
+    from ..replay.isolation import NotReplayed, replaying
 
     try:
         signature: inspect.Signature | None = inspect.signature(func)

@@ -47,7 +47,7 @@ def show_report(diagnosis: Diagnosis, source: str, exc: BaseException | None, pr
         line(say("could_not", diagnosis.language, error=first), stream)
         return
     try:
-        from .. import faults
+        from ..run import faults
 
         faults.check("render")
         text = report_text(diagnosis, source, process, ranks, color=colors_on(stream))
@@ -61,7 +61,7 @@ def show_report(diagnosis: Diagnosis, source: str, exc: BaseException | None, pr
 
 
 def _traceback(exc: BaseException, stream: IO[str]) -> None:
-    from ..locate import format_user_traceback
+    from ..diagnose.locate import format_user_traceback
 
     try:
         text = format_user_traceback(exc)

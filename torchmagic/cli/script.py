@@ -94,7 +94,7 @@ def run(path: str, args: list[str], options: object, source: str | None = None,
         files: tuple[str, ...] | None = None) -> Finished:
     """Run the script under diagnosis (the caller prints); the exit status is the script's.
     `files`: the user's other files (default: :func:`project_files`)."""
-    from .. import engine
+    from ..diagnose import engine
 
     source = read_source(path) if source is None else source
     with as_main(path, args) as namespace:
@@ -122,8 +122,8 @@ def _exit_status(code: object) -> int:
 def _lint_after_exit(source: str, namespace: dict, options: object) -> object:
     """The findings of a script that ended with ``sys.exit(0)``: the lint and the audit."""
     from ..diagnosis import Diagnosis, describe
-    from ..findings import collect_findings
-    from ..guards import WarningLog
+    from ..diagnose.findings import collect_findings
+    from ..run.guards import WarningLog
 
     lang = getattr(options, "language", "en")
     diagnosis = Diagnosis(ok=True, cell=source, filename=namespace.get("__file__", ""), language=lang)

@@ -13,7 +13,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Iterator
 
-from .. import redirect
+from . import redirect
 from .messages import text
 from .render import View, view
 

@@ -18,7 +18,7 @@ from typing import Any, Iterable, Iterator, Sequence
 
 from IPython.core.error import UsageError
 
-from .. import redirect
+from . import redirect
 from .audit import audit, module_tensors, user_items
 from .messages import text
 from .render import View, view

@@ -13,7 +13,7 @@ from ..source.cellcode import CellCode, base_name, call_name, dotted, loaded_nam
 from ..evidence import Site
 from ..evidence.provenance import Change
 from ..evidence.queries import earlier_graph, freed_by, history_cut, made_without_history, nonfinite_origin, site_step
-from ..locate import code_of
+from ..diagnose.locate import code_of
 from .helpers import _short, failing_place, line_text, module_site, name_for, names_of, origin_match, pattern_hits, place, run_line
 from .registry import Context, Hit, matcher, monitor, rule
 

@@ -9,7 +9,7 @@ from typing import Any, Iterator
 from ..diagnosis import Match
 from ..evidence import Site
 from ..evidence.queries import dtype_origin, site_step
-from ..locate import code_of
+from ..diagnose.locate import code_of
 from ..source.cell import is_module, is_tensor
 from ..source.cellcode import CellCode, call_name, dotted
 from .helpers import failing_place, line_text, name_for, origin_match, pattern_hits, place

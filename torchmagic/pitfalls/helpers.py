@@ -9,7 +9,7 @@ from ..diagnosis import Match
 from ..knowledge import catalog
 from ..evidence import Site
 from ..evidence.queries import passed_on
-from ..locate import CellFrame, code_of
+from ..diagnose.locate import CellFrame, code_of
 from ..source.cell import Cell, MISSING, ModRef, _torch, is_module, is_tensor, walk_body
 from ..source.cellcode import Binding, call_name, dotted
 from .registry import Context

@@ -9,7 +9,7 @@ from typing import Any
 from ..diagnosis import Match
 from ..evidence import Site
 from ..evidence.queries import ancestors, origin, shape_origin, site_step
-from ..locate import code_of
+from ..diagnose.locate import code_of
 from ..source.cell import _torch, is_tensor
 from ..source.cellcode import call_name, dotted
 from .helpers import failing_place, line_text, pattern_hits, place

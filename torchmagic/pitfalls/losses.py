@@ -15,7 +15,7 @@ from typing import Any, Callable
 from ..diagnosis import Match
 from ..evidence import Site
 from ..evidence.queries import ancestors, dtype_origin, nonfinite_origin, origin, shape_origin, site_step, value_origin
-from ..locate import CellFrame, code_of
+from ..diagnose.locate import CellFrame, code_of
 from ..source.cell import _torch, is_module, is_tensor
 from ..source.cellcode import CellCode, base_name, call_name, dotted, loaded_names
 from .gradients import op_label, torch_frames

@@ -16,7 +16,7 @@ from types import MappingProxyType
 from ..diagnosis import Match
 from ..evidence import Evidence
 from ..knowledge import Entry, catalog, user_matchers
-from ..locate import CellFrame, ForwardTrace
+from ..diagnose.locate import CellFrame, ForwardTrace
 from ..source.cell import Cell
 from ..source.cellcode import CellCode
 

@@ -7,7 +7,7 @@ import re
 from typing import Any, Callable
 
 from ..diagnosis import Match
-from ..locate import CellFrame, code_of
+from ..diagnose.locate import CellFrame, code_of
 from ..source.cell import _torch, is_module, is_tensor
 from ..source.cellcode import base_name, call_name, dotted, loaded_names
 from ..evidence import Site

@@ -9,7 +9,7 @@ from typing import Any
 
 from ..diagnosis import Match
 from ..evidence.queries import dtype_origin, origin, shape_origin
-from ..locate import CellFrame
+from ..diagnose.locate import CellFrame
 from ..source.cell import _torch, is_tensor
 from ..source.cellcode import base_name, call_name, dotted
 from .helpers import failing_place, first_tensor, line_text, origin_match, pattern_hits, place

@@ -18,7 +18,7 @@ from typing import Any, Callable, Iterator
 
 from ..diagnosis import Match
 from ..evidence import Site
-from ..locate import CellFrame, code_of
+from ..diagnose.locate import CellFrame, code_of
 from ..source.cell import _torch, is_module, is_tensor
 from ..source.cellcode import CellCode, call_name, dotted
 from .helpers import constructing_line, failing_place, line_text, name_for, origin_match, pattern_hits, place

@@ -145,7 +145,7 @@ def test_sockets_and_processes_are_reported(shell):
 
 
 def test_the_audit_hook_is_inert_outside_a_replay(shell, tmp_path):
-    from torchmagic import isolation
+    from torchmagic.replay import isolation
 
     shell.run_cell(FAST + "raise ValueError('installs the hook')\n")
     assert isolation._hook_installed and isolation._active is None

@@ -9,8 +9,8 @@ import pytest
 import torch
 
 import torchmagic
-from torchmagic import reduction
-from torchmagic.snapshot import take_snapshot
+from torchmagic.replay import reduction
+from torchmagic.replay.snapshot import take_snapshot
 
 calls: list[str] = []  # every hook of the classes below that runs says so here
 
@@ -151,7 +151,7 @@ def test_fast_mode_with_an_attrdict_replays(shell):
 
 
 def test_a_failed_snapshot_in_fast_mode_says_the_replay_is_lost(shell):
-    from torchmagic import faults
+    from torchmagic.run import faults
 
     with faults.injected("snapshot"):
         shell.run_cell("%%torchdebug --fast --no-raise\nraise ValueError('x')\n")

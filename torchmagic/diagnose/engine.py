@@ -19,16 +19,19 @@ from typing import Any, Callable, Mapping
 
 from IPython.core.error import UsageError
 
-from . import children, evidence, execute, faults, guards, rerun
-from .diagnosis import Diagnosis, ErrorInfo, Location, Rerun, TensorInfo, describe, safe_str
-from .evidence import UserCode
+from .. import evidence
+from . import children
+from ..run import execute, faults, guards
+from ..replay import rerun
+from ..diagnosis import Diagnosis, ErrorInfo, Location, Rerun, TensorInfo, describe, safe_str
+from ..evidence import UserCode
 from .findings import collect_findings, warning_patterns
 from .locate import cell_frames, error_line, format_user_traceback, forward_trace
 from .notes import note
-from .pitfalls.helpers import suspect_place
-from .pitfalls.registry import Context, rank
-from .source.cell import is_module, is_tensor
-from .source.cellcode import CellCode, parse
+from ..pitfalls.helpers import suspect_place
+from ..pitfalls.registry import Context, rank
+from ..source.cell import is_module, is_tensor
+from ..source.cellcode import CellCode, parse
 
 _last: Diagnosis | None = None
 
@@ -84,7 +87,7 @@ def debug_cell(shell: Any, cell: str, options: Options | None = None, script: Sc
     name, its statements run as a program runs them (no value shown).
 
     The cell runs exactly once, as IPython would run it (statement by statement, see
-    :mod:`torchmagic.execute`), whatever happens to torchmagic around it: a stage of its own
+    :mod:`torchmagic.run.execute`), whatever happens to torchmagic around it: a stage of its own
     that fails is left out and named in `Diagnosis.internal_error`. Only a cell that does not
     parse (nothing of it runs) and KeyboardInterrupt or SystemExit from the cell come out.
     """
@@ -482,7 +485,8 @@ def _take_snapshot(run: _Run) -> Any:
         return None
     try:
         faults.check("snapshot")
-        from .snapshot import names_read_by, take_snapshot
+        from ..replay.reads import names_read_by
+        from ..replay.snapshot import take_snapshot
 
         # the previous run's copies are done with: their memory takes this run's copies
         spare = _last.snapshot.retire() if _last is not None and _last.snapshot is not None else None
@@ -511,7 +515,7 @@ async def _after_cuda_error(run: _Run, exc: BaseException, failed_step: int) -> 
     if cuda_error and rerun.STICKY.search(safe_str(exc)) and options.context_lost():
         diagnosis.notes.append(note("context_lost", lang))
         if snapshot is not None:
-            from .snapshot import save_rescue
+            from ..replay.rescue import save_rescue
 
             path = save_rescue(snapshot)
             diagnosis.rescue_file = str(path)
@@ -633,7 +637,7 @@ def _after_out_of_memory(diagnosis: Diagnosis, source: str, namespace: Mapping[s
     if top is None or top.pitfall != "cuda-oom":
         return
     from . import memory
-    from .knowledge import get_entry
+    from ..knowledge import get_entry
 
     facts = memory.oom_facts(diagnosis.error.message if diagnosis.error else "", namespace)
     try:

@@ -13,7 +13,7 @@ import torch
 import torchmagic
 from conftest import run_in_fresh_process
 from torchmagic.knowledge import get_entry
-from torchmagic.rerun import is_cuda_specific, is_missing_cuda, synchronised, synchronising, touches_cuda
+from torchmagic.replay.rerun import is_cuda_specific, is_missing_cuda, synchronised, synchronising, touches_cuda
 
 no_cuda = pytest.mark.skipif(torch.cuda.is_available(), reason="simulates a machine without CUDA")
 
@@ -197,7 +197,8 @@ def test_a_one_line_cuda_cell_reruns_that_line_only(ready, tmp_path):
 
 
 def test_restore_magic_loads_a_rescue_file_into_recreated_objects(ready, tmp_path):
-    from torchmagic.snapshot import save_rescue, take_snapshot
+    from torchmagic.replay.rescue import save_rescue
+    from torchmagic.replay.snapshot import take_snapshot
 
     ready.run_cell("opt = torch.optim.Adam(model.parameters())\n"
                    "model(x).sum().backward()\nopt.step()\n")
@@ -341,7 +342,7 @@ def test_device_side_assert_in_a_training_loop_is_rescued_bit_for_bit(tmp_path):
 def test_lost_cuda_context_mid_training_saves_a_rescue_that_restores_bit_for_bit(ready, tmp_path, monkeypatch):
     # The process's CUDA context cannot be broken on a CPU-only machine: the engine is told it
     # is lost through its own seam, and launch() raises what a device-side assert reports.
-    from torchmagic.engine import Options, debug_cell
+    from torchmagic.diagnose.engine import Options, debug_cell
 
     monkeypatch.chdir(tmp_path)  # the rescue file goes to ./torchmagic-rescue/
     assert ready.run_cell(

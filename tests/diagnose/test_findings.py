@@ -11,7 +11,7 @@ import pytest
 
 from conftest import CELLS, CLEAN_CELLS, CORPUS, Case, cases_in
 from torchmagic.diagnosis import Finding
-from torchmagic.findings import audit_namespace, findings_from_hits, ignored_lines, lint_cell, message
+from torchmagic.diagnose.findings import audit_namespace, findings_from_hits, ignored_lines, lint_cell, message
 from torchmagic.pitfalls import registry
 from torchmagic.pitfalls.registry import Hit
 from torchmagic.source import cell as cell_model

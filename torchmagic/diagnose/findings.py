@@ -15,11 +15,11 @@ import tokenize
 from functools import lru_cache
 from typing import Any, Iterable, Mapping
 
-from . import faults, guards
-from .diagnosis import Finding
-from .knowledge import catalog
-from .pitfalls.registry import Hit, Rule, audits, monitors, rules
-from .source.cell import Cell
+from ..run import faults, guards
+from ..diagnosis import Finding
+from ..knowledge import catalog
+from ..pitfalls.registry import Hit, Rule, audits, monitors, rules
+from ..source.cell import Cell
 
 
 def lint_cell(source: str, namespace: Mapping[str, Any] | None = None, lang: str = "en") -> list[Finding]:
@@ -183,7 +183,7 @@ def message(pitfall: str, lang: str, name: str = "", other: str = "") -> str:
     """The finding message of the knowledge base's entry, or a short English fallback."""
     text = ""
     try:
-        from .knowledge import get_entry
+        from ..knowledge import get_entry
 
         entry = get_entry(pitfall)
         if entry is not None:

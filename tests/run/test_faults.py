@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 import torchmagic
-from torchmagic import faults
+from torchmagic.run import faults
 
 MODES = {"debug": "%%torchdebug\n", "fast": "%%torchdebug --fast\n", "auto": ""}
 PASSING = "runs.append(1)\nvalue = 6 * 7\nvalue\n"
@@ -84,7 +84,7 @@ def test_automatic_mode_that_cannot_wrap_runs_the_cell_plainly(shell):
 def test_every_stage_is_named_where_it_is_checked():
     import pathlib
 
-    package = pathlib.Path(faults.__file__).parent
+    package = pathlib.Path(faults.__file__).parent.parent  # the whole torchmagic package
     source = "".join(p.read_text() for p in package.rglob("*.py"))
     for stage in faults.STAGES:
         assert f'check("{stage}")' in source or f"check(\"{stage}\")" in source, stage

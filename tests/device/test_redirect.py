@@ -8,7 +8,7 @@ import torch
 from torch import nn
 from torch.overrides import TorchFunctionMode
 
-from torchmagic import redirect
+from torchmagic.device import redirect
 
 HAS_CUDA = torch.cuda.is_available()
 ORIGINAL_IS_AVAILABLE = torch.cuda.is_available

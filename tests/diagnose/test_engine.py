@@ -9,8 +9,8 @@ import pytest
 import torch
 
 import torchmagic
-from torchmagic import engine
-from torchmagic.engine import Options, debug_cell
+from torchmagic.diagnose import engine
+from torchmagic.diagnose.engine import Options, debug_cell
 
 
 def run(shell, cell: str, **opts):

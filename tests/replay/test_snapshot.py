@@ -1,4 +1,4 @@
-"""Tests for torchmagic.snapshot: what a cell reads, host copies, RNG state, rescue files."""
+"""Tests for torchmagic.replay's snapshot: what a cell reads, host copies, RNG state, rescue files."""
 from __future__ import annotations
 
 import os
@@ -12,15 +12,10 @@ import torch
 from IPython.core.error import UsageError
 from torch import nn
 
-from torchmagic.snapshot import (
-    RESCUE_DIR,
-    capture_rng,
-    names_read_by,
-    restore_rescue,
-    rng_restored,
-    save_rescue,
-    take_snapshot,
-)
+from torchmagic.replay.reads import names_read_by
+from torchmagic.replay.rescue import RESCUE_DIR, restore_rescue, save_rescue
+from torchmagic.replay.rng import capture_rng, rng_restored
+from torchmagic.replay.snapshot import take_snapshot
 
 no_gpu = not torch.cuda.is_available()
 

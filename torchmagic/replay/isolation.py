@@ -2,7 +2,7 @@
 
 A replay (fast mode's instrumented replay, the CPU rerun after a CUDA error) runs the cell
 again in a shadow namespace. Its own variables, functions and classes are copies (see
-:meth:`torchmagic.snapshot.Snapshot.shadow_namespace`); :func:`isolated` handles the rest:
+:meth:`torchmagic.replay.snapshot.Snapshot.shadow_namespace`); :func:`isolated` handles the rest:
 
 - output (printing, rich display) is captured, never shown;
 - the process-wide settings it changes (warnings, torch's global flags, the environment,
@@ -33,7 +33,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
-from . import guards
+from ..run import guards
 
 
 class NotReplayed(Exception):

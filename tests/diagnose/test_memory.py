@@ -5,7 +5,7 @@ import pytest
 import torch
 
 import torchmagic
-from torchmagic.memory import best_detail, human, oom_facts
+from torchmagic.diagnose.memory import best_detail, human, oom_facts
 
 # The message torch 2.x raises when CUDA runs out of memory (raised here by the cell itself:
 # the type and wording are real, the GPU is not).

@@ -9,7 +9,7 @@ from pathlib import Path
 from types import FrameType, TracebackType
 from typing import Container
 
-from .source.cellcode import CellCode
+from ..source.cellcode import CellCode
 
 _PACKAGE_DIR = str(Path(__file__).resolve().parent)
 _TRACE_HEAD = re.compile(r"Error detected in (\w+)\. Traceback of forward call")

@@ -94,7 +94,7 @@ def compile_cell(source: str, filename: str, shell: Any = None, *, sync: bool = 
     """The cell's statements compiled as IPython would and named after `filename`.
 
     Raises the SyntaxError of a cell that does not parse (nothing of it may run then). With
-    `sync`, each statement is followed by a sync point (see :func:`torchmagic.rerun.sync_point`).
+    `sync`, each statement is followed by a sync point (see :func:`torchmagic.replay.rerun.sync_point`).
     `interactive` False: no expression is displayed (a replay shows nothing).
     """
     faults.check("compile")
@@ -172,7 +172,7 @@ def _compile(source: str, flags: int, sync: bool, autoawait: bool, mode: str, sh
         single = i >= shown_from
         body = [node]
         if sync:
-            from .rerun import synchronised
+            from ..replay.rerun import synchronised
 
             body = synchronised(ast.Module(body=body, type_ignores=[])).body
         module: ast.mod = ast.Interactive(body=body) if single else ast.Module(body=body, type_ignores=[])

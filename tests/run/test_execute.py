@@ -7,7 +7,7 @@ import pytest
 import torch
 
 import torchmagic
-from torchmagic import execute
+from torchmagic.run import execute
 
 MODES = ["%%torchdebug\n", "%%torchdebug --fast\n"]
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .knowledge import fill
+from ..knowledge import fill
 
 NOTES: dict[str, dict[str, str]] = {
     "en": {

@@ -12,8 +12,8 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Iterator, Mapping
 
-from . import faults, guards
-from .diagnosis import safe_str
+from ..run import faults, guards
+from ..diagnosis import safe_str
 
 CUDA_SPECIFIC = re.compile(
     r"CUDA error|device-side assert|illegal memory access|CUDNN_STATUS|CUBLAS_STATUS|cuDNN error|"
@@ -75,15 +75,15 @@ async def shadow_run(source: str, filename: str, snapshot: Any, namespace: Mappi
     with the run's evidence recorded (what counts as the user's code: `user`).
 
     The replay runs the cell's top-level statements up to `upto` (the one where the real run
-    failed; None: all of them), isolated as :func:`torchmagic.isolation.isolated` says. With
+    failed; None: all of them), isolated as :func:`torchmagic.replay.isolation.isolated` says. With
     `device`, CUDA requests are redirected there; without, it runs where the cell ran.
     """
     __tracebackhide__ = True
-    from . import execute, faults
-    from .evidence import UserCode, recording
+    from ..run import execute, faults
+    from ..evidence import UserCode, recording
     from .isolation import NotReplayed, isolated
-    from .redirect import redirected
-    from .snapshot import rng_restored
+    from ..device.redirect import redirected
+    from .rng import rng_restored
 
     faults.check("replay")
     compiled = execute.compile_cell(source, filename, shell, interactive=False)
@@ -106,7 +106,7 @@ async def shadow_run(source: str, filename: str, snapshot: Any, namespace: Mappi
         except guards.TimeLimitExceeded as stop:
             stopped = str(stop)
     if isinstance(exc, NotReplayed):
-        from .locate import error_line
+        from ..diagnose.locate import error_line
 
         line = error_line(exc, filename)
         stopped = f"{exc} (line {line})" if line else str(exc)
@@ -119,7 +119,7 @@ async def shadow_run(source: str, filename: str, snapshot: Any, namespace: Mappi
 
 def context_poisoned() -> bool:
     """Whether CUDA in this process has stopped working (False when there is no CUDA at all)."""
-    from .redirect import real_functions
+    from ..device.redirect import real_functions
 
     with real_functions():  # the real answer, even while %device --redirect is on
         try:
@@ -166,7 +166,7 @@ class _SyncAfterStatements(ast.NodeTransformer):
     and the bodies of the functions and classes it defines."""
 
     def _sync(self, at: ast.stmt) -> ast.stmt:
-        call = ast.parse("__import__('torchmagic.rerun').rerun.sync_point()").body[0]
+        call = ast.parse("__import__('torchmagic.replay.rerun').replay.rerun.sync_point()").body[0]
         for node in ast.walk(call):
             ast.copy_location(node, at)
             node.end_lineno = getattr(at, "end_lineno", at.lineno)  # type: ignore[attr-defined]

@@ -7,7 +7,7 @@ import pytest
 import torch
 import torch.fx.traceback as fx_traceback
 
-from torchmagic.guards import WarningLog, anomaly_mode, captured_warnings, stacks_up_to
+from torchmagic.run.guards import WarningLog, anomaly_mode, captured_warnings, stacks_up_to
 
 CELL = "<torchdebug-test-cell>"
 SOURCE = "def inner():\n    return fx_traceback.format_stack()\nrecorded = inner()\n"
@@ -89,7 +89,7 @@ def test_the_users_filter_for_one_module_is_honoured(module, seen):
 # ---------------------------------------------------------------- only torchmagic's changes are taken back
 import os  # noqa: E402
 
-from torchmagic.guards import env_var, settings_restored  # noqa: E402
+from torchmagic.run.guards import env_var, settings_restored  # noqa: E402
 
 HEADS = ["%%torchdebug\n", "%%torchdebug --fast\n", ""]  # "" : automatic mode
 

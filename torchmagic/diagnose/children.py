@@ -23,8 +23,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Container
 
 if TYPE_CHECKING:
-    from .diagnosis import Diagnosis
-    from .pitfalls.registry import Context
+    from ..diagnosis import Diagnosis
+    from ..pitfalls.registry import Context
 
 _DATALOADER = re.compile(r"Caught ([\w.]+) in ((?:DataLoader worker process \d+)|(?:pin memory thread[^.\n]*))\.\s*\n"
                          r"Original Traceback \(most recent call last\):\n(.*)", re.DOTALL)
@@ -119,7 +119,7 @@ def annotate(diagnosis: "Diagnosis", ctx: "Context") -> None:
     parent's line becomes a related one, and a note says which process raised."""
     import linecache
 
-    from .diagnosis import Location
+    from ..diagnosis import Location
     from .notes import note
 
     failure = child_failure(ctx.exc)
