@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from torchmagic import faults
+from torchmagic.run import faults
 from torchmagic.cli import main
 from torchmagic.cli.output import json_path
 
