@@ -96,3 +96,28 @@ def test_collectives_called_in_a_different_order_are_reported_and_the_job_ends(t
     assert "The line to change: job.py, line 8" in err
     reports = [json.loads(p.read_text()) for p in sorted(tmp_path.glob("out.rank*.json"))]
     assert any(r.get("hang") and r["pitfalls"] == ["collective-order-mismatch"] for r in reports)
+
+
+SILENT_EVERYWHERE = """\
+import torch
+import torch.distributed as dist
+import torch.nn as nn
+
+dist.init_process_group("gloo")
+model = nn.Linear(3, 1)
+opt = torch.optim.SGD(model.parameters(), lr=0.1)
+for step in range(3):
+    loss = model(torch.randn(4, 3)).pow(2).mean()
+    loss.backward()
+    opt.step()
+dist.barrier()
+"""
+
+
+def test_a_job_that_ends_lists_its_silent_pitfalls_once_from_rank_0(tmp_path):
+    done, _ = torchrun(tmp_path, SILENT_EVERYWHERE, "--json", "out.json")
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stderr.count("torchmagic [rank 0/2]: Possible problems in job.py (1)") == 1
+    assert "rank 1/2" not in done.stderr
+    quiet = json.loads((tmp_path / "out.rank1.json").read_text())
+    assert [f["pitfall"] for f in quiet["findings"]] == ["grad-accumulation"] and quiet["rank"] == 1

@@ -139,6 +139,9 @@ def _run(args: Any, path: str, source: str) -> int:
             output.line(summary)
         job.write(dict(data, consequence_of=job.first if job.consequence else None, first_failed=job.first))
         return finished.status
+    if job is not None and exc is None and job.rank != 0:  # every rank ran the same code: rank 0 speaks
+        job.write(data)
+        return finished.status
     ranks = job.others() if job is not None and exc is not None else None
     output.show_report(diagnosis, _label(path), exc, process=job.process if job else "", ranks=ranks)  # type: ignore[arg-type]
     if job is not None:
