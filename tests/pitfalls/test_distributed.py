@@ -57,3 +57,13 @@ def test_no_hang_diagnosis_while_a_rank_is_not_in_a_collective(tmp_path):
     path = str(tmp_path / "train.py")
     states = {0: _state("all_reduce", 3, 12, path), 1: {"collective": None, "where": {"file": path, "line": 4}}}
     assert hang_diagnosis(states, "x = 1\n", path, "en", 5.0, os.path.basename) is None
+
+
+def test_a_lambda_given_to_spawn_is_named_as_one(shell):
+    import torchmagic
+
+    shell.run_cell("import torch.multiprocessing as mp")
+    shell.run_cell("%%torchdebug --no-raise\nscale = 2\nmp.spawn(lambda rank: print(rank * scale), nprocs=2)\n")
+    d = torchmagic.last_diagnosis()
+    assert d.pitfalls[0] == "spawn-cell-function" and d.line == 2
+    assert d.top.detail == "lambda" and d.top.facts["name"] == "<lambda>"

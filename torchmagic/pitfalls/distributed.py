@@ -19,7 +19,7 @@ _DDP = ("DistributedDataParallel", "DDP")
 _SPAWN = ("spawn", "start_processes")
 _MAIN_ATTRIBUTE = re.compile(r"Can't get attribute '([^']+)' on <module '__main__'|"
                              r"attribute lookup (\S+) on __main__ failed|"
-                             r"Can't pickle (?:<function |local object ')([^'>\s]+)")
+                             r"Can't pickle <function (<lambda>|[\w.]+)|Can't pickle local object '([^']+)'")
 _EXITED = re.compile(r"process \d+ terminated with (?:exit code|signal)", re.IGNORECASE)
 _UNUSED = re.compile(r"(?:Parameters|Parameter indices) which did not receive grad for rank (\d+): ([^\n]+)")
 #: Words of a condition that asks which rank runs (`if rank == 0`, `if is_main_process():`).
@@ -99,7 +99,10 @@ def spawn_cell_function(ctx: Context) -> Match | None:
     name = next((g for g in named.groups() if g), "") if named is not None else ""
     if not name and function is not None:
         name = ast.unparse(function)
-    return Match("spawn-cell-function", 0.9, line=call.lineno, facts={"name": name}, detail="function")
+    local = name == "<lambda>" or (named is not None and named.group(4) is not None) or \
+        "<locals>" in getattr(value, "__qualname__", "")
+    return Match("spawn-cell-function", 0.9, line=call.lineno, facts={"name": name},
+                 detail="lambda" if local else "function")
 
 
 def _not_importable(function: Any) -> bool:
