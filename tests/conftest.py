@@ -83,6 +83,10 @@ def plain_shell():
     ip = InteractiveShell.instance(config=config)
     ip.builtin_names = set(ip.user_ns)
     yield ip
+    import torch
+
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        torch.distributed.destroy_process_group()  # started by a cell of the module's cases
     atexit.unregister(ip.atexit_operations)
     if ip.history_manager is not None:
         ip.history_manager.end_session()
