@@ -74,6 +74,10 @@ class Backward:
     frees: bool = True  # it frees the graph it goes through (no retain_graph, no create_graph)
 
 
+# reading a tensor's values out as Python numbers: what is made from them has no history
+_READ_OUT = frozenset({"item", "tolist", "__float__", "__int__"})
+
+
 class Record:
     """How one tensor came to be. `op` is None for a tensor made before the run (or by code
     the recorder does not see, like `torch.from_numpy`): the run only saw it used."""
@@ -255,6 +259,8 @@ class Recorder:
         self.backwards: list[Backward] = []  # the last backward calls, the failing one too
         self.changed: list[Record] = []  # records of tensors the run changed in place
         self.steps: list[tuple[Any, Site, int]] = []  # optimizer steps: (optimizer ref, site, generation)
+        # lines where values of a tensor with history were read out as Python numbers (`.item()`)
+        self.read_out: set[tuple[str, int]] = set()
         self.first_nonfinite: Record | None = None
         self.count = 0
         self._kinds: dict[Any, int] = {}
@@ -421,11 +427,14 @@ class Recorder:
         Tensor = self._torch.Tensor
         if type(out) is Tensor or isinstance(out, Tensor):
             outputs: tuple = (out,)
-        elif isinstance(out, (tuple, list)):
+        elif isinstance(out, (tuple, list)) and any(isinstance(o, Tensor) for o in out):
             outputs = tuple(o for o in out if isinstance(o, Tensor))
-            if not outputs:
-                return
         else:
+            if args and isinstance(args[0], Tensor) and args[0].requires_grad and _name(func) in _READ_OUT:
+                frame, _, _ = self.user.caller(caller)
+                if frame is not None and len(self.read_out) < 256:
+                    site = site_of(frame)
+                    self.read_out.add((site.filename, site.line))
             return
         frame, _, optimizer = self.user.caller(caller)
         if optimizer:

@@ -35,6 +35,14 @@ def ancestors(record: Record, follow: Callable[[Record], bool] = lambda r: True,
     yield from walk
 
 
+def trails(record: Record, follow: Callable[[Record], bool] = lambda r: True,
+           limit: int = 20_000) -> Iterator[tuple[Record, list[Step]]]:
+    """Like :func:`ancestors`, each record with the trail from `record` to it."""
+    walk = _Walk(record, follow, limit)
+    for r in walk:
+        yield r, walk.trail(r)
+
+
 class _Walk:
     """Breadth-first over the records `record` was made from; `trail(r)` is the way to one."""
 

@@ -12,7 +12,7 @@ from ..source.cell import Cell, MISSING, _torch, arg_at, is_module, is_ndarray, 
 from ..source.cellcode import CellCode, base_name, call_name, dotted, loaded_names
 from ..evidence import Site
 from ..evidence.provenance import Change
-from ..evidence.queries import earlier_graph, freed_by, history_cut, made_without_history, nonfinite_origin, site_step
+from ..evidence.queries import ancestors, earlier_graph, passed_on, freed_by, history_cut, made_without_history, nonfinite_origin, site_step
 from ..diagnose.locate import code_of
 from .helpers import _short, failing_place, line_text, module_site, name_for, names_of, origin_match, pattern_hits, place, run_line
 from .registry import Context, Hit, matcher, monitor, rule
@@ -413,7 +413,7 @@ def backward_twice(ctx: Context) -> Match | None:
         return None
     trail = _earlier_graph(ctx)
     if trail is not None and trail[0] == "shared":
-        match = _freed_by_other_backward(ctx, trail[1])
+        match = _backwarded_loss_in_sum(ctx) or _freed_by_other_backward(ctx, trail[1])
         if match is not None:
             return match
     stmt = ctx.code.statement_at(ctx.line)
@@ -475,6 +475,26 @@ def _earlier_graph(ctx: Context) -> tuple[str, list] | None:
     previous = [c for c in calls[:-1] if c.generation >= trail[-1].generation and c.frees]
     shared = bool(previous) and previous[-1].site != calls[-1].site
     return ("shared" if shared else "carried"), trail
+
+
+def _backwarded_loss_in_sum(ctx: Context) -> Match | None:
+    """A loss backpropagated on its own and then summed into the loss backpropagated again:
+    the line to change is the first backward (one backward of the sum, or `retain_graph`)."""
+    calls = ctx.evidence.recorder.backwards
+    last = calls[-1]
+    for call in reversed(calls[:-1]):
+        if (not call.frees or call.subject is None or call.subject is last.subject or call.site is None
+                or call.site == last.site):
+            continue
+        if not any(r is call.subject for r in ancestors(last.subject, lambda p: bool(p.grad_fn))):
+            continue
+        where = place(ctx, [site_step(call.site)])
+        if where is None or where[0] is None:
+            return None
+        facts = {"name": name_for(ctx, call.subject) or "the loss", "line": where[0]}
+        return Match("backward-twice", 0.96, line=where[0], related_lines=[ctx.line] if ctx.line else [],
+                     facts=facts, detail="summed_again", cause=where[1])
+    return None
 
 
 def _freed_by_other_backward(ctx: Context, trail: list) -> Match | None:
@@ -644,7 +664,13 @@ def _history_from_evidence(ctx: Context, name: str | None) -> Match | None:
     if record is None:
         return None
     name = name or name_for(ctx, record) or "the loss"
-    trail = history_cut(record)
+    rebuilt = made_without_history(record)
+    read_out = recorder.read_out if recorder is not None else set()
+    if rebuilt is not None and rebuilt[-1].site is not None and \
+            (rebuilt[-1].site.filename, rebuilt[-1].site.line) in read_out:
+        trail = rebuilt  # rebuilt from `.item()` values of a tensor with history: that line cut it
+    else:
+        trail = history_cut(record)
     if trail is None:
         trail = made_without_history(record)
         if trail is None:
@@ -668,7 +694,7 @@ def _history_from_evidence(ctx: Context, name: str | None) -> Match | None:
         block = _grad_off_block(ctx, end.site)
         if block is not None:
             site, detail, function = block
-            where = place(ctx, [site_step(site)])
+            where = place(ctx, [Change(op="", site=site, cell_line=end.cell_line)])
             if where is not None:
                 facts = {"name": name_for(ctx, end) or name, "line": where[0]}
                 if function:
@@ -944,6 +970,15 @@ def numpy_of_graph(ctx: Context) -> Match | None:
             if filled is not None:
                 return Match("numpy-requires-grad", 0.85, line=filled, related_lines=[line] if line else [],
                              facts={"name": name, "line": filled}, detail="container")
+        record = ctx.record(value) if cause is not None and is_tensor(value) and value.requires_grad else None
+        if record is not None:
+            # an earlier cell's helper converts a tensor this cell made: the cell's line that made it
+            where = place(ctx, passed_on(record, ctx.filename))
+            if where is not None and where[1] is None and where[0] is not None:
+                assigned = ctx.code.assigned_at(where[0])
+                facts = {"name": assigned[0] if len(assigned) == 1 else name, "line": where[0]}
+                return Match("numpy-requires-grad", 0.85, line=where[0], related_lines=[line] if line else [],
+                             facts=facts, detail="handed")
     return Match("numpy-requires-grad", 0.8, line=line, cause=cause)
 
 

@@ -10,8 +10,8 @@ from ..diagnosis import Match
 from ..source.cell import Cell, MISSING, _FACTORIES, _torch, is_module, is_ndarray, is_tensor, kwarg, root_name, walk_body
 from ..source.cellcode import Binding, CellCode, call_name, dotted
 from ..evidence import Site
-from ..evidence.queries import dtype_origin
-from .helpers import _forward_calls, constructing_line, object_place, describe, failing_layer, first_module, first_tensor, module_name, origin_match, pattern_hits
+from ..evidence.queries import dtype_origin, site_step
+from .helpers import _forward_calls, constructing_line, object_place, describe, failing_layer, first_module, first_tensor, module_name, object_site, origin_match, pattern_hits, place
 from .registry import Context, Hit, matcher, rule
 
 
@@ -354,6 +354,38 @@ def dtype_mismatch(ctx: Context) -> Match | None:
                 site = Site(frame.filename, binding.line, frame.function)
                 return Match("dtype-mismatch", 0.9, line=constructing_line(ctx, site) or ctx.line,
                              facts=facts, detail=detail, cause=site)
+    return _odd_module_tensor(ctx)
+
+
+def _odd_module_tensor(ctx: Context) -> Match | None:
+    """A module called on the failing line that holds a tensor of another float dtype than the
+    default (a loss built with float64 class weights): where that tensor, else the module, was made."""
+    torch = _torch()
+    default = torch.get_default_dtype()
+    for frame in reversed(ctx.user_frames):
+        for name in frame.code.read_at(frame.line):
+            module = ctx.value(name, frame)
+            if not is_module(module):
+                continue
+            try:
+                held = [*module.named_parameters(), *module.named_buffers()]
+            except Exception:
+                continue
+            odd = next(((attr, t) for attr, t in held if t.is_floating_point() and t.dtype != default), None)
+            if odd is None or any(t.is_floating_point() and t.dtype == default for _, t in held):
+                continue  # a module of mixed dtypes is not this; one of another dtype throughout is below
+            attr, tensor = odd
+            facts = {"name": f"{name}.{attr}", **describe(tensor), "expected": str(default).replace("torch.", "")}
+            record = ctx.record(tensor)
+            where = place(ctx, dtype_origin(record), frame) if record is not None and record.made else None
+            if where is None:
+                built = ctx.evidence.built_at(module) or object_site(ctx, module)
+                where = place(ctx, [site_step(built)], frame) if built is not None else None
+            if where is None or where[0] is None:
+                continue
+            related = [ctx.line] if ctx.line is not None and ctx.line != where[0] else []
+            return Match("dtype-mismatch", 0.88, line=where[0], related_lines=related, facts=facts, detail="held",
+                         cause=where[1])
     return None
 
 

@@ -12,7 +12,7 @@ from ..evidence.queries import dtype_origin, site_step
 from ..diagnose.locate import code_of
 from ..source.cell import is_module, is_tensor
 from ..source.cellcode import CellCode, call_name, dotted
-from .helpers import failing_place, line_text, name_for, origin_match, pattern_hits, place
+from .helpers import failing_place, line_text, name_for, object_site, origin_match, pattern_hits, place
 from .registry import Context, matcher
 
 _OPERATORS = {
@@ -30,6 +30,38 @@ LOSS_OPS = {
     "multilabel_soft_margin_loss", "multi_margin_loss", "hinge_embedding_loss", "margin_ranking_loss",
     "cosine_embedding_loss", "triplet_margin_loss", "ctc_loss",
 }
+
+
+def unreduced_loss(ctx: Context, record: Any) -> tuple[int | None, Site | None] | None:
+    """Where a tensor of several values was asked for as one: the loss that made it per element,
+    built with `reduction='none'` (the line that built the loss module, or the functional call
+    that passed it); None when no such loss made it."""
+    from ..evidence.queries import trails
+
+    for r, trail in trails(record, lambda p: _numel(p.shape) > 1, limit=2_000):
+        if r.op not in LOSS_OPS or r.site is None:
+            continue
+        if any(_numel(other.shape) > 1 for step in trail[:-1] for other in step.inputs if other not in trail):
+            return None  # weighted or masked per element on the way: the values are wanted, reduce them
+        code = code_of(r.site.filename)
+        for call in code.calls_on_line(r.site.line):
+            name = dotted(call.func)
+            value = _value_at(ctx, name, r.site) if name else None
+            if is_module(value) and getattr(value, "reduction", None) == "none":
+                built = ctx.evidence.built_at(value) or object_site(ctx, value)
+                if built is not None:
+                    return place(ctx, [site_step(built)])
+            if any(k.arg == "reduction" and isinstance(k.value, ast.Constant) and k.value.value == "none"
+                   for k in call.keywords):
+                return place(ctx, [r])
+    return None
+
+
+def _value_at(ctx: Context, name: str, site: Site) -> Any:
+    """A name's value as the code at `site` sees it: in a frame of the failure running that
+    code, else in the namespace."""
+    frame = next((f for f in reversed(ctx.user_frames) if f.filename == site.filename), None)
+    return ctx.value(name, frame)
 
 
 def op_label(op: str | None) -> str:
@@ -69,6 +101,12 @@ def non_scalar_backward(ctx: Context) -> Match | None:
         return Match("non-scalar-backward", 0.9, line=line, cause=cause)
     facts: dict[str, Any] = {"name": name_for(ctx, record) or "the output", "shape": str(tuple(record.shape)),
                              "numel": _numel(record.shape), "op": op_label(record.op)}
+    asked = unreduced_loss(ctx, record)
+    if asked is not None and asked[0] is not None:
+        facts["line"] = line_text(ctx, asked)
+        related = [line] if line is not None and line != asked[0] else []
+        return Match("non-scalar-backward", 0.92, line=asked[0], related_lines=related, facts=facts,
+                     detail="per_element", cause=asked[1])
     made = place(ctx, [record]) if record.op is not None else None
     if made is None:
         return Match("non-scalar-backward", 0.9, line=line, facts=facts, detail="values", cause=cause)

@@ -14,7 +14,7 @@ from typing import Any
 from ..diagnosis import Match
 from ..source.cell import _torch, is_tensor
 from ..source.cellcode import call_name, dotted
-from .helpers import failing_place, pattern_hits, place
+from .helpers import failing_place, object_site, pattern_hits, place
 from .registry import Context, matcher
 from .training import (at, class_source, method_of, named, place_facts, raised_in, self_assignment, torch_frames,
                        torch_local)
@@ -92,9 +92,25 @@ def collate_variable_length(ctx: Context) -> Match | None:
     if where is None:
         return Match("collate-variable-length", 0.95, line=line, facts=facts, detail=detail, cause=cause)
     facts.update(place_facts(ctx, where, "made"))
+    built = _loader_built(ctx, line) if where[1] is not None and where[0] == line else None
+    if built is not None:
+        where = (built, where[1])  # the Dataset is an earlier cell's: a collate_fn goes on the cell's loader
     related = [line] if line and line != where[0] else []
     return Match("collate-variable-length", 0.95, line=where[0], related_lines=related, facts=facts,
                  detail=detail, cause=where[1])
+
+
+def _loader_built(ctx: Context, line: int | None) -> int | None:
+    """The cell's line that built the DataLoader read on `line`, when the cell built it."""
+    from torch.utils.data import DataLoader
+
+    for name in ctx.code.read_at(line) if line else []:
+        loader = ctx.value(name)
+        if isinstance(loader, DataLoader):
+            site = object_site(ctx, loader)
+            if site is not None and site.filename == ctx.filename and site.line != line:
+                return site.line
+    return None
 
 
 @matcher

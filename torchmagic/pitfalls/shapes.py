@@ -15,6 +15,7 @@ from ..evidence.queries import dtype_origin, passed_on, shape_origin, site_step,
 from ..source.cellcode import CellCode
 from .helpers import (describe, earlier_binding, failing_layer, failing_place, first_module, first_tensor, origin_match,
                       pattern_hits, place)
+from .gradients import unreduced_loss
 from .registry import Context, matcher
 
 
@@ -564,6 +565,10 @@ def many_elements(ctx: Context) -> Match | None:
                  if call_name(c) in ("item", "tolist") and isinstance(c.func, ast.Attribute)] if frame else []
     if pid == "non-scalar-item" and name in receivers and ctx.record(value) is not None:
         # `loss.item()` of a loss that was never reduced: where it was made is where to reduce it
+        asked = unreduced_loss(ctx, ctx.record(value))
+        if asked is not None and asked[0] is not None:
+            return Match(pid, 0.85, line=asked[0], related_lines=[line] if line is not None and line != asked[0] else [],
+                         facts=facts, detail="numel", cause=asked[1])
         match = origin_match(ctx, pid, name, frame.line, 0.8, facts, "numel", frame=frame)
         if match is not None:
             return match
