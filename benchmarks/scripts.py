@@ -44,7 +44,7 @@ def main() -> None:
     import torch
     from IPython.core.interactiveshell import InteractiveShell
 
-    from torchmagic import engine
+    from torchmagic.diagnose import engine
     from torchmagic.cli import output, script
 
     torch.set_num_threads(1)
