@@ -1,6 +1,7 @@
 """Cost of ``python -m torchmagic SCRIPT`` against ``%%torchdebug`` on the same code.
 
-For each workload (the training cells of overhead.py, and one that trains and then fails),
+For each workload (three lines, the training cells of overhead.py, and one that trains and then
+fails),
 in one process: the median time of the code run plainly as a script (``runpy``), of the same
 code as a ``%%torchdebug`` cell in a real IPython shell, and of the command line's run of
 the script file (``torchmagic.cli.script.run`` plus the report it prints), with the ratios
@@ -52,7 +53,8 @@ def main() -> None:
     ip.run_line_magic("load_ext", "torchmagic")
     ip.run_line_magic("config", "TorchMagic.raise_errors = False")
     folder = tempfile.mkdtemp(prefix="torchmagic-bench-")
-    workloads = dict(CELLS, **{"fails after training": FAILING})
+    # "three lines": next to nothing to run, so the fixed cost of each way shows
+    workloads = {"three lines": "x = torch.ones(3)\ny = (x * 2).sum()\n", **CELLS, "fails after training": FAILING}
     print(f"torch {torch.__version__}, {args.repeat} runs each, median seconds per run\n")
     print(f"{'workload':24} {'plain':>8} {'%%torchdebug':>13} {'script':>8} {'cell/plain':>11} "
           f"{'script/plain':>13} {'script/cell':>12}")
