@@ -44,6 +44,7 @@ corpus: venv
 
 bench: venv
 	$(PY) benchmarks/overhead.py
+	$(PY) benchmarks/scripts.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -1,8 +1,12 @@
-"""Shared fixtures: a real IPython shell with torchmagic loaded, and case files."""
+"""Shared fixtures: a real IPython shell with torchmagic loaded, case files, and the command line
+run as a real process."""
 from __future__ import annotations
 
 import atexit
+import os
 import re
+import subprocess
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -62,6 +66,8 @@ def shell():
     torch.set_grad_enabled(saved[2])
     torch.set_default_dtype(saved[3])
     torch.set_num_threads(saved[4])
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        torch.distributed.destroy_process_group()  # a cell's one-process group ends with its test
 
 
 @pytest.fixture(scope="module")
@@ -77,6 +83,10 @@ def plain_shell():
     ip = InteractiveShell.instance(config=config)
     ip.builtin_names = set(ip.user_ns)
     yield ip
+    import torch
+
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        torch.distributed.destroy_process_group()  # started by a cell of the module's cases
     atexit.unregister(ip.atexit_operations)
     if ip.history_manager is not None:
         ip.history_manager.end_session()
@@ -166,8 +176,6 @@ def run_in_fresh_process(cells: list[str], workdir: Path, timeout: float = 300) 
     `%%torchdebug` diagnosis as a dict with notes, rescue_file and internal_error, or None}.
     """
     import json
-    import subprocess
-    import sys
 
     cells_file, report_file = workdir / "cells.json", workdir / "report.json"
     cells_file.write_text(json.dumps(cells))
@@ -175,3 +183,25 @@ def run_in_fresh_process(cells: list[str], workdir: Path, timeout: float = 300) 
                           cwd=workdir, capture_output=True, text=True, timeout=timeout)
     assert done.returncode == 0, done.stderr[-3000:]
     return json.loads(report_file.read_text())
+
+
+def environment(**extra: str) -> dict[str, str]:
+    """The environment of a command run by a test: this checkout's package first, English
+    reports of a fixed width, no colours."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), *filter(None, [env.get("PYTHONPATH")])])
+    env.update(COLUMNS="100", NO_COLOR="1", LANG="C.UTF-8", PYTHONUNBUFFERED="1", OMP_NUM_THREADS="1", **extra)
+    env.pop("RANK", None)
+    env.pop("WORLD_SIZE", None)
+    return env
+
+
+@pytest.fixture
+def torchmagic_cli():
+    """Run ``python -m torchmagic ARGS`` in a folder; returns the finished process."""
+
+    def run(*args: str, cwd: Path, timeout: float = 120, **env: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "torchmagic", *args], cwd=cwd, env=environment(**env),
+                              capture_output=True, text=True, timeout=timeout)
+
+    return run

@@ -20,6 +20,7 @@ from typing import Any, Callable, Mapping
 from IPython.core.error import UsageError
 
 from .. import evidence
+from . import children
 from ..run import execute, faults, guards
 from ..replay import rerun
 from ..diagnosis import Diagnosis, ErrorInfo, Location, Rerun, TensorInfo, describe, safe_str
@@ -49,6 +50,19 @@ class Options:
     record: bool = True  # keep the provenance record of the instrumented run (evidence)
     # whether CUDA in this process stopped working after an error (a seam for CPU-only tests)
     context_lost: Callable[[], bool] = field(default=lambda: rerun.context_poisoned(), repr=False)
+    # told of the run's exception as soon as it is raised, before it is diagnosed (the ranks of
+    # a distributed job learn which of them failed first)
+    on_failure: Callable[[BaseException], None] | None = field(default=None, repr=False)
+
+
+@dataclass
+class Script:
+    """A script run as the cell: its file (the cell's file name, as in its tracebacks), the
+    namespace of its ``__main__`` module, and the other files of the user's project."""
+
+    path: str
+    namespace: dict
+    files: tuple[str, ...] = ()
 
 
 @dataclass
@@ -66,8 +80,11 @@ def last_diagnosis() -> Diagnosis | None:
     return _last
 
 
-def debug_cell(shell: Any, cell: str, options: Options | None = None) -> Outcome:
+def debug_cell(shell: Any, cell: str, options: Options | None = None, script: Script | None = None) -> Outcome:
     """Run `cell` in the shell's namespace under diagnosis; never raises the cell's error.
+
+    With `script`, `cell` is a script's text, run in the script's namespace under its own file
+    name, its statements run as a program runs them (no value shown).
 
     The cell runs exactly once, as IPython would run it (statement by statement, see
     :mod:`torchmagic.run.execute`), whatever happens to torchmagic around it: a stage of its own
@@ -76,7 +93,7 @@ def debug_cell(shell: Any, cell: str, options: Options | None = None) -> Outcome
     """
     __tracebackhide__ = True
     try:
-        run = _prepare(shell, cell, options or Options())
+        run = _prepare(shell, cell, options or Options(), script)
     except SyntaxError as error:  # nothing of the cell runs; the report says where it does not parse
         return _syntax_outcome(shell, cell, options or Options(), error)
     try:
@@ -138,33 +155,37 @@ class _Run:
         self.failures.append(f"{stage}: {describe(error)}")
 
 
-def _prepare(shell: Any, cell: str, options: Options) -> _Run:
+def _prepare(shell: Any, cell: str, options: Options, script: Script | None = None) -> _Run:
     """Everything before the cell runs. A stage that fails is noted and replaced by what
     IPython itself would do; only the cell's own syntax error is raised."""
     __tracebackhide__ = True
     failures: list[str] = []
-    try:
-        source = python_source(shell, cell)
-    except Exception as error:
-        failures.append(f"translate: {describe(error)}")
-        source = shell.transform_cell(cell) if shell is not None else cell
-    number = cell_number(shell)
-    try:
-        filename = _register_source(shell, source, cell, number)
-    except Exception as error:
-        failures.append(f"register: {describe(error)}")
-        filename = _register_plain(source, number)
-    namespace = shell.user_ns if shell is not None else {}
+    if script is not None:  # a file of its own: nothing to translate or register
+        source, filename, namespace = cell, script.path, script.namespace
+    else:
+        try:
+            source = python_source(shell, cell)
+        except Exception as error:
+            failures.append(f"translate: {describe(error)}")
+            source = shell.transform_cell(cell) if shell is not None else cell
+        number = cell_number(shell)
+        try:
+            filename = _register_source(shell, source, cell, number)
+        except Exception as error:
+            failures.append(f"register: {describe(error)}")
+            filename = _register_plain(source, number)
+        namespace = shell.user_ns if shell is not None else {}
     diagnosis = Diagnosis(ok=True, cell=source, filename=filename, language=options.language)
     try:
-        compiled = execute.compile_cell(source, filename, shell, sync=not options.fast and _must_sync())
+        compiled = execute.compile_cell(source, filename, shell, sync=not options.fast and _must_sync(),
+                                        interactive=script is None)
     except SyntaxError:
         raise  # the cell does not parse: IPython shows it, and nothing runs
     except Exception as error:
         failures.append(f"compile: {describe(error)}")
         compiled = execute.compile_plain(source, filename, shell)
     run = _Run(shell, cell, options, source, filename, namespace, diagnosis, compiled, failures=failures,
-               user=UserCode(shell, cell=filename))
+               user=UserCode(shell, script.files if script is not None else (), cell=filename))
     run.snapshot = _take_snapshot(run)
     return run
 
@@ -195,6 +216,11 @@ async def _run_and_diagnose(run: _Run) -> Outcome:
             stack.enter_context(rerun.synchronising())
         ran = await execute.run_steps(run.compiled, run.namespace, run.filename)
     exc = ran.exception
+    if exc is not None and options.on_failure is not None:
+        try:
+            options.on_failure(exc)
+        except Exception as error:
+            run.failed("on_failure", error)
     try:
         if exc is not None:
             diagnosis.ok = False
@@ -364,6 +390,7 @@ def diagnose_error(diagnosis: Diagnosis, exc: BaseException, namespace: Mapping[
             top.line = suspect[0]
     _place(diagnosis, ctx, top)
     diagnosis.tensors = tensors_on_line(ctx, ctx.line)
+    children.annotate(diagnosis, ctx)  # raised in a child process: the line it raised at
 
 
 def error_context(diagnosis: Diagnosis, exc: BaseException, namespace: Mapping[str, Any],

@@ -35,6 +35,10 @@ NOTES: dict[str, dict[str, str]] = {
         "snapshot_failed": "No snapshot could be taken before the run ({error}), so there is no CPU rerun.",
         "snapshot_failed_fast": "No snapshot could be taken before the run ({error}), so the cell "
         "could not be replayed with instrumentation.",
+        "child_process": "The error was raised in {process}, not here: its own traceback, passed back "
+        "as text, points to line {line} (`{code}`). Line {here} is where it reached this process.",
+        "child_process_elsewhere": "The error was raised in {process}, in {file} line {line}: `{code}`.",
+        "child_process_no_line": "The error was raised in {process}, outside your code: {error}",
     },
     "zh": {
         "forward_trace": "错误在 `backward()` 中出现；异常检测把它追溯到第 {line} 行的前向运算。",
@@ -56,6 +60,10 @@ NOTES: dict[str, dict[str, str]] = {
         "memory_freed": "已把 {size} 缓存中未使用的显存还给驱动；修正原因后无需重启即可继续。",
         "snapshot_failed": "运行前无法建立快照（{error}），因此不会在 CPU 上重新运行。",
         "snapshot_failed_fast": "运行前无法建立快照（{error}），因此无法开启检测重放该单元格。",
+        "child_process": "错误发生在{process}中，而不是这里：它以文本传回的 traceback 指向第 {line} 行"
+        "（`{code}`）。第 {here} 行是错误传到本进程的地方。",
+        "child_process_elsewhere": "错误发生在{process}中，位于 {file} 第 {line} 行：`{code}`。",
+        "child_process_no_line": "错误发生在{process}中，不在你的代码里：{error}",
     },
 }
 

@@ -107,6 +107,9 @@ class ReportModel:
     notes: list[str] = field(default_factory=list)
     internal_error: str | None = None
     brief: bool = False  # the pitfall was explained in full earlier: title, detail and fix only
+    source: str = ""  # a script's name: the report is of a script run from the command line
+    process: str = ""  # which process of several it is, e.g. "rank 1/2"
+    ranks: list[str] = field(default_factory=list)  # one line for each other rank of the job
     trace: list[str] = field(default_factory=list)  # how the run made the value at fault, worded
     cause_label: str = ""  # the earlier cell that holds the line to change ("In[2]"), if one does
     cause_line: int | None = None

@@ -22,18 +22,21 @@ class Report(Displayable):
 
     def __init__(self, diagnosis: Diagnosis, *, color: bool | None = None,
                  shell: Any = None, traceback_follows: bool = False, brief: bool = False,
-                 width: int | None = None) -> None:
+                 width: int | None = None, source: str = "", process: str = "",
+                 ranks: list[str] | None = None) -> None:
         super().__init__(diagnosis.language, color, shell)
         self.diagnosis = diagnosis
         self.traceback_follows = traceback_follows
         self.brief = brief
         self.width = width
+        self.source, self.process, self.ranks = source, process, list(ranks or [])
         self._model: ReportModel | None = None
 
     @property
     def model(self) -> ReportModel:
         if self._model is None:
-            self._model = replace(build(self.diagnosis), brief=self.brief)
+            self._model = replace(build(self.diagnosis), brief=self.brief, source=self.source,
+                                  process=self.process, ranks=self.ranks)
         return self._model
 
     @property

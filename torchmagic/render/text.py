@@ -268,6 +268,7 @@ class TextRenderer:
         self.style = style or "default"
         self.width = width
         self._formatter: Any = None
+        self._script = False  # a report of a script run from the command line
 
     # -------------------------------------------------------- segments
     def seg(self, text: str, role: str | None = None) -> Segment:
@@ -426,7 +427,7 @@ class TextRenderer:
                 out.append(self.heading(ui(key, self.lang)))
                 out.extend(self.paragraph(text))
         if brief:
-            hint = ui("explain_hint", self.lang, id=ex.id)
+            hint = ui(self._hint, self.lang, id=ex.id)
             out.append([self.seg(truncate(INDENT + hint, self.width), "dim")])
             return out
         if ex.example_wrong or ex.example_right:
@@ -456,10 +457,20 @@ class TextRenderer:
         lines = [[self.seg(t, "title")] for t in wrap(ex.title, self.width)]
         return lines + [[self.seg(tag, "id")]]
 
-    def findings(self, rows: list[FindingRow]) -> list[Line]:
+    @property
+    def _hint(self) -> str:
+        return "explain_hint_cli" if self._script else "explain_hint"
+
+    def _product(self, m: ReportModel) -> str:
+        product = ui("product", self.lang)
+        return ui("process", self.lang, product=product, process=m.process) if m.process else product
+
+    def findings(self, rows: list[FindingRow], m: ReportModel | None = None) -> list[Line]:
         """The compact list of findings: line, pitfall id and message, one item each."""
-        out = [self.heading(f"{ui('product', self.lang)}: "
-                            f"{ui('findings', self.lang, n=len(rows))}")]
+        what = (ui("findings_in", self.lang, file=m.source, n=len(rows)) if m is not None and m.source
+                else ui("findings", self.lang, n=len(rows)))
+        product = self._product(m) if m is not None else ui("product", self.lang)
+        out = [self.heading(f"{product}: {what}")]
         labels = [ui("line_n", self.lang, line=r.line) for r in rows]
         label_w = max(display_width(x) for x in labels)
         id_w = min(max(len(r.id) for r in rows), 30)
@@ -478,7 +489,7 @@ class TextRenderer:
                 out.append(_fit(_rstrip(head), self.width))
                 out.extend(self.prose(x) for x in wrap(message, self.width, INDENT * 3))
         ids = list(dict.fromkeys(r.id for r in rows))
-        hint = ui("explain_hint", self.lang, id=ids[0] if len(ids) == 1 else "ID")
+        hint = ui(self._hint, self.lang, id=ids[0] if len(ids) == 1 else "ID")
         out.append([self.seg(truncate(INDENT + hint, self.width), "dim")])
         return out
 
@@ -512,22 +523,23 @@ class TextRenderer:
         if m.empty:
             return ""
         lang = self.lang
+        self._script = bool(m.source)
         out: list[Line] = []
         if m.findings:
-            out.extend(self.findings(m.findings))
+            out.extend(self.findings(m.findings, m))
         if m.internal_error:
             if out:
                 out.append([])
             first = (m.internal_error.strip().splitlines() or [""])[-1]
-            out.append([self.seg(truncate(ui("internal_error", lang, error=first), self.width),
-                                 "dim")])
+            key = "internal_error_script" if m.source else "internal_error"
+            out.append([self.seg(truncate(ui(key, lang, error=first), self.width), "dim")])
             return self.join(out)
         if m.ok:
             return self.join(out)
         if out:
             out.append([])
         error_type = m.error_type or "Error"
-        head = f"{ui('product', lang)}: "
+        head = f"{self._product(m)}: "
         message = m.error_message.strip()
         one_line = bool(message) and "\n" not in message and \
             display_width(head + error_type + ": " + message) <= self.width
@@ -551,8 +563,12 @@ class TextRenderer:
                 out.extend(self.listing(m.cell, m.line, m.related_lines))
         elif m.line is not None or m.related_lines:
             out.append([])
-            head = (ui("line_to_change_n", lang, line=m.line) if m.line is not None
-                    else ui("cell", lang))
+            if m.source:
+                head = (ui("line_to_change_at", lang, file=m.source, line=m.line) if m.line is not None
+                        else ui("script", lang, file=m.source))
+            else:
+                head = (ui("line_to_change_n", lang, line=m.line) if m.line is not None
+                        else ui("cell", lang))
             out.append(self.heading(head))
             out.extend(self.listing(m.cell, m.line, m.related_lines))
         if m.trace and len(m.trace) > 1:
@@ -582,6 +598,11 @@ class TextRenderer:
                 name = f"{o.id}: {o.title}" if o.title != o.id else o.id
                 text = f"- {name} ({extra})"
                 out.extend(self.prose(x) for x in wrap(text, self.width, INDENT, INDENT + "  "))
+        if m.ranks:
+            out.append([])
+            out.append(self.heading(ui("ranks", lang)))
+            for line in m.ranks:
+                out.extend(self.prose(x) for x in wrap("- " + line, self.width, INDENT, INDENT + "  "))
         if m.notes:
             out.append([])
             out.append(self.heading(ui("notes", lang)))

@@ -212,6 +212,13 @@ def recording() -> Iterator[Effects]:
         _active = previous
 
 
+def replaying() -> bool:
+    """Whether the current thread runs a replay: what a replay must not repeat (talking to
+    other processes of a distributed job) refuses with :class:`NotReplayed` then."""
+    effects = _active
+    return effects is not None and effects.thread == threading.get_ident()
+
+
 # ---------------------------------------------------------------------------- private files
 class PrivateFiles:
     """Copies of the files a replay writes through the cell's own ``open`` and ``torch.save``:
