@@ -57,7 +57,7 @@ class Entry:
             template = self.details.get(choice, {}).get(key)
             if template:
                 missing = set(_PLACEHOLDER.findall(template)) - set(facts)
-                return "" if missing else fill(template, facts)
+                return "" if missing else fill(_worded(template, choice, facts), facts)
         return ""
 
     def matches_message(self, exc_type: str, message: str) -> bool:
@@ -70,6 +70,30 @@ class Entry:
 
 
 _PLACEHOLDER = re.compile(r"(?<!\{)\{(\w+)(?:[:!][^}]*)?\}")
+
+
+class PlaceText(str):
+    """A line of an earlier cell as a detail sentence names it: `7 of In[2]` in English; the
+    Chinese sentences' `第 {line} 行` becomes `In[2] 的第 7 行`."""
+
+    line: int
+    cell: str
+
+    def __new__(cls, line: int, cell: str) -> "PlaceText":
+        text = super().__new__(cls, f"{line} of {cell}")
+        text.line, text.cell = line, cell
+        return text
+
+
+def _worded(template: str, lang: str, facts: dict[str, Any]) -> str:
+    """The template with each earlier-cell place worded for the language."""
+    if lang != "zh":
+        return template
+    for key, value in facts.items():
+        if isinstance(value, PlaceText):
+            template = re.sub(r"\s*第\s*\{%s\}\s*行" % re.escape(key), f" {value.cell} 的第 {value.line} 行", template)
+            template = template.replace("{%s}" % key, f" {value.cell} 第 {value.line} 行 ")
+    return re.sub(r" {2,}", " ", template).strip()
 
 
 class _Missing(dict):

@@ -6,7 +6,7 @@ import re
 from typing import Any, Callable, Iterable
 
 from ..diagnosis import Match
-from ..knowledge import catalog
+from ..knowledge import PlaceText, catalog
 from ..evidence import Site
 from ..evidence.queries import passed_on
 from ..diagnose.locate import CellFrame, code_of
@@ -245,7 +245,7 @@ def line_text(ctx: Context, where: tuple[int | None, Site | None]) -> Any:
     line, cause = where
     if cause is None:
         return line
-    return f"{cause.line} of {ctx.evidence.user.label(cause.filename)}"
+    return PlaceText(cause.line, ctx.evidence.user.label(cause.filename))
 
 
 def module_site(found: Any, module: Any) -> Site | None:
