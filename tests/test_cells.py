@@ -55,6 +55,8 @@ def test_error_case(shell, case: Case, tmp_path):
 
 
 SHAPES = ("top", "function", "setup")
+# read from the code of the cell or script only: a helper of an earlier cell is out of their reach
+TEXT_ONLY = {"checkpoint-every-rank", "ddp-batchnorm-not-synced", "distributed-sampler-epoch"}
 
 
 def test_every_silent_pitfall_has_cells_in_every_shape():
@@ -65,7 +67,8 @@ def test_every_silent_pitfall_has_cells_in_every_shape():
     silent = sorted(e.id for e in catalog().values() if e.kind == "silent")
     cells = [c for c in cases_in(CELLS) if c.kind == "silent"]
     assert all(c.shape in SHAPES for c in cells), [c.id for c in cells if c.shape not in SHAPES]
-    missing = {pid: [s for s in SHAPES if not any(c.pitfall == pid and c.shape == s for c in cells)]
+    shapes = {pid: ("top", "function") if pid in TEXT_ONLY else SHAPES for pid in silent}
+    missing = {pid: [s for s in shapes[pid] if not any(c.pitfall == pid and c.shape == s for c in cells)]
                for pid in silent}
     assert {pid: m for pid, m in missing.items() if m} == {}
     setup_cells = [c.id for c in cells if c.shape == "setup" and not c.setup]

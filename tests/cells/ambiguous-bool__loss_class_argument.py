@@ -2,7 +2,7 @@
 # kind: error
 # line: 4
 # source: written for the test suite
-# shape: a function parameter: the loss class, not an instance of it, passed down to the training helper
+# cause: a function parameter: the loss class, not an instance of it, passed down to the training helper
 # %% setup
 import torch
 import torch.nn as nn

@@ -2,7 +2,7 @@
 # kind: error
 # line: 2
 # source: written for the test suite
-# shape: a value made in a second, earlier cell: the loss class from a config dict, never instantiated
+# cause: a value made in a second, earlier cell: the loss class from a config dict, never instantiated
 # %% setup
 import torch
 import torch.nn as nn

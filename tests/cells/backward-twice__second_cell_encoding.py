@@ -2,7 +2,7 @@
 # kind: error
 # line: 4
 # source: written for the test suite
-# shape: a value made in a second, earlier cell: node embeddings computed once, with their graph, and reused every step
+# cause: a value made in a second, earlier cell: node embeddings computed once, with their graph, and reused every step
 # %% setup
 import torch
 import torch.nn as nn

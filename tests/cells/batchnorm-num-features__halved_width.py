@@ -2,7 +2,7 @@
 # kind: error
 # line: 6
 # source: written for the test suite
-# shape: a module constructor's sizes computed in __init__: the norm gets half the layer's width
+# cause: a module constructor's sizes computed in __init__: the norm gets half the layer's width
 # %% setup
 import torch
 import torch.nn as nn

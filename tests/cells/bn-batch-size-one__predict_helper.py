@@ -2,7 +2,7 @@
 # kind: error
 # line: 4
 # source: written for the test suite
-# shape: a helper from a setup cell runs the model on one image that the cell took out of the batch lines up
+# cause: a helper from a setup cell runs the model on one image that the cell took out of the batch lines up
 # %% setup
 import torch
 import torch.nn as nn

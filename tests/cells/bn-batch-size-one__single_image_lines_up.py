@@ -2,7 +2,7 @@
 # kind: error
 # line: 4, 5
 # source: written for the test suite
-# shape: a value made lines up: one photo taken out of the batch and unsqueezed, then fed to a model still in training mode
+# cause: a value made lines up: one photo taken out of the batch and unsqueezed, then fed to a model still in training mode
 # %% setup
 import torch
 import torch.nn as nn

@@ -2,7 +2,7 @@
 # kind: error
 # line: 3
 # source: written for the test suite
-# shape: a list of tensors built in a loop: each pooled at another scale, never brought back to one size
+# cause: a list of tensors built in a loop: each pooled at another scale, never brought back to one size
 # %% setup
 import torch
 import torch.nn.functional as F

@@ -1,5 +1,6 @@
 # pitfall: checkpoint-every-rank
 # kind: silent
+# shape: top
 # line: 11
 # source: DDP scripts that save the checkpoint after every epoch in every rank
 # %% setup

@@ -2,7 +2,7 @@
 # kind: error
 # line: 4
 # source: written for the test suite
-# shape: a module constructor's channels from an options object set in a setup cell for grayscale scans
+# cause: a module constructor's channels from an options object set in a setup cell for grayscale scans
 # %% setup
 import torch
 import torch.nn as nn

@@ -2,7 +2,7 @@
 # kind: error
 # line: 1
 # source: written for the test suite
-# shape: a Dataset's __getitem__ in a setup cell turns HWC numpy images into tensors without moving the channels
+# cause: a Dataset's __getitem__ in a setup cell turns HWC numpy images into tensors without moving the channels
 # %% setup
 import numpy as np
 import torch

@@ -2,7 +2,7 @@
 # kind: error
 # line: 2
 # source: written for the test suite
-# shape: a value made lines up: square HWC frames permuted with the wrong axis order
+# cause: a value made lines up: square HWC frames permuted with the wrong axis order
 # %% setup
 import numpy as np
 import torch

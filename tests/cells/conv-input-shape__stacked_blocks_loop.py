@@ -2,7 +2,7 @@
 # kind: error
 # line: 4
 # source: written for the test suite
-# shape: a python list of layers built in a loop: the channel count is never carried to the next block
+# cause: a python list of layers built in a loop: the channel count is never carried to the next block
 # %% setup
 import torch
 import torch.nn as nn

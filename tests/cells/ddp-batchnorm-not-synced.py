@@ -1,5 +1,6 @@
 # pitfall: ddp-batchnorm-not-synced
 # kind: silent
+# shape: top
 # line: 6
 # source: a ConvNet with BatchNorm2d wrapped in DDP without SyncBatchNorm (one-process gloo group)
 # %% setup

@@ -1,5 +1,6 @@
 # pitfall: distributed-sampler-epoch
 # kind: silent
+# shape: top
 # line: 2
 # source: DDP tutorials' loop without sampler.set_epoch: the same shuffle in every epoch
 # %% setup

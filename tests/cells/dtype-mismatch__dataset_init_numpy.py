@@ -2,7 +2,7 @@
 # kind: error
 # line: 1
 # source: written for the test suite
-# shape: a Dataset's __init__ in a setup cell keeps the float64 sensor table as a tensor
+# cause: a Dataset's __init__ in a setup cell keeps the float64 sensor table as a tensor
 # %% setup
 import numpy as np
 import torch

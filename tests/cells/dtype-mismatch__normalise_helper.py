@@ -2,7 +2,7 @@
 # kind: error
 # line: 3
 # source: written for the test suite
-# shape: a preprocessing helper from a setup cell subtracts float64 numpy channel means
+# cause: a preprocessing helper from a setup cell subtracts float64 numpy channel means
 # %% setup
 import numpy as np
 import torch

@@ -2,7 +2,7 @@
 # kind: error
 # line: 1
 # source: written for the test suite
-# shape: a python list of batches built in a loop from float64 numpy chunks
+# cause: a python list of batches built in a loop from float64 numpy chunks
 # %% setup
 import numpy as np
 import torch

@@ -2,7 +2,7 @@
 # kind: error
 # line: 4
 # source: written for the test suite
-# shape: a helper from a setup cell adds numpy noise, which turns the float32 batch into float64
+# cause: a helper from a setup cell adds numpy noise, which turns the float32 batch into float64
 # %% setup
 import numpy as np
 import torch

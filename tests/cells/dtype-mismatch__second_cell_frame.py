@@ -2,7 +2,7 @@
 # kind: error
 # line: 3
 # source: written for the test suite
-# shape: a value made in a second, earlier cell: the feature matrix taken from a float64 array
+# cause: a value made in a second, earlier cell: the feature matrix taken from a float64 array
 # %% setup
 import numpy as np
 import torch

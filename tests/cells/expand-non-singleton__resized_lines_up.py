@@ -2,7 +2,7 @@
 # kind: error
 # line: 2
 # source: written for the test suite
-# shape: a value made lines up: the feature map upsampled, its attention weights left at the old size
+# cause: a value made lines up: the feature map upsampled, its attention weights left at the old size
 # %% setup
 import torch
 import torch.nn.functional as F

@@ -2,7 +2,7 @@
 # kind: error
 # line: 2, 3
 # source: written for the test suite
-# shape: a value made in a second, earlier cell: the image was resized there, its mask was not
+# cause: a value made in a second, earlier cell: the image was resized there, its mask was not
 # %% setup
 import torch
 import torch.nn.functional as F

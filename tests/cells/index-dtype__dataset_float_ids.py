@@ -2,7 +2,7 @@
 # kind: error
 # line: 2
 # source: written for the test suite
-# shape: a Dataset's __getitem__ in a setup cell pads token ids into a float tensor
+# cause: a Dataset's __getitem__ in a setup cell pads token ids into a float tensor
 # %% setup
 import torch
 import torch.nn as nn

@@ -2,7 +2,7 @@
 # kind: error
 # line: 1
 # source: written for the test suite
-# shape: a value made in a second, earlier cell: evenly spaced frame numbers left as floats
+# cause: a value made in a second, earlier cell: evenly spaced frame numbers left as floats
 # %% setup
 import torch
 torch.manual_seed(0)

@@ -2,7 +2,7 @@
 # kind: error
 # line: 2
 # source: written for the test suite
-# shape: a value made lines up: token ids scaled into a float tensor before an nn.Sequential that starts with an Embedding
+# cause: a value made lines up: token ids scaled into a float tensor before an nn.Sequential that starts with an Embedding
 # %% setup
 import torch
 import torch.nn as nn

@@ -2,7 +2,7 @@
 # kind: error
 # line: 1, 2
 # source: written for the test suite
-# shape: a module constructor's size computed from the data: the largest id, not the number of ids
+# cause: a module constructor's size computed from the data: the largest id, not the number of ids
 # %% setup
 import torch
 import torch.nn as nn

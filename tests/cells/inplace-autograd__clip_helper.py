@@ -2,7 +2,7 @@
 # kind: error
 # line: 4
 # source: written for the test suite
-# shape: a helper from a setup cell clips the sigmoid's output in place, which sigmoid's backward needs
+# cause: a helper from a setup cell clips the sigmoid's output in place, which sigmoid's backward needs
 # %% setup
 import torch
 import torch.nn as nn

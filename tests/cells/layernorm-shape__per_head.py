@@ -2,7 +2,7 @@
 # kind: error
 # line: 5
 # source: written for the test suite
-# shape: a module constructor's size computed in __init__: the norm gets the size of one head
+# cause: a module constructor's size computed in __init__: the norm gets the size of one head
 # %% setup
 import torch
 import torch.nn as nn

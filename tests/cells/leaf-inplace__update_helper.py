@@ -2,7 +2,7 @@
 # kind: error
 # line: 7
 # source: written for the test suite
-# shape: a helper from a setup cell updates the weights in place without turning autograd off
+# cause: a helper from a setup cell updates the weights in place without turning autograd off
 # %% setup
 import torch
 torch.manual_seed(0)

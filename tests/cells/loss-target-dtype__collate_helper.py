@@ -2,7 +2,7 @@
 # kind: error
 # line: 2, 4
 # source: written for the test suite
-# shape: a collate function from a setup cell stacks the class labels as float32
+# cause: a collate function from a setup cell stacks the class labels as float32
 # %% setup
 import torch
 import torch.nn as nn

@@ -2,7 +2,7 @@
 # kind: error
 # line: 1
 # source: written for the test suite
-# shape: a Dataset's __getitem__ in a setup cell hands out the click label as an integer tensor
+# cause: a Dataset's __getitem__ in a setup cell hands out the click label as an integer tensor
 # %% setup
 import torch
 import torch.nn as nn

@@ -2,7 +2,7 @@
 # kind: error
 # line: 4
 # source: written for the test suite
-# shape: a function parameter passed down two calls: the label dtype given to the epoch loop reaches the loss
+# cause: a function parameter passed down two calls: the label dtype given to the epoch loop reaches the loss
 # %% setup
 import torch
 import torch.nn as nn

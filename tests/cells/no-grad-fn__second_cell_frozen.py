@@ -2,7 +2,7 @@
 # kind: error
 # line: 3
 # source: written for the test suite
-# shape: a value made in a second, earlier cell: the whole network frozen there while only the backbone was meant
+# cause: a value made in a second, earlier cell: the whole network frozen there while only the backbone was meant
 # %% setup
 import torch
 import torch.nn as nn

@@ -2,7 +2,7 @@
 # kind: error
 # line: 6
 # source: written for the test suite
-# shape: a function parameter: the helper's `train` flag defaults to False and turns autograd off
+# cause: a function parameter: the helper's `train` flag defaults to False and turns autograd off
 # %% setup
 import torch
 import torch.nn as nn

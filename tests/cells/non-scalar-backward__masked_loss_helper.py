@@ -2,7 +2,7 @@
 # kind: error
 # line: 5
 # source: written for the test suite
-# shape: a loss helper from a setup cell averages over time steps only, one loss per sequence
+# cause: a loss helper from a setup cell averages over time steps only, one loss per sequence
 # %% setup
 import torch
 import torch.nn as nn

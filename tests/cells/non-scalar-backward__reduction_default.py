@@ -2,7 +2,7 @@
 # kind: error
 # line: 1, 2
 # source: written for the test suite
-# shape: a default argument of a loss function: per-element losses kept for a weighting that never happens
+# cause: a default argument of a loss function: per-element losses kept for a weighting that never happens
 # %% setup
 import torch
 import torch.nn as nn

@@ -2,7 +2,7 @@
 # kind: error
 # line: 4
 # source: written for the test suite
-# shape: a helper from a setup cell hands out batches as numpy slices of the feature table
+# cause: a helper from a setup cell hands out batches as numpy slices of the feature table
 # %% setup
 import numpy as np
 import torch

@@ -1,8 +1,8 @@
 # pitfall: numpy-requires-grad
 # kind: error
-# line: 3
+# line: 2, 3
 # source: written for the test suite
-# shape: a helper from a setup cell turns a generator's output into numpy images for display
+# cause: a helper from a setup cell turns a generator's output into numpy images for display
 # %% setup
 import numpy as np
 import torch

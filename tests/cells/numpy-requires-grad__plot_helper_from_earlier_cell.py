@@ -1,6 +1,6 @@
 # pitfall: numpy-requires-grad
 # kind: error
-# line: 2
+# line: 2, 3
 # source: written for the test suite
 # shape: setup
 # %% setup

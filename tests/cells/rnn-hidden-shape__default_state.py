@@ -2,7 +2,7 @@
 # kind: error
 # line: 6
 # source: written for the test suite
-# shape: a default argument of forward: an initial state made once for a batch of one
+# cause: a default argument of forward: an initial state made once for a batch of one
 # %% setup
 import torch
 import torch.nn as nn

@@ -2,7 +2,7 @@
 # kind: error
 # line: 6
 # source: written for the test suite
-# shape: a module constructor's sizes from a config dict: the head ignores the bidirectional GRU's doubled width
+# cause: a module constructor's sizes from a config dict: the head ignores the bidirectional GRU's doubled width
 # %% setup
 import torch
 import torch.nn as nn

@@ -2,7 +2,7 @@
 # kind: error
 # line: 6
 # source: written for the test suite
-# shape: a ModuleList built in a loop: every layer takes and gives its own width instead of the next one
+# cause: a ModuleList built in a loop: every layer takes and gives its own width instead of the next one
 # %% setup
 import torch
 import torch.nn as nn

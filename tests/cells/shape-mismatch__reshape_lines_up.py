@@ -2,7 +2,7 @@
 # kind: error
 # line: 2
 # source: written for the test suite
-# shape: a value made lines up: patches reshaped with the patch and channel axes swapped, then embedded
+# cause: a value made lines up: patches reshaped with the patch and channel axes swapped, then embedded
 # %% setup
 import torch
 import torch.nn as nn

@@ -2,7 +2,7 @@
 # kind: error
 # line: 4
 # source: written for the test suite
-# shape: a python list of tensors built in a loop: one embedding matrix per sentence, each its own length
+# cause: a python list of tensors built in a loop: one embedding matrix per sentence, each its own length
 # %% setup
 import torch
 import torch.nn as nn

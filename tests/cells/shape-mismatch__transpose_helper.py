@@ -2,7 +2,7 @@
 # kind: error
 # line: 3
 # source: written for the test suite
-# shape: a helper from a setup cell transposes the wrong axes of a spectrogram batch
+# cause: a helper from a setup cell transposes the wrong axes of a spectrogram batch
 # %% setup
 import torch
 import torch.nn as nn

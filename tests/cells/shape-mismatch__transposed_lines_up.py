@@ -2,7 +2,7 @@
 # kind: error
 # line: 2
 # source: written for the test suite
-# shape: a value made lines up: a batch of time series transposed to channels-first for a conv, then given to a linear layer
+# cause: a value made lines up: a batch of time series transposed to channels-first for a conv, then given to a linear layer
 # %% setup
 import torch
 import torch.nn as nn

@@ -2,7 +2,7 @@
 # kind: error
 # line: 2
 # source: written for the test suite
-# shape: a Dataset's __init__ in a setup cell numbers the species from 1
+# cause: a Dataset's __init__ in a setup cell numbers the species from 1
 # %% setup
 import torch
 import torch.nn as nn

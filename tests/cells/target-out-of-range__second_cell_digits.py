@@ -2,7 +2,7 @@
 # kind: error
 # line: 4
 # source: written for the test suite
-# shape: a value made in a second, earlier cell: house numbers labelled 1-10 with 10 standing for the digit 0
+# cause: a value made in a second, earlier cell: house numbers labelled 1-10 with 10 standing for the digit 0
 # %% setup
 import torch
 import torch.nn as nn

@@ -2,7 +2,7 @@
 # kind: error
 # line: 6
 # source: written for the test suite
-# shape: a helper from a setup cell turns 1-5 star ratings into class labels without shifting them
+# cause: a helper from a setup cell turns 1-5 star ratings into class labels without shifting them
 # %% setup
 import torch
 import torch.nn as nn

@@ -2,7 +2,7 @@
 # kind: clean
 # line: 0
 # source: written for the test suite
-# shape: a collate function from a setup cell stacks class labels as int64; the loss instance comes from a config dict
+# cause: a collate function from a setup cell stacks class labels as int64; the loss instance comes from a config dict
 # %% setup
 import torch
 import torch.nn as nn

@@ -2,7 +2,7 @@
 # kind: clean
 # line: 0
 # source: written for the test suite
-# shape: a Dataset's __getitem__ in a setup cell moves HWC image channels first and scales to float32
+# cause: a Dataset's __getitem__ in a setup cell moves HWC image channels first and scales to float32
 # %% setup
 import numpy as np
 import torch

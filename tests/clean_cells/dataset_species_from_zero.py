@@ -2,7 +2,7 @@
 # kind: clean
 # line: 0
 # source: written for the test suite
-# shape: a Dataset's __init__ in a setup cell numbers the species from 0
+# cause: a Dataset's __init__ in a setup cell numbers the species from 0
 # %% setup
 import torch
 import torch.nn as nn

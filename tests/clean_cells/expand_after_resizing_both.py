@@ -2,7 +2,7 @@
 # kind: clean
 # line: 0
 # source: written for the test suite
-# shape: a value made lines up: the attention map upsampled along with the features before the expand
+# cause: a value made lines up: the attention map upsampled along with the features before the expand
 # %% setup
 import torch
 import torch.nn.functional as F

@@ -2,7 +2,7 @@
 # kind: clean
 # line: 0
 # source: written for the test suite
-# shape: a function parameter: forward's initial state defaults to None and is made for the batch given
+# cause: a function parameter: forward's initial state defaults to None and is made for the batch given
 # %% setup
 import torch
 import torch.nn as nn

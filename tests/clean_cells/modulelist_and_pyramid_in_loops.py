@@ -2,7 +2,7 @@
 # kind: clean
 # line: 0
 # source: written for the test suite
-# shape: a ModuleList built in a loop from consecutive sizes, and pyramid levels resized back before cat
+# cause: a ModuleList built in a loop from consecutive sizes, and pyramid levels resized back before cat
 # %% setup
 import torch
 import torch.nn as nn

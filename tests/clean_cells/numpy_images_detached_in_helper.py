@@ -2,7 +2,7 @@
 # kind: clean
 # line: 0
 # source: written for the test suite
-# shape: a helper from a setup cell detaches a generator's output before turning it into numpy images
+# cause: a helper from a setup cell detaches a generator's output before turning it into numpy images
 # %% setup
 import numpy as np
 import torch

@@ -2,7 +2,7 @@
 # kind: clean
 # line: 0
 # source: written for the test suite
-# shape: a value made lines up: patches brought to (batch, patches, channels * pixels) before the patch embedding
+# cause: a value made lines up: patches brought to (batch, patches, channels * pixels) before the patch embedding
 # %% setup
 import torch
 import torch.nn as nn

@@ -2,7 +2,7 @@
 # kind: clean
 # line: 0
 # source: written for the test suite
-# shape: a value made in a second, earlier cell: the feature matrix cast to float32 there
+# cause: a value made in a second, earlier cell: the feature matrix cast to float32 there
 # %% setup
 import numpy as np
 import torch

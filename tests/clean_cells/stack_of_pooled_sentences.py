@@ -2,7 +2,7 @@
 # kind: clean
 # line: 0
 # source: written for the test suite
-# shape: a python list of tensors built in a loop: each sentence's embeddings pooled to one vector before the stack
+# cause: a python list of tensors built in a loop: each sentence's embeddings pooled to one vector before the stack
 # %% setup
 import torch
 import torch.nn as nn

@@ -2,7 +2,7 @@
 # kind: clean
 # line: 0
 # source: written for the test suite
-# shape: a helper from a setup cell shifts 1-5 star ratings to class labels 0-4
+# cause: a helper from a setup cell shifts 1-5 star ratings to class labels 0-4
 # %% setup
 import torch
 import torch.nn as nn

@@ -2,7 +2,7 @@
 # kind: clean
 # line: 0
 # source: written for the test suite
-# shape: a function parameter: the helper's train flag passed as True for the training step
+# cause: a function parameter: the helper's train flag passed as True for the training step
 # %% setup
 import torch
 import torch.nn as nn

@@ -65,15 +65,25 @@ REAL_ERRORS = [
 ]
 
 
+@pytest.fixture
+def validating():
+    """Distributions check their arguments (the default, which a compiled cell earlier in the
+    same process may have turned off for the whole process)."""
+    before = torch.distributions.Distribution._validate_args
+    torch.distributions.Distribution.set_default_validate_args(True)
+    yield
+    torch.distributions.Distribution.set_default_validate_args(before)
+
+
 @pytest.mark.parametrize("pid, call", REAL_ERRORS, ids=[f"{p}-{i}" for i, (p, _) in enumerate(REAL_ERRORS)])
-def test_patterns_match_the_real_messages(pid, call):
+def test_patterns_match_the_real_messages(pid, call, validating):
     exc_type, message = real_message(call)
     matching = [e.id for e in catalog().values() if e.family in ("losses", "gradients")
                 and e.matches_message(exc_type, message)]
     assert matching == [pid], (message, matching)
 
 
-def test_a_distribution_check_without_nan_is_not_called_nan():
+def test_a_distribution_check_without_nan_is_not_called_nan(validating):
     exc_type, message = real_message(lambda: torch.distributions.Normal(torch.tensor([0.0]), torch.tensor([-1.0])))
     assert not get_entry("nan-propagation").matches_message(exc_type, message)
 
