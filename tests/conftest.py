@@ -3,6 +3,7 @@ run as a real process."""
 from __future__ import annotations
 
 import atexit
+from contextlib import contextmanager
 import os
 import re
 import subprocess
@@ -33,6 +34,23 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 
+@contextmanager
+def torch_settings_kept():
+    """Puts back torch's global settings that cells change on purpose (anomaly mode, grad
+    mode, default dtype, compute threads) when the block ends, so tests stay independent."""
+    import torch
+
+    saved = (torch.is_anomaly_enabled(), torch.is_anomaly_check_nan_enabled(), torch.is_grad_enabled(),
+             torch.get_default_dtype(), torch.get_num_threads())
+    try:
+        yield
+    finally:
+        torch.autograd.set_detect_anomaly(saved[0], check_nan=saved[1])
+        torch.set_grad_enabled(saved[2])
+        torch.set_default_dtype(saved[3])
+        torch.set_num_threads(saved[4])
+
+
 @pytest.fixture
 def shell():
     """A fresh InteractiveShell with torchmagic loaded, torn down afterwards.
@@ -42,10 +60,10 @@ def shell():
     """
     import torch
     from IPython.core.interactiveshell import InteractiveShell
-
-    saved = (torch.is_anomaly_enabled(), torch.is_anomaly_check_nan_enabled(), torch.is_grad_enabled(),
-             torch.get_default_dtype(), torch.get_num_threads())
     from traitlets.config import Config
+
+    kept = torch_settings_kept()
+    kept.__enter__()
 
     config = Config()
     config.HistoryManager.hist_file = ":memory:"
@@ -62,10 +80,7 @@ def shell():
         ip.history_manager.end_session()
         ip.history_manager.close()
     InteractiveShell.clear_instance()
-    torch.autograd.set_detect_anomaly(saved[0], check_nan=saved[1])
-    torch.set_grad_enabled(saved[2])
-    torch.set_default_dtype(saved[3])
-    torch.set_num_threads(saved[4])
+    kept.__exit__(None, None, None)
     if torch.distributed.is_available() and torch.distributed.is_initialized():
         torch.distributed.destroy_process_group()  # a cell's one-process group ends with its test
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import CELLS, CLEAN_CELLS, CORPUS, Case, cases_in
+from conftest import CELLS, CLEAN_CELLS, CORPUS, Case, cases_in, torch_settings_kept
 from torchmagic.diagnosis import Finding
 from torchmagic.diagnose.findings import audit_namespace, findings_from_hits, ignored_lines, lint_cell, message
 from torchmagic.pitfalls import registry
@@ -45,10 +45,11 @@ def fresh_namespace(ip) -> None:
 def run_case(ip, case: Case) -> dict:
     """Run setup and cell in a fresh namespace; return the namespace after the cell."""
     fresh_namespace(ip)
-    for src in case.setup:
-        result = ip.run_cell(src, store_history=False)
-        assert result.success, f"setup failed: {result.error_in_exec!r}"
-    result = ip.run_cell(case.cell, store_history=False)
+    with torch_settings_kept():
+        for src in case.setup:
+            result = ip.run_cell(src, store_history=False)
+            assert result.success, f"setup failed: {result.error_in_exec!r}"
+        result = ip.run_cell(case.cell, store_history=False)
     assert result.success, f"the cell should run: {result.error_in_exec!r}"
     return ip.user_ns
 

@@ -154,6 +154,18 @@ def _target_match(ctx: Context, pid: str, frame: CellFrame, call: ast.Call, name
     return match
 
 
+def _loss_ran_before(ctx: Context, frame: CellFrame) -> bool:
+    """Whether the run backpropagated a loss made on the failing line before it failed there."""
+    recorder = ctx.evidence.recorder
+    for call in recorder.backwards if recorder is not None else []:
+        for r in [call.subject] if call.subject is not None else []:
+            for made in (r, *r.inputs):
+                site = made.site
+                if site is not None and site.filename == frame.filename and site.line == frame.line:
+                    return True
+    return False
+
+
 def _too_few_classes(ctx: Context, target: Any, classes: int | None, frame: CellFrame
                      ) -> tuple[int | None, Site | None, dict] | None:
     """Labels counted from 0 that run past the classifier's outputs (0..49 for 12 outputs): the
@@ -163,6 +175,8 @@ def _too_few_classes(ctx: Context, target: Any, classes: int | None, frame: Cell
     lo, hi = int(target.min()), int(target.max())
     if lo != 0 or hi < classes:  # labels from 1 (1..classes) are the labels' fault, not the layer's
         return None
+    if _loss_ran_before(ctx, frame):
+        return None  # the same loss trained on earlier batches: this batch's labels are the odd ones
     torch = _torch()
     for fr in reversed(ctx.user_frames):
         for value in list(fr.frame.f_locals.values()):
