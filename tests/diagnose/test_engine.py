@@ -314,3 +314,18 @@ def test_a_warning_in_a_loop_is_shown_once_and_recorded_every_time(shell):
         assert len(shown) == 1, (flags, len(shown))
         if flags.get("lint", True):
             assert [f.pitfall for f in out.diagnosis.findings] == ["loss-broadcast"]
+
+
+def test_the_traceback_shown_holds_no_frame_of_torchmagic(shell):
+    """The recorder runs inside every torch call of a diagnosed run: its frames, like every
+    other frame of the package, stay out of the traceback the user reads."""
+    import os
+
+    shell.run_cell("import torch, torch.nn as nn")
+    shell.run_cell("%%torchdebug --no-raise\nnet = nn.Linear(3, 2)\nout = net(torch.randn(4, 3).double())\n")
+    d = torchmagic.last_diagnosis()
+    assert d is not None and not d.ok and "linear.py" in d.traceback
+    package = os.path.dirname(torchmagic.__file__)
+    assert package not in d.traceback, d.traceback
+    for part in ("evidence", "diagnose", "run", "replay"):
+        assert os.path.join(package, part) not in d.traceback

@@ -235,3 +235,11 @@ def test_a_class_that_cannot_be_recreated_is_named(shell):
     d = torchmagic.last_diagnosis()
     assert d.snapshot.shared_classes == ["Mode"]
     assert any("`Mode`" in n for n in effects(d))
+
+
+def test_torchmagic_itself_is_not_among_the_users_modules():
+    import torchmagic.replay.isolation as isolation
+    import torchmagic.run.guards  # noqa: F401  (a module of another folder of the package)
+
+    names = [m.__name__ for m in isolation._user_modules()]
+    assert not [n for n in names if n == "torchmagic" or n.startswith("torchmagic.")], names

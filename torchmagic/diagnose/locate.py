@@ -11,7 +11,7 @@ from typing import Container
 
 from ..source.cellcode import CellCode
 
-_PACKAGE_DIR = str(Path(__file__).resolve().parent)
+_PACKAGE_DIR = str(Path(__file__).resolve().parent.parent)  # the torchmagic package
 _TRACE_HEAD = re.compile(r"Error detected in (\w+)\. Traceback of forward call")
 _TRACE_FRAME = re.compile(r'File "(.*?)", line (\d+), in (.*)')
 

@@ -393,7 +393,7 @@ def is_library_file(filename: str | None) -> bool:
 
 def _user_modules() -> list[types.ModuleType]:
     """``__main__`` and the modules imported from outside the installed libraries."""
-    own = os.path.dirname(os.path.abspath(__file__))
+    own = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # the torchmagic package
     out = []
     for name, module in list(sys.modules.items()):
         if not isinstance(module, types.ModuleType):

@@ -251,7 +251,7 @@ def stacks_up_to(cell_filename: str | None) -> Iterator[None]:
     if cell_filename is None or original is None:
         yield
         return
-    own = os.path.dirname(os.path.abspath(__file__))
+    own = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # the torchmagic package
 
     def format_stack() -> list[str]:
         if getattr(fx_traceback, "should_preserve_node_meta", False):
