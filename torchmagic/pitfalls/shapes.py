@@ -409,10 +409,9 @@ def size_decided(ctx: Context, module: Any, built: Site, keyword: str, position:
                        construct.args[index] if index < len(construct.args) else None)
             if arg is None:
                 return None
-            if isinstance(arg, ast.Name):  # a variable: where it was computed
+            if isinstance(arg, ast.Name):  # a variable: where the cell computed it, if it did
                 made = ctx.code.origin(arg.id, construct.lineno)
-                if made is not None and made.line < construct.lineno:
-                    return made.line
+                return made.line if made is not None and made.line < construct.lineno else None
             return construct.lineno  # an expression: the call that computes it
         return None
     if built.filename != ctx.filename or not isinstance(size, ast.Name) or len(names) != 1:
