@@ -209,8 +209,10 @@ def sample_origin(record: Record) -> list[Step]:
         if last.op in _REARRANGES:  # axes moved here (a square image keeps its shape): the layout's maker
             return trail
         batched = last.op in ("stack", "vstack") and len(last.inputs) > 1
+        one_row = last.op in _SELECTIONS  # `X[i]`: a sample taken out of the data, in its layout
         parent = next((p for p in last.inputs if id(p) not in seen and p.site is not None and p.made and (
-            tuple(p.shape) == tuple(last.shape) or batched and tuple(p.shape) == tuple(last.shape[1:]))), None)
+            tuple(p.shape) == tuple(last.shape) or batched and tuple(p.shape) == tuple(last.shape[1:])
+            or one_row and p is last.inputs[0] and tuple(p.shape[1:]) == tuple(last.shape))), None)
         if parent is None:
             return trail
         seen.add(id(parent))

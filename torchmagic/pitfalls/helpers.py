@@ -11,7 +11,7 @@ from ..evidence import Site
 from ..evidence.queries import passed_on
 from ..diagnose.locate import CellFrame, code_of
 from ..source.cell import Cell, MISSING, ModRef, _torch, is_module, is_tensor, walk_body
-from ..source.cellcode import Binding, call_name, dotted
+from ..source.cellcode import Binding, base_name, call_name, dotted
 from .registry import Context
 
 
@@ -224,6 +224,23 @@ def one_maker(ctx: Context, tensors: list) -> Any:
         return None
     sites = {(r.site.filename, r.site.line) for r in records}
     return records[-1] if len(sites) == 1 else None
+
+
+def data_entered(ctx: Context, where: tuple[int | None, Site | None] | None, end: Any
+                 ) -> tuple[int | None, Site | None] | None:
+    """Where data whose layout is at fault entered the cell: for a tensor made from an array on
+    a cell's line (`torch.from_numpy(img)`), the cell's earlier line that made that array
+    (`img = load_image(...)`), else `where` itself."""
+    if where is None or where[1] is not None or where[0] is None or \
+            getattr(end, "op", None) not in ("from_numpy", "tensor", "as_tensor", "asarray"):
+        return where
+    for call in ctx.code.calls_on_line(where[0]):
+        if call_name(call) == getattr(end, "op", None) and call.args:
+            name = base_name(call.args[0])
+            made = ctx.code.origin(name, where[0]) if name else None
+            if made is not None and made.line < where[0]:
+                return made.line, None
+    return where
 
 
 def constructing_line(ctx: Context, site: Site) -> int | None:

@@ -13,7 +13,7 @@ from ..source.cellcode import base_name, call_name, dotted, loaded_names
 from ..evidence import Site
 from ..evidence.queries import dtype_origin, origin, passed_on, sample_origin, shape_origin, site_step, value_origin
 from ..source.cellcode import CellCode
-from .helpers import (describe, earlier_binding, failing_layer, failing_place, first_module, first_tensor, origin_match,
+from .helpers import (data_entered, describe, earlier_binding, failing_layer, failing_place, first_module, first_tensor, origin_match,
                       line_text, name_for, pattern_hits, place)
 from .gradients import unreduced_loss
 from .registry import Context, matcher
@@ -480,6 +480,29 @@ _CHANNELS = re.compile(r"weight of size \[(\d+), (\d+)(?:, \d+)*\], expected inp
                        r"channels, but got (\d+) channels")
 
 
+def _channels_entered(ctx: Context, x: Any, got: int) -> tuple[int | None, Site | None] | None:
+    """Where an input's channel count came in with the data: its channel dimension followed
+    back, through the operations that only move it (a permute, an unsqueeze, a cast), to a tensor
+    the cell made from an array, and on to the cell's line that made that array."""
+    record = ctx.record(x) if is_tensor(x) and x.dim() >= 3 else None
+    if record is None:
+        return None
+    trail: list = [record]
+    while trail[-1].inputs and trail[-1].op in _KEEPS_SIZES:
+        parent = trail[-1].inputs[0]
+        if got not in tuple(parent.shape):
+            return None
+        trail.append(parent)
+    end = trail[-1]
+    if end.op not in ("from_numpy", "tensor", "as_tensor") or end.site is None or end.site.filename != ctx.filename:
+        return None
+    return data_entered(ctx, place(ctx, trail), end)
+
+
+_KEEPS_SIZES = {"permute", "transpose", "unsqueeze", "float", "to", "div", "__truediv__", "mul", "__mul__", "sub",
+                "__sub__", "contiguous", "clone", "type", "double", "half"}
+
+
 @matcher
 def conv_channels(ctx: Context) -> Match | None:
     """Input channels that don't match a conv layer: the layer built in the cell, if it is there."""
@@ -494,9 +517,14 @@ def conv_channels(ctx: Context) -> Match | None:
     layer, x = failing_layer(ctx, _torch().nn.modules.conv._ConvNd)
     if is_tensor(x) and x.dim() >= 3 and x.shape[-1] == expected and ctx.record(x) is not None:
         # channels last (N, H, W, C), as images come from PIL/OpenCV: the input needs a permute
-        where = place(ctx, sample_origin(ctx.record(x)))
+        trail = sample_origin(ctx.record(x))
+        where = data_entered(ctx, place(ctx, trail), trail[-1])
         if where is not None:
             return Match("conv-input-shape", 0.9, line=where[0], facts=facts, detail="channels", cause=where[1])
+    entered = _channels_entered(ctx, x, got)
+    if entered is not None:  # data with another number of channels (RGBA, grayscale) made in the cell
+        return Match("conv-input-shape", 0.9, line=entered[0], related_lines=[ctx.line] if ctx.line else [],
+                     facts=facts, detail="channels", cause=entered[1])
     if tensor and tensor[1].shape[-1] == expected and tensor[1].dim() >= 3:
         match = origin_match(ctx, "conv-input-shape", tensor[0], frame.line if frame else ctx.line, 0.9,
                              facts, detail="channels")
