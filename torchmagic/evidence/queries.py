@@ -219,6 +219,13 @@ def sample_origin(record: Record) -> list[Step]:
         trail.append(parent)
 
 
+def size_origin(record: Record, size: int) -> list[Step]:
+    """Where a dimension of size `size` came into the tensor: back through the inputs that
+    already have a dimension of that size, to the operation that made it from inputs that did
+    not (an `expand` to the wrong width, a reduction that dropped a dimension)."""
+    return origin(record, lambda r: size in tuple(r.shape))
+
+
 def roots(record: Record) -> list[Record]:
     """The records the tensor comes from that the run did not see made, or made from no tensor."""
     return [r for r in ancestors(record) if not r.inputs]

@@ -11,7 +11,8 @@ from ..diagnose.locate import CellFrame, code_of
 from ..source.cell import _torch, is_module, is_tensor
 from ..source.cellcode import base_name, call_name, dotted, loaded_names
 from ..evidence import Site
-from ..evidence.queries import dtype_origin, origin, passed_on, sample_origin, shape_origin, site_step, value_origin
+from ..evidence.queries import (dtype_origin, origin, passed_on, sample_origin, shape_origin, site_step, size_origin,
+                                value_origin)
 from ..source.cellcode import CellCode
 from .helpers import (data_entered, describe, earlier_binding, failing_layer, failing_place, first_module, first_tensor, origin_match,
                       line_text, name_for, pattern_hits, place)
@@ -688,6 +689,9 @@ def expand_resized(ctx: Context) -> Match | None:
     if not others:
         return None
     other = others[0]
+    reduced = _reduced_without_keepdim(ctx, receiver, other)
+    if reduced is not None:
+        return reduced
     sides = [(receiver, receiver.dim() - (other.dim() - dim), existing), (other, dim, target)]
     resized = []
     for tensor, k, size in sides:
@@ -714,6 +718,32 @@ def expand_resized(ctx: Context) -> Match | None:
     here = failing_place(ctx)[0]
     return Match("expand-non-singleton", 0.92, line=where[0], related_lines=[here] if here and here != where[0] else [],
                  facts=facts, detail="resized", cause=where[1])
+
+
+_REDUCTIONS = {"sum", "mean", "norm", "amax", "amin", "max", "min", "std", "var", "prod", "logsumexp", "median",
+               "linalg_norm", "linalg_vector_norm"}
+
+
+def _reduced_without_keepdim(ctx: Context, receiver: Any, other: Any) -> Match | None:
+    """The tensor to expand was made by a reduction that dropped the dimension it was taken
+    over (`x.norm(dim=1)` without `keepdim=True`): it now lines up with the wrong dimension of
+    the target. The line is the reduction."""
+    record = ctx.record(receiver)
+    if record is None or record.op not in _REDUCTIONS or not record.inputs or receiver.dim() >= other.dim():
+        return None
+    source = record.inputs[0]
+    if len(source.shape) != receiver.dim() + 1:
+        return None
+    frame = ctx.innermost
+    where = place(ctx, [record], frame)
+    if where is None or where[0] is None:
+        return None
+    names = {id(v): n for n in (frame.code.read_at(frame.line) if frame else []) for v in [ctx.value(n, frame)]}
+    facts = {"name": names.get(id(receiver), name_for(ctx, record) or "the tensor"), "shape": str(tuple(receiver.shape)),
+             "op": record.op, "line": line_text(ctx, where), "source_shape": str(tuple(source.shape))}
+    here = failing_place(ctx)[0]
+    return Match("expand-non-singleton", 0.93, line=where[0], related_lines=[here] if here and here != where[0] else [],
+                 facts=facts, detail="reduced", cause=where[1])
 
 
 def _picked_from_earlier(ctx: Context, line: int | None) -> Site | None:
@@ -857,6 +887,36 @@ def layer_input_rank(ctx: Context) -> Match | None:
     return Match("conv-input-shape", 0.86, line=line, facts=facts, cause=cause)
 
 
+
+_INDEX_SIZE = re.compile(r"Size does not match at dimension (\d+) expected index \[([\d, ]+)\] to be no larger than "
+                         r"self \[([\d, ]+)\]")
+
+
+def _index_size_made(ctx: Context, frame: CellFrame) -> Match | None:
+    """An index a dimension too big for the tensor it gathers from: the operation of the run
+    that gave the index that size (an `expand` to the wrong width), when it is not this line."""
+    m = _INDEX_SIZE.search(ctx.message)
+    if not m:
+        return None
+    dim = int(m.group(1))
+    index_shape = [int(v) for v in m.group(2).split(",")]
+    for call in frame.code.calls_on_line(frame.line):
+        if call_name(call) not in _INDEX_METHODS:
+            continue
+        index = next((k.value for k in call.keywords if k.arg == "index"), call.args[1] if len(call.args) > 1 else None)
+        name = base_name(index) if index is not None else None
+        value = ctx.value(name, frame) if name else None
+        record = ctx.record(value) if is_tensor(value) and list(value.shape) == index_shape else None
+        if record is None or dim >= len(index_shape):
+            continue
+        trail = size_origin(record, index_shape[dim])
+        where = place(ctx, trail, frame)
+        if where is not None and where[0] is not None and where[0] != frame.line:
+            facts = {"name": name, "shape": str(tuple(value.shape))}
+            return Match("gather-scatter-shape", 0.88, line=where[0], related_lines=[frame.line], facts=facts,
+                         cause=where[1])
+    return None
+
 @matcher
 def index_argument_shape(ctx: Context) -> Match | None:
     """gather/scatter given an index of the wrong shape (`Index tensor must have the same
@@ -865,8 +925,10 @@ def index_argument_shape(ctx: Context) -> Match | None:
     if not pattern_hits(ctx, "gather-scatter-shape"):
         return None
     frame = ctx.innermost
-    if frame is None or frame.in_cell:
+    if frame is None:
         return None
+    if frame.in_cell:
+        return _index_size_made(ctx, frame)
     for call in frame.code.calls_on_line(frame.line):
         if call_name(call) not in _INDEX_METHODS:
             continue
