@@ -250,10 +250,16 @@ def _open_and_run(driver, url: str, name: str, theme: str) -> None:
     prompt = NOTEBOOK + ".querySelectorAll('.jp-CodeCell .jp-InputArea-prompt')[{}].innerText"
     active = (f"return [...{NOTEBOOK}.querySelectorAll('.jp-Cell')]"
               ".findIndex(c => c.classList.contains('jp-mod-active'))")
+    started = "return /\\[(\\d+|\\*)\\]/.test({})"
     for i in range(len(CELLS)):  # the first cell is active, the notebook in command mode
-        for _ in range(10):  # a key press sent while the page is still busy can be lost
-            if driver.execute_script(active) != i:
+        for _ in range(10):  # a key press sent while the page is still busy can be lost, or move on unrun
+            if driver.execute_script(started.format(prompt.format(i))):
                 break
+            if driver.execute_script(active) != i:  # select the cell again: click its prompt
+                element = driver.execute_script(
+                    f"return {NOTEBOOK}.querySelectorAll('.jp-CodeCell .jp-InputArea-prompt')[{i}]")
+                ActionChains(driver).click(element).perform()
+                time.sleep(0.5)
             ActionChains(driver).key_down(Keys.SHIFT).send_keys(Keys.ENTER).key_up(Keys.SHIFT).perform()
             time.sleep(2)
         _wait(driver, f"return /\\[\\d+\\]/.test({prompt.format(i)})", 180, f"cell {i} to run")
