@@ -329,3 +329,13 @@ def test_the_traceback_shown_holds_no_frame_of_torchmagic(shell):
     assert package not in d.traceback, d.traceback
     for part in ("evidence", "diagnose", "run", "replay"):
         assert os.path.join(package, part) not in d.traceback
+
+
+def test_the_traceback_of_a_failed_backward_ends_at_torch_not_at_the_mode_that_records(shell):
+    shell.run_cell("import torch")
+    shell.run_cell("%%torchdebug --no-raise\nw = torch.ones(3, requires_grad=True)\ny = w.exp()\n"
+                   "y.add_(1)\ny.sum().backward()\n")
+    d = torchmagic.last_diagnosis()
+    assert d is not None and not d.ok and "backward" in d.traceback
+    assert "overrides.py" not in d.traceback and "__torch_function__" not in d.traceback, d.traceback
+

@@ -106,6 +106,8 @@ def format_user_traceback(exc: BaseException) -> str:
     through_torchmagic = False
     for fs in parts.stack:
         if str(Path(fs.filename).resolve()).startswith(_PACKAGE_DIR):
+            if kept and kept[-1].filename.replace("\\", "/").endswith("torch/overrides.py"):
+                kept.pop()  # torch handing the call to torchmagic's recording mode
             through_torchmagic = True
         elif not through_torchmagic or fs.name == "<module>":
             through_torchmagic = False
