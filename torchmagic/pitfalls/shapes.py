@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ast
 import re
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from ..diagnosis import Match
 from ..diagnose.locate import CellFrame, code_of
@@ -900,13 +900,8 @@ def _index_size_made(ctx: Context, frame: CellFrame) -> Match | None:
         return None
     dim = int(m.group(1))
     index_shape = [int(v) for v in m.group(2).split(",")]
-    for call in frame.code.calls_on_line(frame.line):
-        if call_name(call) not in _INDEX_METHODS:
-            continue
-        index = next((k.value for k in call.keywords if k.arg == "index"), call.args[1] if len(call.args) > 1 else None)
-        name = base_name(index) if index is not None else None
-        value = ctx.value(name, frame) if name else None
-        record = ctx.record(value) if is_tensor(value) and list(value.shape) == index_shape else None
+    for name, value in _index_arguments(ctx, frame):
+        record = ctx.record(value) if list(value.shape) == index_shape else None
         if record is None or dim >= len(index_shape):
             continue
         trail = size_origin(record, index_shape[dim])
@@ -916,6 +911,19 @@ def _index_size_made(ctx: Context, frame: CellFrame) -> Match | None:
             return Match("gather-scatter-shape", 0.88, line=where[0], related_lines=[frame.line], facts=facts,
                          cause=where[1])
     return None
+
+
+def _index_arguments(ctx: Context, frame: CellFrame) -> Iterator[tuple[str, Any]]:
+    """The index tensors that gather/scatter calls on the frame's line were given, by name."""
+    for call in frame.code.calls_on_line(frame.line):
+        if call_name(call) not in _INDEX_METHODS:
+            continue
+        index = next((k.value for k in call.keywords if k.arg == "index"), call.args[1] if len(call.args) > 1 else None)
+        name = base_name(index) if index is not None else None
+        value = ctx.value(name, frame) if name else None
+        if is_tensor(value):
+            yield name, value
+
 
 @matcher
 def index_argument_shape(ctx: Context) -> Match | None:
@@ -929,13 +937,8 @@ def index_argument_shape(ctx: Context) -> Match | None:
         return None
     if frame.in_cell:
         return _index_size_made(ctx, frame)
-    for call in frame.code.calls_on_line(frame.line):
-        if call_name(call) not in _INDEX_METHODS:
-            continue
-        index = next((k.value for k in call.keywords if k.arg == "index"), call.args[1] if len(call.args) > 1 else None)
-        name = base_name(index) if index is not None else None
-        value = ctx.value(name, frame) if name else None
-        if is_tensor(value) and ctx.record(value) is not None:
+    for name, value in _index_arguments(ctx, frame):
+        if ctx.record(value) is not None:
             facts = {"name": name, "shape": str(tuple(value.shape))}
             return origin_match(ctx, "gather-scatter-shape", name, frame.line, 0.88, facts, frame=frame)
     return None
