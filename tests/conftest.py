@@ -62,25 +62,22 @@ def shell():
     from IPython.core.interactiveshell import InteractiveShell
     from traitlets.config import Config
 
-    kept = torch_settings_kept()
-    kept.__enter__()
-
-    config = Config()
-    config.HistoryManager.hist_file = ":memory:"
-    InteractiveShell.clear_instance()
-    ip = InteractiveShell.instance(config=config)
-    ip.run_line_magic("load_ext", "torchmagic")
-    ip.run_line_magic("config", "TorchMagic.language = 'en'")
-    yield ip
-    ip.run_line_magic("unload_ext", "torchmagic")
-    # Close the shell now rather than at interpreter exit, where hundreds of shells would
-    # each run a full namespace reset and garbage collection.
-    atexit.unregister(ip.atexit_operations)
-    if ip.history_manager is not None:
-        ip.history_manager.end_session()
-        ip.history_manager.close()
-    InteractiveShell.clear_instance()
-    kept.__exit__(None, None, None)
+    with torch_settings_kept():
+        config = Config()
+        config.HistoryManager.hist_file = ":memory:"
+        InteractiveShell.clear_instance()
+        ip = InteractiveShell.instance(config=config)
+        ip.run_line_magic("load_ext", "torchmagic")
+        ip.run_line_magic("config", "TorchMagic.language = 'en'")
+        yield ip
+        ip.run_line_magic("unload_ext", "torchmagic")
+        # Close the shell now rather than at interpreter exit, where hundreds of shells would
+        # each run a full namespace reset and garbage collection.
+        atexit.unregister(ip.atexit_operations)
+        if ip.history_manager is not None:
+            ip.history_manager.end_session()
+            ip.history_manager.close()
+        InteractiveShell.clear_instance()
     if torch.distributed.is_available() and torch.distributed.is_initialized():
         torch.distributed.destroy_process_group()  # a cell's one-process group ends with its test
 

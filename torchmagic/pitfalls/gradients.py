@@ -8,7 +8,7 @@ from typing import Any, Iterator
 
 from ..diagnosis import Match
 from ..evidence import Site
-from ..evidence.queries import dtype_origin, site_step
+from ..evidence.queries import dtype_origin, site_step, trails
 from ..diagnose.locate import code_of
 from ..source.cell import is_module, is_tensor
 from ..source.cellcode import CellCode, call_name, dotted
@@ -36,8 +36,6 @@ def unreduced_loss(ctx: Context, record: Any) -> tuple[int | None, Site | None] 
     """Where a tensor of several values was asked for as one: the loss that made it per element,
     built with `reduction='none'` (the line that built the loss module, or the functional call
     that passed it); None when no such loss made it."""
-    from ..evidence.queries import trails
-
     for r, trail in trails(record, lambda p: _numel(p.shape) > 1, limit=2_000):
         if r.op not in LOSS_OPS or r.site is None:
             continue

@@ -226,13 +226,17 @@ def one_maker(ctx: Context, tensors: list) -> Any:
     return records[-1] if len(sites) == 1 else None
 
 
+# operations that make a tensor from an array or from Python data
+FROM_ARRAY = frozenset({"from_numpy", "tensor", "as_tensor", "asarray"})
+
+
 def data_entered(ctx: Context, where: tuple[int | None, Site | None] | None, end: Any
                  ) -> tuple[int | None, Site | None] | None:
     """Where data whose layout is at fault entered the cell: for a tensor made from an array on
     a cell's line (`torch.from_numpy(img)`), the cell's earlier line that made that array
     (`img = load_image(...)`), else `where` itself."""
     if where is None or where[1] is not None or where[0] is None or \
-            getattr(end, "op", None) not in ("from_numpy", "tensor", "as_tensor", "asarray"):
+            getattr(end, "op", None) not in FROM_ARRAY:
         return where
     for call in ctx.code.calls_on_line(where[0]):
         if call_name(call) == getattr(end, "op", None) and call.args:

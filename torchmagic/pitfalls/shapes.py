@@ -14,7 +14,7 @@ from ..evidence import Site
 from ..evidence.queries import (dtype_origin, origin, passed_on, sample_origin, shape_origin, site_step, size_origin,
                                 value_origin)
 from ..source.cellcode import CellCode
-from .helpers import (data_entered, describe, earlier_binding, failing_layer, failing_place, first_module, first_tensor, origin_match,
+from .helpers import (FROM_ARRAY, data_entered, describe, earlier_binding, failing_layer, failing_place, first_module, first_tensor, origin_match,
                       line_text, name_for, pattern_hits, place)
 from .gradients import unreduced_loss
 from .registry import Context, matcher
@@ -158,13 +158,9 @@ def _target_match(ctx: Context, pid: str, frame: CellFrame, call: ast.Call, name
 def _loss_ran_before(ctx: Context, frame: CellFrame) -> bool:
     """Whether the run backpropagated a loss made on the failing line before it failed there."""
     recorder = ctx.evidence.recorder
-    for call in recorder.backwards if recorder is not None else []:
-        for r in [call.subject] if call.subject is not None else []:
-            for made in (r, *r.inputs):
-                site = made.site
-                if site is not None and site.filename == frame.filename and site.line == frame.line:
-                    return True
-    return False
+    losses = [call.subject for call in recorder.backwards if call.subject is not None] if recorder is not None else []
+    return any(made.site is not None and (made.site.filename, made.site.line) == (frame.filename, frame.line)
+               for loss in losses for made in (loss, *loss.inputs))
 
 
 def _too_few_classes(ctx: Context, target: Any, classes: int | None, frame: CellFrame
@@ -495,7 +491,7 @@ def _channels_entered(ctx: Context, x: Any, got: int) -> tuple[int | None, Site 
             return None
         trail.append(parent)
     end = trail[-1]
-    if end.op not in ("from_numpy", "tensor", "as_tensor") or end.site is None or end.site.filename != ctx.filename:
+    if end.op not in FROM_ARRAY or end.site is None or end.site.filename != ctx.filename:
         return None
     return data_entered(ctx, place(ctx, trail), end)
 
@@ -710,7 +706,7 @@ def expand_resized(ctx: Context) -> Match | None:
     where = place(ctx, trail, frame)
     if where is None:
         return None
-    names = {id(v): n for n in (frame.code.read_at(frame.line) if frame else []) for v in [ctx.value(n, frame)]}
+    names = _names_by_object(ctx, frame)
     facts = {"name": names.get(id(receiver), "the tensor"), "shape": str(tuple(receiver.shape)),
              "other": names.get(id(other), "the target"), "other_shape": str(tuple(other.shape)), "dim": dim,
              "old": old, "new": new, "op": trail[-1].op, "line": line_text(ctx, where),
@@ -718,6 +714,11 @@ def expand_resized(ctx: Context) -> Match | None:
     here = failing_place(ctx)[0]
     return Match("expand-non-singleton", 0.92, line=where[0], related_lines=[here] if here and here != where[0] else [],
                  facts=facts, detail="resized", cause=where[1])
+
+
+def _names_by_object(ctx: Context, frame: CellFrame | None) -> dict[int, str]:
+    """The names read on the frame's line, keyed by the id of the value each holds."""
+    return {id(ctx.value(n, frame)): n for n in (frame.code.read_at(frame.line) if frame else [])}
 
 
 _REDUCTIONS = {"sum", "mean", "norm", "amax", "amin", "max", "min", "std", "var", "prod", "logsumexp", "median",
@@ -738,7 +739,7 @@ def _reduced_without_keepdim(ctx: Context, receiver: Any, other: Any) -> Match |
     where = place(ctx, [record], frame)
     if where is None or where[0] is None:
         return None
-    names = {id(v): n for n in (frame.code.read_at(frame.line) if frame else []) for v in [ctx.value(n, frame)]}
+    names = _names_by_object(ctx, frame)
     facts = {"name": names.get(id(receiver), name_for(ctx, record) or "the tensor"), "shape": str(tuple(receiver.shape)),
              "op": record.op, "line": line_text(ctx, where), "source_shape": str(tuple(source.shape))}
     here = failing_place(ctx)[0]
