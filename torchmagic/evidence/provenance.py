@@ -78,6 +78,21 @@ class Backward:
 _READ_OUT = frozenset({"item", "tolist", "__float__", "__int__"})
 
 
+def _ancestor(record: "Record", ops: tuple[str, ...], budget: int = 64) -> "Record | None":
+    """The nearest record in `record`'s history made by one of `ops`, looked for breadth first."""
+    queue, seen = [record], set()
+    while queue and budget > 0:
+        r = queue.pop(0)
+        budget -= 1
+        if id(r) in seen:
+            continue
+        seen.add(id(r))
+        if r.op in ops:
+            return r
+        queue.extend(r.inputs)
+    return None
+
+
 class Record:
     """How one tensor came to be. `op` is None for a tensor made before the run (or by code
     the recorder does not see, like `torch.from_numpy`): the run only saw it used."""
@@ -480,6 +495,24 @@ class Recorder:
                 trail.append(trail[-1].inputs[0])
             if trail[-1].op in ("softmax", "log_softmax"):
                 self.monitors.observe("softmax-into-loss", frame, loss=name, op=trail[-1].op, record=trail[-1])
+            elif self._rows_are_probabilities(args[0] if args else None):
+                # a softmax mixed on the way (attention weights over one-hot labels): the
+                # values say what the history does not
+                made = _ancestor(inputs[0], ("softmax",)) or inputs[0]
+                self.monitors.observe("softmax-into-loss", frame, loss=name, op="softmax", record=made)
+
+    def _rows_are_probabilities(self, logits: Any) -> bool:
+        """Whether every row of a classification input is a probability distribution: no
+        negative value, and each row over the class dimension sums to 1."""
+        torch = self._torch
+        if not isinstance(logits, torch.Tensor) or logits.dim() < 2 or logits.shape[1] < 2 \
+                or not logits.is_floating_point() or logits.numel() == 0:
+            return False
+        with torch._C.DisableTorchFunction(), torch.no_grad():
+            values = logits.detach()
+            if bool((values < 0).any()):
+                return False
+            return bool(((values.sum(1) - 1).abs() < 1e-4).all())
 
     def _record(self, op: str | None, inputs: tuple, site: Site | None, tensor: Any) -> Record:
         torch = self._torch

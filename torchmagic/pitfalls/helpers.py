@@ -85,6 +85,8 @@ def _module_softmax(cell: Cell, ref: ModRef, call: ast.Call, scope: ast.AST, dep
     """A module whose output is a (log-)softmax: nn.Softmax, a Sequential ending in one, a forward returning one."""
     torch = _torch()
     soft = (torch.nn.Softmax, torch.nn.LogSoftmax)
+    if isinstance(ref.obj, soft):
+        return ref.label, call.lineno
     if ref.obj is not None:
         last = ref.obj
         while isinstance(last, torch.nn.Sequential) and len(last):

@@ -874,10 +874,12 @@ def run_evaluated_with_grad(cell: Cell, found: Any) -> Iterator[Hit]:
 def _softmax_layer(found: Any, softmax: Any) -> Any:
     """The nn.Softmax / nn.LogSoftmax layer of the model whose forward returned `softmax`."""
     torch = _torch()
+    soft = (torch.nn.Softmax, torch.nn.LogSoftmax)
     for forward in found.forwards:
         module = forward.layer
-        if module is not None and forward.output is softmax:
-            layers = [m for m in module.modules() if isinstance(m, (torch.nn.Softmax, torch.nn.LogSoftmax))]
+        # a standalone nn.Softmax is changed where it is applied, not where it was built
+        if module is not None and forward.output is softmax and not isinstance(module, soft):
+            layers = [m for m in module.modules() if isinstance(m, soft)]
             if layers:
                 return layers[-1]
     return None
@@ -894,7 +896,10 @@ def run_softmax_into_cross_entropy(cell: Cell, found: Any) -> Iterator[Hit]:
         layer = _softmax_layer(found, softmax)
         built = module_site(found, layer) if layer is not None else None
         line = run_line(found, built, None) if built is not None else None
-        line = line or (run_line(found, softmax.site, softmax.cell_line) if softmax is not None else None)
+        # a softmax applied by code outside the cell is undone where the cell calls the loss
+        if line is None and softmax is not None and softmax.site is not None \
+                and softmax.site.filename == found.user.cell:
+            line = softmax.site.line
         line = line or run_line(found, seen.site, seen.cell_line)
         if line is not None:
             yield Hit("softmax-before-crossentropy", line, seen.facts.get("op", "softmax"), "cross_entropy")
