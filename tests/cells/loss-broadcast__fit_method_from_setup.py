@@ -1,6 +1,6 @@
 # pitfall: loss-broadcast
 # kind: silent
-# line: 2
+# line: 1, 2
 # source: written for the test suite
 # shape: setup
 # %% setup

@@ -237,7 +237,8 @@ def collect_findings(source: str, namespace: Mapping[str, Any], log: guards.Warn
     only where the code's reading found nothing of that pitfall: it reaches the shapes the
     reading misses (a loop in an earlier cell's helper, a layer deep in a container)."""
     faults.check("lint")
-    findings: list[Finding] = warning_findings(log, lang)
+    warned = warning_findings(log, lang)
+    findings: list[Finding] = []
     cell = parse_cell(source, namespace)  # one parse serves the lint and the audit
     if cell is not None:
         cell.evidence = found
@@ -247,6 +248,9 @@ def collect_findings(source: str, namespace: Mapping[str, Any], log: guards.Warn
             known = {f.pitfall for f in findings}
             hits = [h for h in run_monitors(monitors(), cell, found) if h.pitfall not in known]
             findings += findings_from_hits(hits, cell.source, lang, "run")
+    # a warning says which line was running; the code or the run may know the line to change
+    placed = {f.pitfall for f in findings}
+    findings += [w for w in warned if w.pitfall not in placed]
     seen: set[tuple[str, int]] = set()
     unique = []
     for f in sorted(findings, key=lambda f: f.line):

@@ -39,6 +39,7 @@ _BACKWARDS = {"backward", "grad"}
 _LOSSES = {"mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "cross_entropy", "nll_loss", "binary_cross_entropy",
            "binary_cross_entropy_with_logits", "kl_div", "poisson_nll_loss", "soft_margin_loss",
            "multilabel_soft_margin_loss", "multi_margin_loss", "hinge_embedding_loss"}
+_ELEMENTWISE = {"mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss"}  # losses that broadcast, with a warning
 _DROPOUTS = {"dropout", "dropout1d", "dropout2d", "dropout3d", "alpha_dropout", "feature_alpha_dropout"}
 _SHAPE_ONLY = {"view", "reshape", "flatten", "squeeze", "unsqueeze", "permute", "transpose", "contiguous", "to",
                "float", "__getitem__"}
@@ -76,21 +77,6 @@ class Backward:
 
 # reading a tensor's values out as Python numbers: what is made from them has no history
 _READ_OUT = frozenset({"item", "tolist", "__float__", "__int__"})
-
-
-def _ancestor(record: "Record", ops: tuple[str, ...], budget: int = 64) -> "Record | None":
-    """The nearest record in `record`'s history made by one of `ops`, looked for breadth first."""
-    queue, seen = [record], set()
-    while queue and budget > 0:
-        r = queue.pop(0)
-        budget -= 1
-        if id(r) in seen:
-            continue
-        seen.add(id(r))
-        if r.op in ops:
-            return r
-        queue.extend(r.inputs)
-    return None
 
 
 class Record:
@@ -498,8 +484,20 @@ class Recorder:
             elif self._rows_are_probabilities(args[0] if args else None):
                 # a softmax mixed on the way (attention weights over one-hot labels): the
                 # values say what the history does not
-                made = _ancestor(inputs[0], ("softmax",)) or inputs[0]
-                self.monitors.observe("softmax-into-loss", frame, loss=name, op="softmax", record=made)
+                self.monitors.observe("softmax-into-loss", frame, loss=name, op="softmax", record=inputs[0],
+                                      mixed=True)
+        if name in _ELEMENTWISE and len(inputs) > 1:
+            predicted, target = inputs[0].shape, inputs[1].shape
+            if predicted != target and self._broadcasts(predicted, target):
+                self.monitors.observe("loss-broadcast", frame, loss=name, input=inputs[0], target=inputs[1])
+
+    def _broadcasts(self, a: tuple, b: tuple) -> bool:
+        """Whether shapes `a` and `b` broadcast to a bigger shape than `a`: every prediction is
+        compared with several targets."""
+        try:
+            return tuple(self._torch.broadcast_shapes(a, b)) != tuple(a)
+        except RuntimeError:
+            return False
 
     def _rows_are_probabilities(self, logits: Any) -> bool:
         """Whether every row of a classification input is a probability distribution: no

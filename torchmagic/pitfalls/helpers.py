@@ -566,6 +566,32 @@ def last_use(cell: Cell, names: list[str], before: int) -> int | None:
     return found
 
 
+def first_use(cell: Cell, names: list[str]) -> int | None:
+    """The cell's first line that reads one of `names` (where data from an earlier cell
+    enters the cell)."""
+    lines = [node.lineno for node in cell.nodes
+             if isinstance(node, ast.Name) and node.id in names and isinstance(node.ctx, ast.Load)]
+    return min(lines) if lines else None
+
+
+def entry_line(cell: Cell, found: Any, trail: list) -> int | None:
+    """The cell's line where the tensor at the end of `trail` came into the diagnosed cell:
+    the first step the cell's own code made, else the first line that reads a name bound to
+    the earliest tensor of the trail that is still alive, or to the tensor that the trail's
+    end was taken from, made before the run (data from an earlier cell)."""
+    for step in trail:
+        if step.site is not None and step.site.filename == found.user.cell:
+            return step.site.line
+    made_before = [r for r in getattr(trail[-1], "inputs", ()) if r.op is None][:1] if trail else []
+    for step in made_before + list(reversed(trail)):
+        tensor = getattr(step, "tensor", None)
+        names = names_of(cell, tensor) if tensor is not None else []
+        line = first_use(cell, names) if names else None
+        if line is not None:
+            return line
+    return None
+
+
 def reached_by_backward(found: Any) -> set[int]:
     """Ids of the records that the run's backward passes went through (bounded walk)."""
     from ..evidence.queries import ancestors

@@ -8,6 +8,7 @@ import re
 from typing import Any, Callable, Iterable, Iterator
 
 from ..diagnosis import Match
+from ..evidence.queries import ancestors
 from ..source.cell import Cell, MISSING, ModRef, _LOOPS, _torch, arg_at, is_false, is_module, is_tensor, kwarg, walk_body
 from ..source.cellcode import call_name, dotted, loaded_names
 from .helpers import (_forward_calls, _short, _softmax_origin, last_use, module_site, names_of, object_place, origin_match,
@@ -893,6 +894,8 @@ def run_softmax_into_cross_entropy(cell: Cell, found: Any) -> Iterator[Hit]:
         if seen.kind != "softmax-into-loss":
             continue
         softmax = seen.facts.get("record")
+        if seen.facts.get("mixed") and softmax is not None:
+            softmax = next((r for r in ancestors(softmax) if r.op == "softmax"), softmax)
         layer = _softmax_layer(found, softmax)
         built = module_site(found, layer) if layer is not None else None
         line = run_line(found, built, None) if built is not None else None

@@ -14,10 +14,10 @@ from ..evidence import Site
 from ..evidence.queries import (dtype_origin, origin, passed_on, sample_origin, shape_origin, site_step, size_origin,
                                 value_origin)
 from ..source.cellcode import CellCode
-from .helpers import (FROM_ARRAY, data_entered, describe, earlier_binding, failing_layer, failing_place, first_module, first_tensor, origin_match,
+from .helpers import (FROM_ARRAY, data_entered, entry_line, run_line, describe, earlier_binding, failing_layer, failing_place, first_module, first_tensor, origin_match,
                       line_text, name_for, pattern_hits, place)
 from .gradients import unreduced_loss
-from .registry import Context, matcher
+from .registry import Context, Hit, matcher, monitor
 
 
 _LOSS_CALLS = re.compile(r"(cross_entropy|nll_loss|CrossEntropyLoss|NLLLoss|criterion|loss_fn|loss_func|"
@@ -943,3 +943,21 @@ def index_argument_shape(ctx: Context) -> Match | None:
             facts = {"name": name, "shape": str(tuple(value.shape))}
             return origin_match(ctx, "gather-scatter-shape", name, frame.line, 0.88, facts, frame=frame)
     return None
+
+
+# ---------------------------------------------------------------------------- run checks
+@monitor
+def run_loss_broadcast(cell: Any, found: Any) -> Iterator[Hit]:
+    """An element-wise loss given a prediction and a target that broadcast to a bigger shape,
+    as the run saw it: the loss's line when the cell calls it; when a helper from an earlier
+    cell does, the cell's line where the target's shape was made or the target came in."""
+    for seen in found.observations:
+        if seen.kind != "loss-broadcast":
+            continue
+        prediction, target = seen.facts["input"], seen.facts["target"]
+        line = seen.site.line if seen.site is not None and seen.site.filename == found.user.cell else None
+        line = line or entry_line(cell, found, sample_origin(target))
+        line = line or run_line(found, seen.site, seen.cell_line)
+        if line is not None:
+            yield Hit("loss-broadcast", line, str(tuple(prediction.shape)), str(tuple(target.shape)))
+
