@@ -387,7 +387,7 @@ def rule_train_eval_mode(cell: Cell) -> Iterator[Hit]:
                     # inside), else the eval() that nothing undoes
                     before = [c for c, kind in my_modes if kind == "train" and c.lineno < loop.lineno
                               and cell.scope_of(c) is cell.scope_of(loop)]
-                    line = before[-1].lineno if before else evals[0].lineno
+                    line = before[-1].lineno if before else _loop_line_reaching(cell, loop, evals[0])
                     reported.add(key)
                     yield Hit("train-eval-mode", line, ref.label, ", ".join(layers))
                     break
@@ -421,6 +421,21 @@ def rule_train_eval_mode(cell: Cell) -> Iterator[Hit]:
             if after_training or eval_context:
                 yield Hit("train-eval-mode", c.lineno, ref.label, ", ".join(layers))
                 break
+
+
+def _loop_line_reaching(cell: Cell, loop: ast.AST, node: ast.AST) -> int:
+    """The line of a loop's own body that runs `node`: its own line, or the call of the cell's
+    function that runs it (an `evaluate()` whose `eval()` is right where it is: what the loop
+    lacks is the way back to training mode after that call)."""
+    own = cell.body_nodes(loop, inline=False)
+    if any(n is node for n in own):
+        return node.lineno
+    for call in sorted((n for n in own if isinstance(n, ast.Call)), key=lambda n: n.lineno):
+        fn = cell.cell_function(call)
+        if fn is not None and (any(n is node for n in walk_body(fn.body))
+                               or any(n is node for n in cell.body_nodes(fn))):
+            return call.lineno
+    return node.lineno
 
 
 def _collects(cell: Cell, loop: ast.AST) -> bool:
