@@ -1,6 +1,6 @@
 # pitfall: functional-dropout-training
 # kind: silent
-# line: 4
+# line: 1, 4
 # source: written for the test suite
 # shape: setup
 # seen: run

@@ -249,15 +249,31 @@ def data_entered(ctx: Context, where: tuple[int | None, Site | None] | None, end
     return where
 
 
-def constructing_line(ctx: Context, site: Site) -> int | None:
-    """When `site` lies in a method of a class from an earlier cell (a model, a Dataset), the
-    cell's line that builds an instance of that class: the cell's way to the cause."""
+def owner_class(site: Site) -> str | None:
+    """The name of the class whose method holds `site`, if any."""
     code = code_of(site.filename)
     stmt = code.statement_at(site.line)
     owner = next((a for a in code.ancestors(stmt) if isinstance(a, ast.ClassDef)), None) if stmt else None
+    return owner.name if owner is not None else None
+
+
+def building_line(cell: Cell, found: Any, site: Site | None) -> int | None:
+    """When `site` lies in a method of a class from an earlier cell, the diagnosed cell's first
+    line that builds an instance of that class (the cell's way to a fix inside the class)."""
+    if site is None or site.filename == found.user.cell:
+        return None
+    owner = owner_class(site)
+    lines = [c.lineno for c in cell.calls if call_name(c) == owner] if owner else []
+    return min(lines) if lines else None
+
+
+def constructing_line(ctx: Context, site: Site) -> int | None:
+    """When `site` lies in a method of a class from an earlier cell (a model, a Dataset), the
+    cell's line that builds an instance of that class: the cell's way to the cause."""
+    owner = owner_class(site)
     if owner is None:
         return None
-    calls = [c for c in ctx.code.all_calls() if call_name(c) == owner.name]
+    calls = [c for c in ctx.code.all_calls() if call_name(c) == owner]
     before = [c.lineno for c in calls if ctx.line is None or c.lineno <= ctx.line]
     return min(before) if before else (min(c.lineno for c in calls) if calls else None)
 

@@ -11,7 +11,7 @@ from ..diagnosis import Match
 from ..evidence.queries import ancestors
 from ..source.cell import Cell, MISSING, ModRef, _LOOPS, _torch, arg_at, is_false, is_module, is_tensor, kwarg, walk_body
 from ..source.cellcode import call_name, dotted, loaded_names
-from .helpers import (_forward_calls, _short, _softmax_origin, last_use, module_site, names_of, object_place, origin_match,
+from .helpers import (_forward_calls, _short, _softmax_origin, building_line, last_use, module_site, names_of, object_place, origin_match,
                       pattern_hits, reached_by_backward, run_line)
 from .registry import Context, Hit, audit, matcher, monitor, rule
 
@@ -979,7 +979,8 @@ def run_dropout_in_eval(cell: Cell, found: Any) -> Iterator[Hit]:
     written out, or left at its default), as the run saw it."""
     for seen in found.observations:
         if seen.kind == "dropout-in-eval":
-            line = run_line(found, seen.site, seen.cell_line)
+            # in a class from an earlier cell: the fix is in the class, reached where the cell builds it
+            line = building_line(cell, found, seen.site) or run_line(found, seen.site, seen.cell_line)
             if line is not None:
                 yield Hit("functional-dropout-training", line, seen.facts.get("op", "F.dropout"))
                 return
