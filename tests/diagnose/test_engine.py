@@ -339,3 +339,29 @@ def test_the_traceback_of_a_failed_backward_ends_at_torch_not_at_the_mode_that_r
     assert d is not None and not d.ok and "backward" in d.traceback
     assert "overrides.py" not in d.traceback and "__torch_function__" not in d.traceback, d.traceback
 
+
+
+def test_a_thrown_away_detach_is_the_line_to_change(shell):
+    cell = ("import torch\n"
+            "w = torch.randn(3, requires_grad=True)\n"
+            "h = w * 2\n"
+            "h.sum().backward()\n"
+            "h.detach()\n"
+            "(h * 3).sum().backward()\n")
+    d = run(shell, cell).diagnosis
+    assert d.pitfalls[0] == "backward-twice"
+    assert d.line == 5
+    assert any("h = h.detach()" in n for n in d.notes)
+
+
+def test_a_modules_own_in_place_cast_is_not_a_thrown_away_result(shell):
+    cell = ("import torch\n"
+            "net = torch.nn.Linear(3, 2)\n"
+            "net.double()\n"
+            "print(net(torch.zeros(4, 3, dtype=torch.float64)))\n"
+            "emb = torch.nn.Embedding(10, 4)\n"
+            "emb(torch.tensor([0.0, 1.0]))\n")
+    d = run(shell, cell).diagnosis
+    assert d.pitfalls[0] == "index-dtype"
+    assert d.line != 3
+    assert not any("statement of its own" in n for n in d.notes)

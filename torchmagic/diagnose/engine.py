@@ -27,6 +27,7 @@ from ..diagnosis import Diagnosis, ErrorInfo, Location, Rerun, TensorInfo, descr
 from ..evidence import UserCode
 from .findings import collect_findings, warning_patterns
 from .locate import cell_frames, error_line, format_user_traceback, forward_trace
+from . import discarded
 from .notes import note
 from ..pitfalls.helpers import suspect_place
 from ..pitfalls.registry import Context, rank
@@ -388,9 +389,24 @@ def diagnose_error(diagnosis: Diagnosis, exc: BaseException, namespace: Mapping[
         suspect = suspect_place(ctx)
         if suspect is not None and suspect[0] != ctx.line:
             top.line = suspect[0]
+    if top is not None:
+        _thrown_away(diagnosis, ctx, top)
     _place(diagnosis, ctx, top)
     diagnosis.tensors = tensors_on_line(ctx, ctx.line)
     children.annotate(diagnosis, ctx)  # raised in a child process: the line it raised at
+
+
+def _thrown_away(diagnosis: Diagnosis, ctx: Context, top: Any) -> None:
+    """A call written against the pitfall found, whose result the cell threw away
+    (`next_q.detach()` on a line of its own): that call is the line to change."""
+    calls = discarded.thrown_away(ctx.code.tree, diagnosis.filename, ctx.evidence, ctx.namespace)
+    call = discarded.line_to_change(top.pitfall, calls)
+    if call is None or call.line == top.line:
+        return
+    if top.line is not None and top.line not in top.related_lines:
+        top.related_lines.append(top.line)
+    top.line, top.cause = call.line, None
+    diagnosis.notes.append(note("discarded", diagnosis.language, line=call.line, code=call.text, name=call.receiver))
 
 
 def error_context(diagnosis: Diagnosis, exc: BaseException, namespace: Mapping[str, Any],

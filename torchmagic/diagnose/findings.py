@@ -18,6 +18,8 @@ from typing import Any, Iterable, Mapping
 from ..run import faults, guards
 from ..diagnosis import Finding
 from ..knowledge import catalog
+from . import discarded
+from .notes import note
 from ..pitfalls.registry import Hit, Rule, audits, monitors, rules
 from ..source.cell import Cell
 
@@ -251,6 +253,8 @@ def collect_findings(source: str, namespace: Mapping[str, Any], log: guards.Warn
     # a warning says which line was running; the code or the run may know the line to change
     placed = {f.pitfall for f in findings}
     findings += [w for w in warned if w.pitfall not in placed]
+    if cell is not None:
+        findings = _thrown_away(findings, cell, found, namespace, lang)
     seen: set[tuple[str, int]] = set()
     unique = []
     for f in sorted(findings, key=lambda f: f.line):
@@ -258,6 +262,23 @@ def collect_findings(source: str, namespace: Mapping[str, Any], log: guards.Warn
             seen.add((f.pitfall, f.line))
             unique.append(f)
     return unique
+
+
+def _thrown_away(findings: list[Finding], cell: Any, found: Any, namespace: Mapping[str, Any],
+                 lang: str) -> list[Finding]:
+    """Findings moved to a call written against their pitfall whose result the cell threw away."""
+    filename = found.user.cell if getattr(found, "user", None) is not None else ""
+    calls = discarded.thrown_away(cell.tree, filename, found, namespace) if findings else []
+    if not calls:
+        return findings
+    out = []
+    for f in findings:
+        call = discarded.line_to_change(f.pitfall, calls)
+        if call is not None and call.line != f.line:
+            why = note("discarded", lang, line=call.line, code=call.text, name=call.receiver)
+            f = Finding(f.pitfall, call.line, f"{f.message} {why}", f.source)
+        out.append(f)
+    return out
 
 
 def warning_findings(log: guards.WarningLog, lang: str) -> list[Finding]:

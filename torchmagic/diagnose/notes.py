@@ -39,6 +39,8 @@ NOTES: dict[str, dict[str, str]] = {
         "as text, points to line {line} (`{code}`). Line {here} is where it reached this process.",
         "child_process_elsewhere": "The error was raised in {process}, in {file} line {line}: `{code}`.",
         "child_process_no_line": "The error was raised in {process}, outside your code: {error}",
+        "discarded": "Line {line} calls `{code}` as a statement of its own: it returns a new tensor "
+        "and leaves `{name}` as it was. Keep the result: `{name} = {code}`.",
     },
     "zh": {
         "forward_trace": "错误在 `backward()` 中出现；异常检测把它追溯到第 {line} 行的前向运算。",
@@ -64,6 +66,8 @@ NOTES: dict[str, dict[str, str]] = {
         "（`{code}`）。第 {here} 行是错误传到本进程的地方。",
         "child_process_elsewhere": "错误发生在{process}中，位于 {file} 第 {line} 行：`{code}`。",
         "child_process_no_line": "错误发生在{process}中，不在你的代码里：{error}",
+        "discarded": "第 {line} 行单独调用了 `{code}`：它返回一个新张量，`{name}` 本身并没有改变。"
+        "请保留结果：`{name} = {code}`。",
     },
 }
 

@@ -40,6 +40,7 @@ _LOSSES = {"mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "cross_entropy
            "binary_cross_entropy_with_logits", "kl_div", "poisson_nll_loss", "soft_margin_loss",
            "multilabel_soft_margin_loss", "multi_margin_loss", "hinge_embedding_loss"}
 _ELEMENTWISE = {"mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss"}  # losses that broadcast, with a warning
+_ALSO_MODULE_METHODS = {"float", "double", "half", "bfloat16", "to", "cuda", "cpu", "type"}
 _DROPOUTS = {"dropout", "dropout1d", "dropout2d", "dropout3d", "alpha_dropout", "feature_alpha_dropout"}
 _SHAPE_ONLY = {"view", "reshape", "flatten", "squeeze", "unsqueeze", "permute", "transpose", "contiguous", "to",
                "float", "__getitem__"}
@@ -262,6 +263,8 @@ class Recorder:
         self.steps: list[tuple[Any, Site, int]] = []  # optimizer steps: (optimizer ref, site, generation)
         # lines where values of a tensor with history were read out as Python numbers (`.item()`)
         self.read_out: set[tuple[str, int]] = set()
+        # lines where a tensor ran a method that modules have too (`x.to(device)`, `x.float()`)
+        self.tensor_calls: set[tuple[str, int, str]] = set()
         self.first_nonfinite: Record | None = None
         self.count = 0
         self._kinds: dict[Any, int] = {}
@@ -448,6 +451,8 @@ class Recorder:
         table = self.table
         inputs = tuple(self._seen(t) for t in inputs_t)
         name = _name(func)
+        if name in _ALSO_MODULE_METHODS and site is not None and frame is caller and len(self.tensor_calls) < 256:
+            self.tensor_calls.add((site.filename, site.line, name))
         for o in outputs:
             if any(o is t for t in inputs_t) or o in table:
                 continue  # handed back (`x.to(x.device)`), or recorded already
