@@ -70,7 +70,8 @@ def run_unseeded_draws(cell: Cell, found: Any) -> Iterator[Hit]:
 
 @rule
 def rule_nondeterminism(cell: Cell) -> Iterator[Hit]:
-    """A cell that seeds some random generators but draws from one it does not seed."""
+    """A cell that seeds some random generators but draws from one it does not seed: the line
+    is the seeding call, where the missing seeds go."""
     seeded: dict[str, ast.Call] = {}
     draws: list[tuple[str, ast.Call]] = []
     for call in cell.calls:
@@ -89,9 +90,8 @@ def rule_nondeterminism(cell: Cell) -> Iterator[Hit]:
             draws.append((family, call))
     if not seeded:
         return
-    reported: set[str] = set()
-    for family, call in draws:
-        if family in seeded or family in reported:
-            continue
-        reported.add(family)
-        yield Hit("nondeterminism", call.lineno, cell.text(call.func), _short(cell, next(iter(seeded.values()))))
+    # the line is the seeding that the other generators' seeds belong beside
+    seed = seeded.get("torch") or next(iter(seeded.values()))
+    unseeded = [cell.text(call.func) for family, call in draws if family not in seeded]
+    if unseeded:
+        yield Hit("nondeterminism", seed.lineno, unseeded[0], _short(cell, seed))
