@@ -1,6 +1,6 @@
 # pitfall: nondeterminism
 # kind: silent
-# line: 3
+# line: 1, 3
 # source: torch is seeded for reproducibility, but the train/validation split uses NumPy's unseeded generator
 # shape: top
 # %% setup
