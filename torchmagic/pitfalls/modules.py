@@ -539,6 +539,41 @@ def bn_last_batch(ctx: Context) -> Match | None:
     return None
 
 
+_BATCH_NAME = re.compile(r"(^|_)(batch|bs|bsz|mb)(_|$)|batch_?size", re.I)
+
+
+@matcher
+def bn_batch_size_set_to_one(ctx: Context) -> Match | None:
+    """BatchNorm given one sample because the cell asked for batches of one: a batch size of 1
+    read where the batch is taken (the slice, the loop's `range`, the DataLoader looped over)
+    points at the line that set it."""
+    if not pattern_hits(ctx, "bn-batch-size-one"):
+        return None
+    torch = _torch()
+    for frame in reversed(ctx.frames):  # the cell's own frames, innermost first
+        stmt = frame.code.statement_at(frame.line)
+        if stmt is None:
+            continue
+        loops = [l for l in frame.code.loops_around(stmt) if isinstance(l, ast.For)]
+        read = set(frame.code.read_at(frame.line))
+        for loop in loops:
+            read.update(loaded_names(loop.iter))
+        for name in sorted(read):
+            value = ctx.value(name, frame)
+            loader = isinstance(value, torch.utils.data.DataLoader)
+            if loader and value.batch_size == 1:
+                where = object_place(ctx, value)
+                if where is not None and where[1] is None:
+                    return Match("bn-batch-size-one", 0.92, line=where[0], related_lines=[frame.line],
+                                 facts={"name": name})
+            elif type(value) is int and value == 1 and _BATCH_NAME.search(name):
+                made = frame.code.origin(name, frame.line)
+                if made is not None and made.line != frame.line:
+                    return Match("bn-batch-size-one", 0.92, line=made.line, related_lines=[frame.line],
+                                 facts={"name": name})
+    return None
+
+
 def _raised_in(exc: BaseException, fragment: str) -> bool:
     """Whether any frame of the traceback runs code from a file whose path contains `fragment`."""
     tb = exc.__traceback__
