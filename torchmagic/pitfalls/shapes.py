@@ -11,7 +11,7 @@ from ..diagnose.locate import CellFrame, code_of
 from ..source.cell import _torch, is_module, is_tensor
 from ..source.cellcode import base_name, call_name, dotted, loaded_names
 from ..evidence import Site
-from ..evidence.queries import (dtype_origin, origin, passed_on, sample_origin, shape_origin, site_step, size_origin,
+from ..evidence.queries import (ancestors, dtype_origin, origin, passed_on, sample_origin, shape_origin, site_step, size_origin,
                                 value_origin)
 from ..source.cellcode import CellCode
 from .helpers import (FROM_ARRAY, data_entered, entry_line, run_line, describe, earlier_binding, failing_layer, failing_place, first_module, first_tensor, origin_match,
@@ -943,6 +943,75 @@ def index_argument_shape(ctx: Context) -> Match | None:
             facts = {"name": name, "shape": str(tuple(value.shape))}
             return origin_match(ctx, "gather-scatter-shape", name, frame.line, 0.88, facts, frame=frame)
     return None
+
+
+# ---------------------------------------------------------------------- sizes a stride rounded down
+_DOWNSAMPLES = re.compile(r"pool[123]d|conv[123]d$|^_?max_pool|^_?avg_pool")
+_JOINS = ("cat-size-mismatch", "shape-mismatch", "expand-non-singleton", "inplace-broadcast")
+
+
+def _factor(record: Any) -> tuple[int, int, int] | None:
+    """(size in, size out, factor) of a pooling or strided convolution that shrank a spatial
+    dimension by a factor of 2 or more; None for any other operation."""
+    if not record.op or not _DOWNSAMPLES.search(record.op) or not record.inputs:
+        return None
+    source = record.inputs[0]
+    if len(source.shape) != len(record.shape) or len(record.shape) < 3:
+        return None
+    for before, after in zip(source.shape[2:], record.shape[2:]):
+        if after and before > after and round(before / after) >= 2:
+            return before, after, round(before / after)
+    return None
+
+
+@matcher
+def size_lost_to_a_stride(ctx: Context) -> Match | None:
+    """Two paths of a network that no longer line up (a skip connection, a coarse and a fine
+    map) because a pooling or strided layer rounded an odd size down: the line is where the
+    cell gave the input its spatial size (the image made, or the size it was resized to), since
+    that size must be a multiple of the network's total stride."""
+    pid = next((p for p in _JOINS if pattern_hits(ctx, p)), None)
+    frame = ctx.innermost
+    if pid is None or frame is None:
+        return None
+    for name in frame.code.read_at(frame.line):
+        value = ctx.value(name, frame)
+        record = ctx.record(value) if is_tensor(value) else None
+        if record is None:
+            continue
+        chain = list(ancestors(record, limit=2_000))
+        lossy = next((r for r in chain if (f := _factor(r)) and f[1] * f[2] != f[0]), None)
+        if lossy is None:
+            continue
+        # the input as the cell made it, or the cell's line that ran an earlier cell's helper making it
+        makers = [r for r in ancestors(lossy, limit=2_000) if r.made and r.site is not None
+                  and (r.site.filename == ctx.filename or r.cell_line) and len(r.shape) == len(lossy.shape)]
+        made = next((r for r in makers if r.site.filename == ctx.filename), makers[-1] if makers else None)
+        if made is None:
+            continue
+        at = made.site.line if made.site.filename == ctx.filename else made.cell_line
+        before, after, factor = _factor(lossy)
+        multiple = 1
+        for r in ancestors(lossy, limit=2_000):
+            f = _factor(r)
+            multiple *= f[2] if f else 1
+        line = _size_set_at(ctx, at, tuple(made.shape[2:]))
+        facts = {"op": lossy.op, "size": before, "out": after, "factor": factor, "multiple": multiple,
+                 "input_size": " x ".join(map(str, made.shape[2:])), "where": line}
+        return Match(pid, 0.93, line=line, related_lines=[at] if line != at else [], facts=facts, detail="odd_size")
+    return None
+
+
+def _size_set_at(ctx: Context, line: int, spatial: tuple[int, ...]) -> int:
+    """The line that set a spatial size used on `line`: a variable of that value read there
+    (`size=(img_size, img_size)`), else `line` itself."""
+    for name in ctx.code.read_at(line):
+        value = ctx.namespace.get(name)
+        if type(value) is int and value in spatial:
+            made = ctx.code.origin(name, line)
+            if made is not None and made.line < line:
+                return made.line
+    return line
 
 
 # ---------------------------------------------------------------------------- run checks
