@@ -477,7 +477,7 @@ def backward_twice(ctx: Context) -> Match | None:
     if carried is not None:
         return carried
     if trail is not None:
-        match = _made_in_earlier_pass(ctx, trail[1])
+        match = _backpropagated_again(ctx) or _made_in_earlier_pass(ctx, trail[1])
         if match is not None:
             return match
     return _shared_with_earlier_backward(ctx) or Match("backward-twice", 0.85 if loops else 0.9, line=ctx.line)
@@ -575,6 +575,26 @@ def _freed_by_other_backward(ctx: Context, trail: list) -> Match | None:
     facts = {"name": name_for(ctx, old) or "the shared tensor", "line": line}
     return Match("backward-twice", 0.95, line=where[0], related_lines=[ctx.line] if ctx.line else [],
                  facts=facts, detail="shared", cause=where[1])
+
+
+def _backpropagated_again(ctx: Context) -> Match | None:
+    """The same stored outputs backpropagated a second time: since the previous backward, no
+    operation of the failing loss used a parameter (no forward pass ran again; the loss was
+    rebuilt from outputs kept before, like an episode's log-probabilities). The line is the
+    one that runs the second backward (a helper called again, a loop around it)."""
+    calls = ctx.evidence.recorder.backwards
+    last = calls[-1]
+    previous = [c for c in calls[:-1] if c.frees]
+    if not previous or ctx.line is None:
+        return None
+    fresh = [r for r in ancestors(last.subject, lambda p: bool(p.grad_fn) or p.parameter, limit=5_000)
+             if r.made and r.generation == last.generation]
+    if any(any(p.parameter for p in r.inputs) for r in fresh):
+        return None
+    before = previous[-1].site
+    line = before.line if before is not None and before.filename == ctx.filename else ctx.line
+    return Match("backward-twice", 0.95, line=ctx.line, related_lines=[line] if line != ctx.line else [],
+                 facts={"line": line}, detail="again")
 
 
 def _made_in_earlier_pass(ctx: Context, trail: list) -> Match | None:
