@@ -471,13 +471,16 @@ def backward_twice(ctx: Context) -> Match | None:
         match = _backwarded_loss_in_sum(ctx) or _freed_by_other_backward(ctx, trail[1])
         if match is not None:
             return match
+    again = _backpropagated_again(ctx) if trail is not None else None
+    if again is not None:
+        return again
     stmt = ctx.code.statement_at(ctx.line)
     loops = ctx.code.loops_around(stmt) if stmt is not None else []
     carried = _carried_in_text(ctx, stmt, loops[-1]) if loops else None
     if carried is not None:
         return carried
     if trail is not None:
-        match = _backpropagated_again(ctx) or _made_in_earlier_pass(ctx, trail[1])
+        match = _made_in_earlier_pass(ctx, trail[1])
         if match is not None:
             return match
     return _shared_with_earlier_backward(ctx) or Match("backward-twice", 0.85 if loops else 0.9, line=ctx.line)
