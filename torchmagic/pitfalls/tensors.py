@@ -178,6 +178,12 @@ def numpy_object_array(ctx: Context) -> Match | None:
                 inner = getattr(first, "shape", None)
                 facts["inner"] = str(tuple(inner)) if inner is not None else repr(first)[:30]
                 detail = "arrays" if inner is not None else "items"
+            # the values went wrong where the array was built (a missing value, rows of
+            # different lengths): that line, when the cell built it earlier
+            made = _code_origin(frame, base_name(arg), frame.line) if frame is not None and frame.in_cell else None
+            if made is not None and made < frame.line:
+                return Match("numpy-object-array", 0.9, line=made, related_lines=[frame.line], facts=facts,
+                             detail=detail)
             break
     return _here(ctx, 0.9, facts, detail, "numpy-object-array")
 
