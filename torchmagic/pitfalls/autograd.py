@@ -1051,8 +1051,34 @@ def grad_none(ctx: Context) -> Match | None:
             if match is not None:
                 match.facts["line"] = line_text(ctx, (match.line, match.cause))
                 return match
+    for owner in filter(None, owners):
+        match = _layer_never_run(ctx, ctx.value(owner, frame))
+        if match is not None:
+            return match
     here, cause = failing_place(ctx)
     return Match("grad-none", 0.9, line=here, facts={"name": next(filter(None, owners), "")}, cause=cause)
+
+
+def _layer_never_run(ctx: Context, parameter: Any) -> Match | None:
+    """A parameter without a gradient whose layer the run never ran (a head built but left out
+    of `forward`): the line that built that layer."""
+    recorder = ctx.evidence.recorder
+    if recorder is None or not is_tensor(parameter) or not parameter.requires_grad or parameter.grad is not None:
+        return None
+    layer = next((m for m in list(recorder.built.keys())
+                  if any(p is parameter for p in m.parameters(recurse=False))), None)
+    if layer is None or ctx.record(parameter) is not None:  # no operation of the run used it
+        return None
+    site = module_site(ctx.evidence, layer)
+    where = place(ctx, [site_step(site)]) if site is not None else None
+    if where is None or where[0] is None:
+        return None
+    here = failing_place(ctx)[0]
+    attribute = next((n for m in list(recorder.built.keys()) for n, c in m.named_children() if c is layer), "")
+    kind = f"`{attribute}` ({type(layer).__name__})" if attribute else f"a {type(layer).__name__}"
+    label = f"those of {kind}, built on line {line_text(ctx, where)} and never run by the forward pass"
+    return Match("grad-none", 0.93, line=where[0], related_lines=[here] if here and here != where[0] else [],
+                 facts={"names": label}, detail="unused", cause=where[1])
 
 
 @matcher
