@@ -1,7 +1,8 @@
-"""Results thrown away: an out-of-place tensor method called as a statement of its own
-(`next_q.detach()`, `y.squeeze(1)`, `x.to(device)`) returns a new tensor and changes nothing.
+"""Calls that changed nothing. An out-of-place tensor method called as a statement of its own
+(`next_q.detach()`, `y.squeeze(1)`, `x.to(device)`) returns a new tensor and leaves its
+receiver as it was; a `squeeze(dim)` whose dimension is not of size 1 returns the same shape.
 Such a call was written to prevent a pitfall; when the diagnosis finds that very pitfall, the
-call is the line to change (assign its result), wherever the failure surfaced."""
+call is the line to change, wherever the failure surfaced."""
 from __future__ import annotations
 
 import ast
@@ -77,3 +78,17 @@ def thrown_away(tree: ast.AST | None, filename: str, found: Any, namespace: Mapp
         return (filename, call.line, call.method) in ran or is_tensor(namespace.get(call.receiver))
 
     return discarded_calls(tree, on_tensor)
+
+
+def squeezed_nothing(records: list[Any], filename: str) -> Any:
+    """A `squeeze` in the history of `records`, run by the cell's own code, whose output has
+    its input's shape: the dimension it named was not of size 1 (the batch, when the code
+    was written for batches of one)."""
+    from ..evidence.queries import ancestors
+
+    for record in records:
+        for r in ancestors(record, limit=500):
+            if r.op == "squeeze" and r.inputs and tuple(r.shape) == tuple(r.inputs[0].shape) \
+                    and r.site is not None and r.site.filename == filename:
+                return r
+    return None

@@ -401,12 +401,30 @@ def _thrown_away(diagnosis: Diagnosis, ctx: Context, top: Any) -> None:
     (`next_q.detach()` on a line of its own): that call is the line to change."""
     calls = discarded.thrown_away(ctx.code.tree, diagnosis.filename, ctx.evidence, ctx.namespace)
     call = discarded.line_to_change(top.pitfall, calls)
+    if call is None and top.pitfall in discarded.PREVENTS["squeeze"]:
+        squeeze = discarded.squeezed_nothing(_records_on_failing_line(ctx), diagnosis.filename)
+        if squeeze is not None and squeeze.site.line != top.line:
+            if top.line is not None and top.line not in top.related_lines:
+                top.related_lines.append(top.line)
+            top.line, top.cause = squeeze.site.line, None
+            diagnosis.notes.append(note("squeezed_nothing", diagnosis.language, line=squeeze.site.line,
+                                        shape=str(tuple(squeeze.shape))))
+        return
     if call is None or call.line == top.line:
         return
     if top.line is not None and top.line not in top.related_lines:
         top.related_lines.append(top.line)
     top.line, top.cause = call.line, None
     diagnosis.notes.append(note("discarded", diagnosis.language, line=call.line, code=call.text, name=call.receiver))
+
+
+def _records_on_failing_line(ctx: Context) -> list[Any]:
+    """The run's records of the tensors that the innermost line of the user's code reads."""
+    frame = ctx.innermost
+    if frame is None:
+        return []
+    values = (ctx.value(name, frame) for name in frame.code.read_at(frame.line))
+    return [r for r in (ctx.record(v) for v in values if is_tensor(v)) if r is not None]
 
 
 def error_context(diagnosis: Diagnosis, exc: BaseException, namespace: Mapping[str, Any],

@@ -41,6 +41,8 @@ NOTES: dict[str, dict[str, str]] = {
         "child_process_no_line": "The error was raised in {process}, outside your code: {error}",
         "discarded": "Line {line} calls `{code}` as a statement of its own: it returns a new tensor "
         "and leaves `{name}` as it was. Keep the result: `{name} = {code}`.",
+        "squeezed_nothing": "The `squeeze` on line {line} removed nothing: the dimension it names is not of "
+        "size 1 here, so the shape stayed {shape}. Name the dimension of size 1 that should go.",
     },
     "zh": {
         "forward_trace": "错误在 `backward()` 中出现；异常检测把它追溯到第 {line} 行的前向运算。",
@@ -68,6 +70,8 @@ NOTES: dict[str, dict[str, str]] = {
         "child_process_no_line": "错误发生在{process}中，不在你的代码里：{error}",
         "discarded": "第 {line} 行单独调用了 `{code}`：它返回一个新张量，`{name}` 本身并没有改变。"
         "请保留结果：`{name} = {code}`。",
+        "squeezed_nothing": "第 {line} 行的 `squeeze` 什么也没去掉：它指定的维度在这里大小不是 1，"
+        "所以形状仍是 {shape}。请指定那个大小为 1、应当去掉的维度。",
     },
 }
 
