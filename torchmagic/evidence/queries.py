@@ -262,16 +262,18 @@ def made_without_history(record: Record) -> list[Step] | None:
     return None
 
 
-def earlier_graph(record: Record) -> list[Step] | None:
+def earlier_graph(record: Record, freed: int | None = None) -> list[Step] | None:
     """A tensor with history made before the last backward pass that the graph of `record`
     still uses: the trail ends with it, after the operation of this pass that used it. One
-    made before the run (with a graph of its own) when the run made none such."""
-    now = record.generation
+    made before the run (with a graph of its own) when the run made none such. `freed`, the
+    generation of the last backward pass that freed its graph: passes that kept theirs (a
+    gradient penalty's `autograd.grad(create_graph=True)`) do not part one graph from the next."""
+    now = record.generation if freed is None else freed + 1
     walk = _Walk(record, lambda p: bool(p.grad_fn))
     before_run = None
     for r in walk:
         for p in r.inputs:
-            if p.grad_fn and p.generation < now and r.generation == now:
+            if p.grad_fn and p.generation < now <= r.generation:
                 return walk.trail(r) + [p]
             if p.grad_fn and not p.made and before_run is None:
                 before_run = walk.trail(r) + [p]

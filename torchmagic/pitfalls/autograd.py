@@ -468,10 +468,11 @@ def backward_twice(ctx: Context) -> Match | None:
         return None
     trail = _earlier_graph(ctx)
     if trail is not None and trail[0] == "shared":
-        match = _backwarded_loss_in_sum(ctx) or _freed_by_other_backward(ctx, trail[1])
+        match = _backwarded_loss_in_sum(ctx) or _detached_in_one_use_only(ctx) \
+            or _freed_by_other_backward(ctx, trail[1])
         if match is not None:
             return match
-    again = _backpropagated_again(ctx) if trail is not None else None
+    again = (_detached_in_one_use_only(ctx) or _backpropagated_again(ctx)) if trail is not None else None
     if again is not None:
         return again
     stmt = ctx.code.statement_at(ctx.line)
@@ -537,7 +538,8 @@ def _earlier_graph(ctx: Context) -> tuple[str, list] | None:
     calls = recorder.backwards if recorder is not None else []
     if not calls or calls[-1].subject is None:
         return None
-    trail = earlier_graph(calls[-1].subject)
+    freeing = [c for c in calls[:-1] if c.frees]
+    trail = earlier_graph(calls[-1].subject, freeing[-1].generation if freeing else None)
     if trail is None:
         return None
     previous = [c for c in calls[:-1] if c.generation >= trail[-1].generation and c.frees]
@@ -563,6 +565,33 @@ def _backwarded_loss_in_sum(ctx: Context) -> Match | None:
         return Match("backward-twice", 0.96, line=where[0], related_lines=[ctx.line] if ctx.line else [],
                      facts=facts, detail="summed_again", cause=where[1])
     return None
+
+
+def _detached_in_one_use_only(ctx: Context) -> Match | None:
+    """A tensor with a graph that the cell detaches where one loss uses it (`D(fake.detach())`)
+    and hands on as it is where another does (a gradient penalty's helper): that other use is
+    the line."""
+    tree = ctx.code.tree
+    if tree is None:
+        return None
+    detached, bare = [], []
+    parents = {id(c): p for p in ast.walk(tree) for c in ast.iter_child_nodes(p)}
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)):
+            continue
+        up = parents.get(id(node))
+        if isinstance(up, ast.Attribute) and up.attr == "detach":
+            detached.append(node)
+        elif isinstance(up, ast.Call) and node in up.args:  # handed to a function as it is
+            bare.append(node)
+    same = [b for b in bare if any(d.id == b.id for d in detached) and _has_graph(ctx.value(b.id))]
+    if not detached or not same:
+        return None
+    line = min(b.lineno for b in same)
+    name = same[0].id
+    return Match("backward-twice", 0.96, line=line, related_lines=[ctx.line] if ctx.line else [],
+                 facts={"name": name, "line": min(d.lineno for d in detached if d.id == name)},
+                 detail="detached_once")
 
 
 def _freed_by_other_backward(ctx: Context, trail: list) -> Match | None:
@@ -591,7 +620,7 @@ def _backpropagated_again(ctx: Context) -> Match | None:
     if not previous or ctx.line is None:
         return None
     fresh = [r for r in ancestors(last.subject, lambda p: bool(p.grad_fn) or p.parameter, limit=5_000)
-             if r.made and r.generation == last.generation]
+             if r.made and r.generation > previous[-1].generation]
     if any(any(p.parameter for p in r.inputs) for r in fresh):
         return None
     before = previous[-1].site
