@@ -1,6 +1,6 @@
 # pitfall: backward-twice
 # kind: error
-# line: 10
+# line: 5, 10
 # source: written for the test suite
 # %% setup
 import torch

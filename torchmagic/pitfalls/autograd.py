@@ -472,16 +472,16 @@ def backward_twice(ctx: Context) -> Match | None:
             or _freed_by_other_backward(ctx, trail[1])
         if match is not None:
             return match
-    again = (_detached_in_one_use_only(ctx) or _backpropagated_again(ctx)) if trail is not None else None
-    if again is not None:
-        return again
+    detached = _detached_in_one_use_only(ctx) if trail is not None else None
+    if detached is not None:
+        return detached
     stmt = ctx.code.statement_at(ctx.line)
     loops = ctx.code.loops_around(stmt) if stmt is not None else []
     carried = _carried_in_text(ctx, stmt, loops[-1]) if loops else None
     if carried is not None:
         return carried
     if trail is not None:
-        match = _made_in_earlier_pass(ctx, trail[1])
+        match = _backpropagated_again(ctx) or _made_in_earlier_pass(ctx, trail[1])
         if match is not None:
             return match
     return _shared_with_earlier_backward(ctx) or Match("backward-twice", 0.85 if loops else 0.9, line=ctx.line)
@@ -509,8 +509,11 @@ def _carried_in_text(ctx: Context, stmt: ast.AST, loop: ast.AST) -> Match | None
                and _has_graph(ctx.value(b.name))]
     if outside:
         b = outside[-1]
-        return Match("backward-twice", 0.95, line=b.line, related_lines=[ctx.line],
-                     facts={"name": b.name, "line": b.line}, detail="outside_loop")
+        kept = ctx.value(b.name)
+        # a list filled in a loop before this one: where the items go in
+        line = (_filled_at(ctx, kept) if isinstance(kept, list) else None) or b.line
+        return Match("backward-twice", 0.95, line=line, related_lines=[ctx.line],
+                     facts={"name": b.name, "line": line}, detail="outside_loop")
     # 2b. a graph an earlier cell built (features encoded once, in a cell of their own)
     earlier = [n for n in sorted(read_inside - {b.name for b in bindings})
                if "." not in n and _has_graph(ctx.value(n))]
