@@ -211,6 +211,13 @@ class Monitors:
         self._step_counts[id(optimizer)] = count + 1
         if self._views:
             self._changing(optimizer)
+        if count == 3 and not self.kept:
+            # a running total reset every few steps (`loss_sum = 0` each epoch) holds the first
+            # losses' graphs now, not at the end of the run
+            try:
+                self._find_kept_graphs(budget=5_000)
+            except Exception:
+                pass
         if count >= 3:  # a loop steps the same way every time: its first steps tell
             return None
         self._mark_loss()
@@ -257,7 +264,7 @@ class Monitors:
 
     def _find_kept_graphs(self, budget: int = 20_000) -> None:
         """The recorded tensors still alive whose graphs reach two or more stepped losses."""
-        if len(self._losses) < 2 or self.recorder is None:
+        if len(self._losses) < 2 or self.recorder is None or self.kept:
             return
         seen: set[int] = set()
         for tensor, record in list(itertools.islice(self.recorder.table.items(), 50_000)):

@@ -348,7 +348,9 @@ class Recorder:
             self._from_numpy = None
         try:
             while self._paused:  # a step that raised never reached its post hook
-                self._paused.pop().__exit__(None, None, None)
+                paused = self._paused.pop()
+                if paused is not None:
+                    paused.__exit__(None, None, None)
             if self._mode is not None:
                 self._mode.__exit__(*exc)
         finally:
@@ -367,14 +369,21 @@ class Recorder:
                 del self.steps[:-256]
         except Exception:
             pass
-        if self._mode is not None and overrides._get_current_function_mode() is self._mode:
+        # a step given a closure runs the user's forward and backward inside it: keep recording
+        closure = (kwargs or {}).get("closure") or next((a for a in args or () if callable(a) and a is not optimizer),
+                                                         None)
+        if closure is None and self._mode is not None and overrides._get_current_function_mode() is self._mode:
             paused = overrides._pop_mode_temporarily()
             paused.__enter__()
             self._paused.append(paused)
+        else:
+            self._paused.append(None)
 
     def _step_ends(self, optimizer: Any, args: Any, kwargs: Any) -> None:
         if self._paused:
-            self._paused.pop().__exit__(None, None, None)
+            paused = self._paused.pop()
+            if paused is not None:
+                paused.__exit__(None, None, None)
 
     def _remove_hooks(self) -> None:
         for handle in self._handles:

@@ -1218,7 +1218,7 @@ def run_graphs_kept(cell: Cell, found: Any) -> Iterator[Hit]:
     recorder = found.recorder
     if recorder is None or len(found.steps) < 2:
         return
-    last_step = found.steps[-1].generation
+    last_step = recorder.generation  # backward passes of the whole run (found.steps holds the first few)
     old = []
     for tensor, record in list(recorder.table.items()):
         if record.grad_fn and record.op is not None and record.generation + 1 < last_step \
@@ -1240,12 +1240,25 @@ def _backpropagated_and_kept(cell: Cell) -> int | None:
     `loss.backward()` in the same function or loop)."""
     losses = {n.func.value.id for n in cell.nodes if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)
               and n.func.attr == "backward" and isinstance(n.func.value, ast.Name)}
+    return _keeps(cell, losses)
+
+
+def _keeps(cell: Cell, names: set[str]) -> int | None:
+    """The first line that keeps one of `names` as it is: `xs.append(name)` (also inside a
+    dict or tuple put in: `outputs.append({"loss": loss})`), `total += name`."""
+    def bare(node: ast.AST) -> bool:
+        if isinstance(node, ast.Name):
+            return node.id in names
+        if isinstance(node, (ast.Dict, ast.Tuple, ast.List)):
+            items = node.values if isinstance(node, ast.Dict) else node.elts
+            return any(bare(v) for v in items)
+        return False
+
     for node in cell.nodes:
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
-                and node.func.attr in ("append", "extend", "insert") \
-                and any(isinstance(a, ast.Name) and a.id in losses for a in node.args):
+                and node.func.attr in ("append", "extend", "insert") and any(bare(a) for a in node.args):
             return node.lineno
-        if isinstance(node, ast.AugAssign) and isinstance(node.value, ast.Name) and node.value.id in losses:
+        if isinstance(node, ast.AugAssign) and isinstance(node.value, ast.Name) and node.value.id in names:
             return node.lineno
     return None
 
@@ -1257,14 +1270,7 @@ def _kept_at(cell: Cell, line: int) -> int | None:
     if isinstance(stmt, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
         targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
         names = {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)}
-    for node in cell.nodes:
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
-                and node.func.attr in ("append", "extend", "insert") \
-                and any(isinstance(a, ast.Name) and a.id in names for a in node.args):
-            return node.lineno
-        if isinstance(node, ast.AugAssign) and isinstance(node.value, ast.Name) and node.value.id in names:
-            return node.lineno
-    return None
+    return _keeps(cell, names)
 
 
 @monitor
