@@ -1188,6 +1188,52 @@ def run_target_requires_grad(cell: Cell, found: Any) -> Iterator[Hit]:
 
 
 @monitor
+def run_target_network_trained(cell: Cell, found: Any) -> Iterator[Hit]:
+    """A copy of a trained model (a teacher, a target or EMA network) that no optimizer steps,
+    whose parameters got gradients anyway: what it made reached a loss as a target that
+    still requires grad. The line is where the cell ran it."""
+    optimized: set[int] = set()
+    for step in found.steps:
+        optimizer = step.optimizer()
+        if optimizer is not None:
+            optimized |= {id(p) for group in optimizer.param_groups for p in group["params"]}
+    if not optimized:
+        return
+    layers = [f for f in found.forwards if f.layer is not None]
+    trained = [f.layer for f in layers if any(id(p) in optimized for p in f.layer.parameters())]
+
+    def shapes(module: Any) -> list:
+        return [tuple(p.shape) for p in module.parameters()]
+
+    for forward in layers:
+        module = forward.layer
+        params = list(module.parameters())
+        if not params or any(id(p) in optimized for p in params) or all(p.grad is None for p in params):
+            continue
+        if not any(type(t) is type(module) and shapes(t) == shapes(module) for t in trained):
+            continue
+        line = run_line(found, forward.site, forward.cell_line)
+        if line is not None:
+            yield Hit("target-requires-grad", line, f"{_held_as(cell, module)}(...)", "the loss")
+            return
+
+
+def _held_as(cell: Cell, module: Any) -> str:
+    """How the cell's namespace reaches a module: its name, or `obj.attribute` one level down."""
+    names = names_of(cell, module)
+    if names:
+        return names[0]
+    for name, value in list((cell.ns or {}).items()):
+        attrs = getattr(value, "__dict__", None)
+        if name.startswith("_") or not isinstance(attrs, dict) or is_module(value):
+            continue
+        attr = next((a for a, v in list(attrs.items()) if v is module), None)
+        if attr is not None:
+            return f"{name}.{attr}"
+    return type(module).__name__
+
+
+@monitor
 def run_gradients_never_reset(cell: Cell, found: Any) -> Iterator[Hit]:
     """An optimizer stepping again after backward passes with none of its gradients reset
     since its previous step: they add up. The line is where it steps (or the cell's line
