@@ -922,8 +922,9 @@ def run_evaluated_with_grad(cell: Cell, found: Any) -> Iterator[Hit]:
             yield Hit("eval-without-no-grad", line, _label(cell, module))
 
 
-def _softmax_layer(found: Any, softmax: Any) -> Any:
-    """The nn.Softmax / nn.LogSoftmax layer of the model whose forward returned `softmax`."""
+def _softmax_layer(found: Any, softmax: Any) -> tuple[Any, Any]:
+    """The nn.Softmax / nn.LogSoftmax layer of the model whose forward returned `softmax`, and
+    that model."""
     torch = _torch()
     soft = (torch.nn.Softmax, torch.nn.LogSoftmax)
     for forward in found.forwards:
@@ -932,8 +933,8 @@ def _softmax_layer(found: Any, softmax: Any) -> Any:
         if module is not None and forward.output is softmax and not isinstance(module, soft):
             layers = [m for m in module.modules() if isinstance(m, soft)]
             if layers:
-                return layers[-1]
-    return None
+                return layers[-1], module
+    return None, None
 
 
 @monitor
@@ -946,9 +947,11 @@ def run_softmax_into_cross_entropy(cell: Cell, found: Any) -> Iterator[Hit]:
         softmax = seen.facts.get("record")
         if seen.facts.get("mixed") and softmax is not None:
             softmax = next((r for r in ancestors(softmax) if r.op == "softmax"), softmax)
-        layer = _softmax_layer(found, softmax)
+        layer, model = _softmax_layer(found, softmax)
         built = module_site(found, layer) if layer is not None else None
         line = run_line(found, built, None) if built is not None else None
+        if line is None and model is not None:  # a layer of a class from an earlier cell: where the cell builds it
+            line = run_line(found, module_site(found, model), None)
         # a softmax applied by code outside the cell is undone where the cell calls the loss
         if line is None and softmax is not None and softmax.site is not None \
                 and softmax.site.filename == found.user.cell:
