@@ -50,7 +50,11 @@ def rule_grad_accumulation(cell: Cell) -> Iterator[Hit]:
             # the step this backward feeds: the next one in the loop (GANs step two optimizers)
             step = min((s for s in steps if s.lineno > call.lineno), key=lambda s: s.lineno, default=steps[0])
             if not _zeroed(cell, step, nodes):
-                yield Hit("grad-accumulation", call.lineno, _backward_subject(cell, call), _short(cell, step))
+                # a zero_grad() once before the loop belongs inside it: that is the line to move
+                before = [n for n in cell.calls if n.lineno < loop.lineno and cell.scope_of(n) is cell.scope_of(loop)
+                          and not cell.loops_of(n) and cell.is_zeroing(n) and _zeroed(cell, step, [n])]
+                line = before[-1].lineno if before else call.lineno
+                yield Hit("grad-accumulation", line, _backward_subject(cell, call), _short(cell, step))
             break
         else:
             # backward and step in a cell function without a loop: its callers' loops must zero
