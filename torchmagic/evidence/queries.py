@@ -119,14 +119,17 @@ def passed_on(record: Record, cell: str) -> list[Step]:
 
 
 # ---------------------------------------------------------------------------- dtype
-def dtype_origin(record: Record) -> list[Step]:
+def dtype_origin(record: Record, cell: str | None = None) -> list[Step]:
     """Where the tensor's dtype came from: the first operation in its chain that made it. A
     selection of a part of a bigger tensor (a column: `table[:, 0]`) ends the search: that is
     where this tensor parts from the data it shares a dtype with, and where a cast fits; a batch
-    of its rows (`labels[i:i + 32]`) does not."""
+    of its rows (`labels[i:i + 32]`) does not. Given the diagnosed `cell`, a selection made by
+    an earlier cell's code (a model's forward taking columns of its input) does not end it:
+    the cell's cast belongs where the cell made the data."""
     trail: list[Step] = [record]
     seen = {id(record)}
-    while not _parts(trail[-1]):
+    while not _parts(trail[-1]) or cell is not None and trail[-1].site is not None \
+            and trail[-1].site.filename != cell:
         parent = next((p for p in trail[-1].inputs if id(p) not in seen and p.dtype == record.dtype), None)
         if parent is None:
             break

@@ -233,6 +233,21 @@ def _bad_label_write(ctx: Context, name: str, line: int, classes: int | None, ig
     return found
 
 
+def _array_made_earlier(ctx: Context, match: Match | None) -> Match | None:
+    """A dtype that came in with `torch.from_numpy(array)` (which takes no dtype) on the matched
+    line, from an array the cell made on an earlier line: that line, where the array got it."""
+    if match is None or match.cause is not None or match.line is None:
+        return match
+    for call in ctx.code.calls_on_line(match.line):
+        if call_name(call) == "from_numpy" and call.args:
+            name = base_name(call.args[0])
+            made = ctx.code.origin(name, match.line) if name else None
+            if made is not None and made.line < match.line:
+                match.related_lines = sorted(set(match.related_lines) | {match.line})
+                match.line = made.line
+    return match
+
+
 @matcher
 def index_dtype(ctx: Context) -> Match | None:
     """Floating-point indices: the line that made the index tensor."""
@@ -243,15 +258,18 @@ def index_dtype(ctx: Context) -> Match | None:
             value = ctx.value(name, frame)
             if is_tensor(value) and value.is_floating_point():
                 facts = {"name": name, "dtype": str(value.dtype).replace("torch.", "")}
-                return origin_match(ctx, "index-dtype", name, frame.line, 0.9, facts, detail="dtype", frame=frame,
-                                    query=dtype_origin)
+                match = origin_match(ctx, "index-dtype", name, frame.line, 0.9, facts, detail="dtype", frame=frame,
+                                     query=lambda r: dtype_origin(r, ctx.filename))
+                return _array_made_earlier(ctx, match)
     # ids that reach an embedding inside a model (an nn.Sequential that starts with one): the
     # ids the layer itself got, followed back to where they got their dtype
     _, ids = failing_layer(ctx, _torch().nn.Embedding)
     record = ctx.record(ids) if is_tensor(ids) and ids.is_floating_point() else None
     where = place(ctx, dtype_origin(record)) if record is not None else None
-    if where is None:
-        return None
+    if where is None:  # an index made on the failing line itself: `x[torch.from_numpy(idx)]`
+        here = Match("index-dtype", 0.9, line=ctx.line)
+        moved = _array_made_earlier(ctx, here)
+        return moved if moved is not None and moved.line != ctx.line else None
     facts = {"name": name_for(ctx, record) or "the ids", "dtype": str(ids.dtype).replace("torch.", "")}
     here = failing_place(ctx)[0]
     return Match("index-dtype", 0.9, line=where[0], related_lines=[here] if here and here != where[0] else [],
