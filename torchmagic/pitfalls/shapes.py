@@ -14,7 +14,7 @@ from ..evidence import Site
 from ..evidence.queries import (ancestors, dtype_origin, origin, passed_on, sample_origin, shape_origin, site_step, size_origin,
                                 value_origin)
 from ..source.cellcode import CellCode
-from .helpers import (FROM_ARRAY, data_entered, entry_line, run_line, describe, earlier_binding, failing_layer, failing_place, first_module, first_tensor, origin_match,
+from .helpers import (FROM_ARRAY, data_entered, describe_trail, entry_line, run_line, describe, earlier_binding, failing_layer, failing_place, first_module, first_tensor, origin_match,
                       line_text, name_for, pattern_hits, place)
 from .gradients import unreduced_loss
 from .registry import Context, Hit, matcher, monitor
@@ -350,6 +350,39 @@ def embedding_index(ctx: Context) -> Match | None:
         return Match("index-out-of-bounds", 0.85, line=line, facts=facts, detail="embedding")
     return Match("index-out-of-bounds", 0.9, line=line, related_lines=[_here(ctx, frame)], facts=facts,
                  detail="embedding", cause=cause)
+
+
+@matcher
+def index_values_out_of_range(ctx: Context) -> Match | None:
+    """`index out of range in self` from `index_select` / `index_add_` and the like: where the
+    index tensor's largest value (or a negative one) came in, followed back through the run
+    (edges counted from 1, ids past a table), else nothing."""
+    if "index out of range in self" not in ctx.message:
+        return None
+    frame = ctx.innermost
+    if frame is None:
+        return None
+    for name, value in _index_arguments(ctx, frame):
+        if value.is_floating_point() or not value.numel():
+            continue
+        top, low = int(value.max()), int(value.min())
+        record = ctx.record(value)
+        if record is None:
+            continue
+        if low < 0:
+            trail = value_origin(record, lambda lo, hi: lo is not None and lo < 0)
+        else:
+            trail = value_origin(record, lambda lo, hi: hi is not None and hi >= top)
+        if len(trail) < 2:
+            continue
+        where = place(ctx, trail, frame)
+        if where is None or where[0] is None:
+            continue
+        facts = {"name": name, "max": top, "min": low, "line": line_text(ctx, where)}
+        here = _here(ctx, frame)
+        return Match("index-out-of-bounds", 0.88, line=where[0], related_lines=[here] if here and here != where[0] else [],
+                     facts=facts, detail="values_made", cause=where[1], trace=describe_trail(ctx, trail))
+    return None
 
 
 def _here(ctx: Context, frame: CellFrame) -> int | None:
