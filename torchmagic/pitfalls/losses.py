@@ -228,6 +228,12 @@ def loss_batch_size(ctx: Context) -> Match | None:
         where = place(ctx, trail, frame)
         if where is None:
             continue
+        if where[1] is not None and end.inputs:
+            # reshaped by an earlier cell's code (a head's `labels.view(-1)`): the cell can only
+            # change what it handed in, so follow the tensor before the reshape to where it was made
+            deeper = place(ctx, trail + shape_origin(end.inputs[0]), frame)
+            if deeper is not None and deeper[0] is not None:
+                where = deeper
         facts.update(name=_arg(ctx, frame, call, index, tensor), size=int(end.shape[0]), before=_shape(before),
                      op=op_label(end.op), other_size=other, line=line_text(ctx, where))
         scores = loss.input
