@@ -14,7 +14,7 @@ from ..evidence import Site
 from ..evidence.queries import (ancestors, dtype_origin, origin, passed_on, sample_origin, shape_origin, site_step, size_origin,
                                 value_origin)
 from ..source.cellcode import CellCode
-from .helpers import (FROM_ARRAY, data_entered, describe_trail, entry_line, run_line, describe, earlier_binding, failing_layer, failing_place, first_module, first_tensor, origin_match,
+from .helpers import (FROM_ARRAY, data_entered, describe_trail, object_place, entry_line, run_line, describe, earlier_binding, failing_layer, failing_place, first_module, first_tensor, origin_match,
                       line_text, name_for, pattern_hits, place)
 from .gradients import unreduced_loss
 from .registry import Context, Hit, matcher, monitor
@@ -382,6 +382,48 @@ def index_values_out_of_range(ctx: Context) -> Match | None:
         here = _here(ctx, frame)
         return Match("index-out-of-bounds", 0.88, line=where[0], related_lines=[here] if here and here != where[0] else [],
                      facts=facts, detail="values_made", cause=where[1], trace=describe_trail(ctx, trail))
+    return None
+
+
+_SIZED = ("shape-mismatch", "expand-non-singleton", "cat-size-mismatch", "inplace-broadcast", "non-scalar-item",
+          "loss-batch-size-mismatch")
+
+
+@matcher
+def batch_size_assumed(ctx: Context) -> Match | None:
+    """Code that assumes a fixed batch while a DataLoader the cell loops over hands out others:
+    the sizes in the message are the loader's `batch_size` and its smaller last batch (a mask
+    built from `args.batch_size`), or an `.item()` meets one value per sample of the batch.
+    The line is where the cell built that DataLoader (`drop_last=True`, or the batch size)."""
+    pid = next((p for p in _SIZED if pattern_hits(ctx, p)), None)
+    if pid is None:
+        return None
+    numbers = {int(n) for n in re.findall(r"(?<![\w.])\d+(?![\w.])", ctx.message)}
+    torch = _torch()
+    for frame in reversed(ctx.frames):  # the cell's own frames, innermost first
+        stmt = frame.code.statement_at(frame.line)
+        for loop in frame.code.loops_around(stmt) if stmt is not None else []:
+            if not isinstance(loop, ast.For):
+                continue
+            for name in loaded_names(loop.iter):
+                loader = ctx.value(name, frame)
+                if not isinstance(loader, torch.utils.data.DataLoader) or not loader.batch_size:
+                    continue
+                try:
+                    rest = len(loader.dataset) % loader.batch_size
+                except Exception:
+                    continue
+                batch = loader.batch_size
+                last_batch = not loader.drop_last and rest and {batch, rest} <= numbers and pid != "non-scalar-item"
+                per_sample = pid == "non-scalar-item" and batch > 1 and re.search(rf"\b{batch} elements", ctx.message)
+                if not (last_batch or per_sample):
+                    continue
+                where = object_place(ctx, loader)
+                if where is None or where[0] is None:
+                    continue
+                facts = {"loader": name, "batch_size": batch, "rest": rest}
+                return Match(pid, 0.93, line=where[0], related_lines=[frame.line] if frame.line != where[0] else [],
+                             facts=facts, detail="last_batch" if last_batch else "per_sample", cause=where[1])
     return None
 
 
