@@ -14,7 +14,7 @@ from ..evidence import Site
 from ..evidence.queries import (ancestors, dtype_origin, origin, passed_on, sample_origin, shape_origin, site_step, size_origin,
                                 value_origin)
 from ..source.cellcode import CellCode
-from .helpers import (FROM_ARRAY, data_entered, describe_trail, object_place, entry_line, run_line, describe, earlier_binding, failing_layer, failing_place, first_module, first_tensor, origin_match,
+from .helpers import (FROM_ARRAY, constructing_line, data_entered, describe_trail, object_place, entry_line, run_line, describe, earlier_binding, failing_layer, failing_place, first_module, first_tensor, origin_match,
                       line_text, name_for, pattern_hits, place)
 from .gradients import unreduced_loss
 from .registry import Context, Hit, matcher, monitor
@@ -382,6 +382,46 @@ def index_values_out_of_range(ctx: Context) -> Match | None:
         here = _here(ctx, frame)
         return Match("index-out-of-bounds", 0.88, line=where[0], related_lines=[here] if here and here != where[0] else [],
                      facts=facts, detail="values_made", cause=where[1], trace=describe_trail(ctx, trail))
+    return None
+
+
+@matcher
+def size_from_constructor(ctx: Context) -> Match | None:
+    """A size in the message that a method of an earlier cell's class computed from an attribute
+    its constructor set from an argument (`ins_num = seq_len * self.batch_size`, with
+    `batch_size=1` by default): the line where the cell builds that object, whose arguments
+    are what to change."""
+    pid = next((p for p in _JOINS if pattern_hits(ctx, p)), None)
+    frame = ctx.innermost
+    if pid is None or frame is None or frame.in_cell:
+        return None
+    numbers = {int(n) for n in re.findall(r"(?<![\w.])\d+(?![\w.])", ctx.message)}
+    code = frame.code
+    owner = code.ancestors(code.statement_at(frame.line)) if code.statement_at(frame.line) is not None else []
+    cls = next((a for a in owner if isinstance(a, ast.ClassDef)), None)
+    init = next((n for n in cls.body if isinstance(n, ast.FunctionDef) and n.name == "__init__"), None) if cls else None
+    if init is None:
+        return None
+    params = {a.arg for a in init.args.args[1:] + init.args.kwonlyargs}
+    from_args = {t.attr: dotted(st.value) for st in ast.walk(init) if isinstance(st, ast.Assign)
+                 for t in st.targets if isinstance(t, ast.Attribute) and dotted(t.value) == "self"
+                 and isinstance(st.value, ast.Name) and st.value.id in params}
+    for name, value in list(frame.frame.f_locals.items()):
+        if type(value) is not int or value not in numbers or value < 2:
+            continue
+        made = code.origin(name, frame.line)
+        reads = [n.attr for n in ast.walk(made.node) if isinstance(n, ast.Attribute) and dotted(n.value) == "self"] \
+            if made is not None else []
+        attr = next((a for a in reads if a in from_args), None)
+        if attr is None:
+            continue
+        built = constructing_line(ctx, Site(frame.filename, frame.line, frame.function))
+        if built is None:
+            continue
+        facts = {"name": name, "value": value, "attr": attr, "param": from_args[attr],
+                 "current": getattr(frame.frame.f_locals.get("self"), attr, "?"), "cls": cls.name, "built": built}
+        return Match(pid, 0.92, line=built, related_lines=[ctx.line] if ctx.line and ctx.line != built else [],
+                     facts=facts, detail="constructor", cause=Site(frame.filename, made.line, frame.function))
     return None
 
 
