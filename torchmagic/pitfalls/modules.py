@@ -8,6 +8,7 @@ import re
 from typing import Any, Callable, Iterable, Iterator
 
 from ..diagnosis import Match
+from ..diagnose.locate import code_of
 from ..evidence.queries import ancestors
 from ..source.cell import Cell, MISSING, ModRef, _LOOPS, _torch, arg_at, is_false, is_module, is_tensor, kwarg, walk_body
 from ..source.cellcode import call_name, dotted, loaded_names
@@ -852,6 +853,51 @@ def _layer_kinds(module: Any) -> tuple[bool, bool]:
 def _label(cell: Cell, module: Any) -> str:
     names = names_of(cell, module)
     return names[0] if names else type(module).__name__
+
+
+def _freezes_batchnorm(tree: ast.AST | None) -> bool:
+    """Whether code puts BatchNorm layers in eval mode one by one (`if isinstance(m,
+    nn.BatchNorm2d): m.eval()`): the way to freeze their statistics that a later `.train()`
+    on the model undoes."""
+    for node in ast.walk(tree) if tree is not None else ():
+        if not (isinstance(node, ast.If) and isinstance(node.test, ast.Call) and dotted(node.test.func) == "isinstance"
+                and len(node.test.args) == 2 and "BatchNorm" in ast.unparse(node.test.args[1])):
+            continue
+        subject = dotted(node.test.args[0])
+        for inner in walk_body(node.body):
+            if isinstance(inner, ast.Call) and isinstance(inner.func, ast.Attribute) \
+                    and dotted(inner.func.value) == subject \
+                    and (inner.func.attr == "eval" or inner.func.attr == "train" and inner.args and is_false(inner.args[0])):
+                return True
+    return False
+
+
+@monitor
+def run_batchnorm_freeze_undone(cell: Cell, found: Any) -> Iterator[Hit]:
+    """BatchNorm layers frozen one by one with `.eval()` (in the cell, or by a method of the
+    model's class), then trained in training mode anyway: a `.train()` on the model turned
+    them back, and their running statistics moved with every batch. The line is that
+    `.train()` in the cell, else the cell's line that ran the training."""
+    torch = _torch()
+    for forward in found.forwards:
+        model = forward.layer
+        if model is None or not forward.training or not forward.grad_enabled:
+            continue
+        norms = [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)
+                 and m.track_running_stats and m.training]
+        if not norms:
+            continue
+        method = getattr(type(model), "forward", None)
+        source = getattr(getattr(method, "__code__", None), "co_filename", "")
+        owner = next((c for c in code_of(source).classes() if c.name == type(model).__name__), None) if source else None
+        if not (_freezes_batchnorm(cell.tree) or _freezes_batchnorm(owner)):
+            continue
+        trains = [c.lineno for c in cell.calls if isinstance(c.func, ast.Attribute) and c.func.attr == "train"
+                  and not (c.args and is_false(c.args[0]))]
+        line = trains[0] if trains else run_line(found, forward.site, forward.cell_line)
+        if line is not None:
+            yield Hit("bn-running-stats", line, _label(cell, model), "BatchNorm")
+            return
 
 
 @monitor
