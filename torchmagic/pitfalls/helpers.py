@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import ast
 import re
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Iterator
 
 from ..diagnosis import Match
 from ..knowledge import PlaceText, catalog
@@ -11,7 +11,7 @@ from ..evidence import Site
 from ..evidence.queries import passed_on
 from ..diagnose.locate import CellFrame, code_of
 from ..source.cell import Cell, MISSING, ModRef, _torch, is_module, is_tensor, walk_body
-from ..source.cellcode import Binding, base_name, call_name, dotted
+from ..source.cellcode import Binding, base_name, call_name, dotted, loaded_names
 from .registry import Context
 
 
@@ -265,6 +265,26 @@ def building_line(cell: Cell, found: Any, site: Site | None) -> int | None:
     owner = owner_class(site)
     lines = [c.lineno for c in cell.calls if call_name(c) == owner] if owner else []
     return min(lines) if lines else None
+
+
+def looped_loaders(ctx: Context, frames: list[CellFrame]) -> Iterator[tuple[CellFrame, ast.For, str, Any]]:
+    """(frame, loop, name, loader) for each DataLoader that a `for` loop around a frame's line
+    iterates, the innermost frame first."""
+    DataLoader = _torch().utils.data.DataLoader
+    for frame in reversed(frames):
+        stmt = frame.code.statement_at(frame.line)
+        for loop in frame.code.loops_around(stmt) if stmt is not None else []:
+            if not isinstance(loop, ast.For):
+                continue
+            for name in loaded_names(loop.iter):
+                loader = ctx.value(name, frame)
+                if isinstance(loader, DataLoader):
+                    yield frame, loop, name, loader
+
+
+def message_numbers(ctx: Context) -> set[int]:
+    """The whole numbers an error message names (sizes, counts)."""
+    return {int(n) for n in _NUMBERS.findall(ctx.message)}
 
 
 def constructing_line(ctx: Context, site: Site) -> int | None:

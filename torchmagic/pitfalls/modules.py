@@ -12,7 +12,7 @@ from ..diagnose.locate import code_of
 from ..evidence.queries import ancestors
 from ..source.cell import Cell, MISSING, ModRef, _LOOPS, _torch, arg_at, is_false, is_module, is_tensor, kwarg, walk_body
 from ..source.cellcode import call_name, dotted, loaded_names
-from .helpers import (_forward_calls, _short, _softmax_origin, building_line, last_use, module_site, names_of, object_place, origin_match,
+from .helpers import (_forward_calls, _short, _softmax_origin, building_line, last_use, looped_loaders, module_site, names_of, object_place, origin_match,
                       pattern_hits, reached_by_backward, run_line)
 from .registry import Context, Hit, audit, matcher, monitor, rule
 
@@ -510,33 +510,25 @@ def bn_last_batch(ctx: Context) -> Match | None:
     usual cause, and `drop_last=True` where it is built is the fix."""
     if not pattern_hits(ctx, "bn-batch-size-one"):
         return None
-    torch = _torch()
-    for frame in reversed(ctx.user_frames):
-        stmt = frame.code.statement_at(frame.line)
-        for loop in frame.code.loops_around(stmt) if stmt is not None else []:
-            if not isinstance(loop, ast.For):
+    for frame, loop, name, loader in looped_loaders(ctx, ctx.user_frames):
+        if loader.drop_last:
+            continue
+        try:
+            size, batch = len(loader.dataset), loader.batch_size
+        except Exception:
+            continue
+        if batch and batch > 1 and size % batch == 1:
+            facts = {"loader": name, "size": size, "batch_size": batch}
+            if not frame.in_cell:  # a training helper of an earlier cell loops over it
+                where = object_place(ctx, loader)
+                if where is not None and where[1] is None:
+                    return Match("bn-batch-size-one", 0.9, line=where[0], related_lines=[ctx.line],
+                                 facts=facts, detail="last_batch")
                 continue
-            for name in loaded_names(loop.iter):
-                loader = ctx.value(name, frame)
-                if not isinstance(loader, torch.utils.data.DataLoader) or loader.drop_last:
-                    continue
-                try:
-                    size, batch = len(loader.dataset), loader.batch_size
-                except Exception:
-                    continue
-                if batch and batch > 1 and size % batch == 1:
-                    facts = {"loader": name, "size": size, "batch_size": batch}
-                    if not frame.in_cell:  # a training helper of an earlier cell loops over it
-                        where = object_place(ctx, loader)
-                        if where is not None and where[1] is None:
-                            return Match("bn-batch-size-one", 0.9, line=where[0], related_lines=[ctx.line],
-                                         facts=facts, detail="last_batch")
-                        continue
-                    match = origin_match(ctx, "bn-batch-size-one", name, loop.lineno, 0.9, facts,
-                                         detail="last_batch")
-                    if match is not None and frame.line != match.line:
-                        match.related_lines = [frame.line]
-                    return match
+            match = origin_match(ctx, "bn-batch-size-one", name, loop.lineno, 0.9, facts, detail="last_batch")
+            if match is not None and frame.line != match.line:
+                match.related_lines = [frame.line]
+            return match
     return None
 
 

@@ -14,7 +14,7 @@ from ..evidence import Site
 from ..evidence.queries import (ancestors, dtype_origin, origin, passed_on, sample_origin, shape_origin, site_step, size_origin,
                                 value_origin)
 from ..source.cellcode import CellCode
-from .helpers import (FROM_ARRAY, constructing_line, data_entered, describe_trail, object_place, entry_line, run_line, describe, earlier_binding, failing_layer, failing_place, first_module, first_tensor, origin_match,
+from .helpers import (FROM_ARRAY, constructing_line, looped_loaders, message_numbers, data_entered, describe_trail, object_place, entry_line, run_line, describe, earlier_binding, failing_layer, failing_place, first_module, first_tensor, origin_match,
                       line_text, name_for, pattern_hits, place)
 from .gradients import unreduced_loss
 from .registry import Context, Hit, matcher, monitor
@@ -395,7 +395,7 @@ def size_from_constructor(ctx: Context) -> Match | None:
     frame = ctx.innermost
     if pid is None or frame is None or frame.in_cell:
         return None
-    numbers = {int(n) for n in re.findall(r"(?<![\w.])\d+(?![\w.])", ctx.message)}
+    numbers = message_numbers(ctx)
     code = frame.code
     owner = code.ancestors(code.statement_at(frame.line)) if code.statement_at(frame.line) is not None else []
     cls = next((a for a in owner if isinstance(a, ast.ClassDef)), None)
@@ -438,32 +438,23 @@ def batch_size_assumed(ctx: Context) -> Match | None:
     pid = next((p for p in _SIZED if pattern_hits(ctx, p)), None)
     if pid is None:
         return None
-    numbers = {int(n) for n in re.findall(r"(?<![\w.])\d+(?![\w.])", ctx.message)}
-    torch = _torch()
-    for frame in reversed(ctx.frames):  # the cell's own frames, innermost first
-        stmt = frame.code.statement_at(frame.line)
-        for loop in frame.code.loops_around(stmt) if stmt is not None else []:
-            if not isinstance(loop, ast.For):
-                continue
-            for name in loaded_names(loop.iter):
-                loader = ctx.value(name, frame)
-                if not isinstance(loader, torch.utils.data.DataLoader) or not loader.batch_size:
-                    continue
-                try:
-                    rest = len(loader.dataset) % loader.batch_size
-                except Exception:
-                    continue
-                batch = loader.batch_size
-                last_batch = not loader.drop_last and rest and {batch, rest} <= numbers and pid != "non-scalar-item"
-                per_sample = pid == "non-scalar-item" and batch > 1 and re.search(rf"\b{batch} elements", ctx.message)
-                if not (last_batch or per_sample):
-                    continue
-                where = object_place(ctx, loader)
-                if where is None or where[0] is None:
-                    continue
-                facts = {"loader": name, "batch_size": batch, "rest": rest}
-                return Match(pid, 0.93, line=where[0], related_lines=[frame.line] if frame.line != where[0] else [],
-                             facts=facts, detail="last_batch" if last_batch else "per_sample", cause=where[1])
+    numbers = message_numbers(ctx)
+    for frame, _, name, loader in looped_loaders(ctx, ctx.frames):
+        batch = loader.batch_size
+        try:
+            rest = len(loader.dataset) % batch if batch else 0
+        except Exception:
+            continue
+        last_batch = not loader.drop_last and rest and {batch, rest} <= numbers and pid != "non-scalar-item"
+        per_sample = pid == "non-scalar-item" and batch and batch > 1 and re.search(rf"\b{batch} elements", ctx.message)
+        if not (last_batch or per_sample):
+            continue
+        where = object_place(ctx, loader)
+        if where is None or where[0] is None:
+            continue
+        facts = {"loader": name, "batch_size": batch, "rest": rest}
+        return Match(pid, 0.93, line=where[0], related_lines=[frame.line] if frame.line != where[0] else [],
+                     facts=facts, detail="last_batch" if last_batch else "per_sample", cause=where[1])
     return None
 
 
