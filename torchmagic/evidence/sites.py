@@ -1,4 +1,5 @@
-"""Where the user's code is: the notebook's cells (this one and earlier ones) and scripts.
+"""Where the user's code is: the notebook's cells (this one and earlier ones), scripts, and the
+modules of the project the notebook runs in (a `model.py` beside it, imported or `%run`).
 
 A :class:`Site` is a line of the user's code; :class:`UserCode` tells which code objects are
 the user's, so that an operation run deep inside torch can be put down to the line of the
@@ -7,6 +8,7 @@ user's code that asked for it (the nearest such frame on the stack).
 from __future__ import annotations
 
 import linecache
+import os
 import sys
 from types import CodeType, FrameType
 from typing import Any, Iterable, NamedTuple
@@ -28,6 +30,23 @@ class Site(NamedTuple):
     function: str
 
 
+_PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+# where installed code lives: the interpreter's prefixes and torchmagic itself
+_INSTALLED = tuple({os.path.abspath(p) + os.sep for p in (sys.prefix, sys.base_prefix, sys.exec_prefix)} | {_PACKAGE})
+
+
+def _project_root() -> str:
+    """The directory the notebook runs in, when it is a project's (not the filesystem's root
+    or the home directory, whose files are anybody's)."""
+    try:
+        root = os.path.abspath(os.getcwd())
+    except OSError:
+        return ""
+    if root in (os.path.abspath(os.sep), os.path.abspath(os.path.expanduser("~"))):
+        return ""
+    return root + os.sep
+
+
 class UserCode:
     """Which files hold the user's code: the cells IPython compiled (it numbers them) and any
     extra files (a script run under torchmagic)."""
@@ -38,6 +57,8 @@ class UserCode:
         self._cells: dict[str, int] = getattr(compiler, "_filename_map", None) or {}
         self._files = set(files) | ({cell} if cell else set())
         self._kinds: dict[CodeType, int] = {}
+        self._project: dict[str, bool] = {}
+        self._root = _project_root()
         self.cell = cell  # the diagnosed cell's file: where a line of the report must lie
 
     def add(self, filename: str) -> None:
@@ -45,13 +66,26 @@ class UserCode:
         self._files.add(filename)
 
     def __contains__(self, filename: str) -> bool:
-        return filename in self._cells or filename in self._files
+        return filename in self._cells or filename in self._files or self._in_project(filename)
+
+    def _in_project(self, filename: str) -> bool:
+        """A Python file of the directory the notebook runs in (not an installed package, not a
+        virtual environment inside it, not torchmagic)."""
+        found = self._project.get(filename)
+        if found is None:
+            path = os.path.abspath(filename) if filename.endswith(".py") else ""
+            found = bool(self._root) and path.startswith(self._root) and not any(
+                path.startswith(p) for p in _INSTALLED) and "-packages" + os.sep not in path
+            self._project[filename] = found
+        return found
 
     def label(self, filename: str) -> str:
-        """How IPython names the cell (`In[3]`), or the file's name."""
+        """How IPython names the cell (`In[3]`), or the file's name (relative to the project)."""
         number = self._cells.get(filename)
         if number is not None:
             return f"In[{number}]"
+        if self._root and os.path.abspath(filename).startswith(self._root):
+            return os.path.relpath(filename, self._root)
         return filename
 
     def text(self, site: Site) -> str:

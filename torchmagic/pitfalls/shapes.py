@@ -1098,11 +1098,13 @@ def size_lost_to_a_stride(ctx: Context) -> Match | None:
     frame = ctx.innermost
     if pid is None or frame is None:
         return None
-    for name in frame.code.read_at(frame.line):
-        value = ctx.value(name, frame)
-        record = ctx.record(value) if is_tensor(value) else None
-        if record is None:
-            continue
+    named = [ctx.record(v) for v in (ctx.value(n, frame) for n in frame.code.read_at(frame.line)) if is_tensor(v)]
+    recorder = ctx.evidence.recorder
+    # the unnamed operands too: what the failing line itself made (`self.up(self.pool(skip))`)
+    made_here = sorted((r for r in list(recorder.table.values()) if r.site is not None
+                        and r.site.filename == frame.filename and r.site.line == frame.line),
+                       key=lambda r: -r.order)[:8] if recorder is not None else []
+    for record in [r for r in named if r is not None] + made_here:
         chain = list(ancestors(record, limit=2_000))
         lossy = next((r for r in chain if (f := _factor(r)) and f[1] * f[2] != f[0]), None)
         if lossy is None:
