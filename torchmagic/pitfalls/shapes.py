@@ -1110,9 +1110,10 @@ def size_lost_to_a_stride(ctx: Context) -> Match | None:
         if lossy is None:
             continue
         # the input as the cell made it, or the cell's line that ran an earlier cell's helper making it
-        makers = [r for r in ancestors(lossy, limit=2_000) if r.made and r.site is not None
+        makers = [r for r in ancestors(lossy, limit=2_000) if r is not lossy and r.made and r.site is not None
                   and (r.site.filename == ctx.filename or r.cell_line) and len(r.shape) == len(lossy.shape)]
-        made = next((r for r in makers if r.site.filename == ctx.filename), makers[-1] if makers else None)
+        in_cell = [r for r in makers if r.site.filename == ctx.filename]
+        made = (in_cell or makers)[-1] if makers else None  # the farthest back: where the input began
         if made is None:
             continue
         at = made.site.line if made.site.filename == ctx.filename else made.cell_line
