@@ -4,7 +4,6 @@
 # source: written for the test suite
 # %% setup
 import torch
-import torch.nn as nn
 links = [(1, 2), (2, 3), (3, 4), (4, 5), (5, 1), (2, 5)]   # stations numbered from 1
 flows = torch.randn(5, 3)
 

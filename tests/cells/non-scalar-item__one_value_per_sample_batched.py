@@ -4,7 +4,6 @@
 # source: written for the test suite
 # %% setup
 import torch
-import torch.nn as nn
 from torch.utils.data import DataLoader, Dataset
 torch.manual_seed(25)
 
