@@ -436,8 +436,8 @@ def batch_size_assumed(ctx: Context) -> Match | None:
     built from `args.batch_size`), or an `.item()` meets one value per sample of the batch.
     The line is where the cell built that DataLoader (`drop_last=True`, or the batch size)."""
     pid = next((p for p in _SIZED if pattern_hits(ctx, p)), None)
-    if pid is None:
-        return None
+    if pid is None or ctx.innermost is None or ctx.innermost.in_cell:
+        return None  # the cell's own line that assumes the size is the one to change
     numbers = message_numbers(ctx)
     for frame, _, name, loader in looped_loaders(ctx, ctx.frames):
         batch = loader.batch_size
@@ -1096,8 +1096,8 @@ def size_lost_to_a_stride(ctx: Context) -> Match | None:
     that size must be a multiple of the network's total stride."""
     pid = next((p for p in _JOINS if pattern_hits(ctx, p)), None)
     frame = ctx.innermost
-    if pid is None or frame is None:
-        return None
+    if pid is None or frame is None or "is invalid for input of size" in ctx.message:
+        return None  # a `view` to a fixed size is changed where it is written
     named = [ctx.record(v) for v in (ctx.value(n, frame) for n in frame.code.read_at(frame.line)) if is_tensor(v)]
     recorder = ctx.evidence.recorder
     # the unnamed operands too: what the failing line itself made (`self.up(self.pool(skip))`)

@@ -180,7 +180,9 @@ def numpy_object_array(ctx: Context) -> Match | None:
                 detail = "arrays" if inner is not None else "items"
             # the values went wrong where the array was built (a missing value, rows of
             # different lengths): that line, when the cell built it earlier
-            made = _code_origin(frame, base_name(arg), frame.line) if frame is not None and frame.in_cell else None
+            # (an array of arrays is fixed where it is converted: `np.stack`)
+            made = _code_origin(frame, base_name(arg), frame.line) \
+                if frame is not None and frame.in_cell and detail == "items" else None
             if made is not None and made < frame.line:
                 return Match("numpy-object-array", 0.9, line=made, related_lines=[frame.line], facts=facts,
                              detail=detail)
