@@ -9,6 +9,8 @@ import ast
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
+from ..evidence.provenance import MODULE_METHODS
+
 _AUTOGRAD = frozenset({"backward-twice", "target-requires-grad", "numpy-requires-grad", "history-accumulation",
                        "deepcopy-nonleaf", "inplace-autograd"})
 _DEVICE = frozenset({"device-mismatch", "numpy-cuda-tensor", "pack-lengths-on-gpu"})
@@ -26,8 +28,6 @@ PREVENTS: dict[str, frozenset[str]] = {
     **{m: _SHAPE for m in ("squeeze", "unsqueeze", "view", "reshape", "flatten", "transpose", "permute", "t",
                            "contiguous", "view_as", "reshape_as", "expand", "expand_as", "movedim")},
 }
-# also methods of nn.Module, where they work in place: only a tensor's call is thrown away
-_MODULE_TOO = frozenset({"float", "double", "half", "bfloat16", "to", "cuda", "cpu", "type"})
 
 
 @dataclass(frozen=True)
@@ -53,16 +53,15 @@ def discarded_calls(tree: ast.AST | None, is_tensor_call: Callable[[Discarded], 
             continue
         receiver = ast.unparse(node.value.func.value)
         found = Discarded(node.lineno, receiver, method, ast.unparse(node.value))
-        if method in _MODULE_TOO and not is_tensor_call(found):
+        if method in MODULE_METHODS and not is_tensor_call(found):  # a module's own call works in place
             continue
         out.append(found)
     return out
 
 
-def line_to_change(pitfall: str, calls: list[Discarded], before: int | None = None) -> Discarded | None:
-    """The thrown-away call that was meant to prevent `pitfall`: the last one before the line
-    `before` where it showed (any, when that is not known)."""
-    fitting = [c for c in calls if pitfall in PREVENTS[c.method] and (before is None or c.line <= before)]
+def line_to_change(pitfall: str, calls: list[Discarded]) -> Discarded | None:
+    """The thrown-away call that was meant to prevent `pitfall` (the last of them)."""
+    fitting = [c for c in calls if pitfall in PREVENTS[c.method]]
     return fitting[-1] if fitting else None
 
 

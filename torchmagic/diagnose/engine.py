@@ -29,7 +29,7 @@ from .findings import collect_findings, warning_patterns
 from .locate import cell_frames, error_line, format_user_traceback, forward_trace
 from . import discarded
 from .notes import note
-from ..pitfalls.helpers import suspect_place
+from ..pitfalls.helpers import records_read, suspect_place
 from ..pitfalls.registry import Context, rank
 from ..source.cell import is_module, is_tensor
 from ..source.cellcode import CellCode, parse
@@ -399,32 +399,25 @@ def diagnose_error(diagnosis: Diagnosis, exc: BaseException, namespace: Mapping[
 def _thrown_away(diagnosis: Diagnosis, ctx: Context, top: Any) -> None:
     """A call written against the pitfall found, whose result the cell threw away
     (`next_q.detach()` on a line of its own): that call is the line to change."""
+    lang = diagnosis.language
     calls = discarded.thrown_away(ctx.code.tree, diagnosis.filename, ctx.evidence, ctx.namespace)
     call = discarded.line_to_change(top.pitfall, calls)
-    if call is None and top.pitfall in discarded.PREVENTS["squeeze"]:
-        squeeze = discarded.squeezed_nothing(_records_on_failing_line(ctx), diagnosis.filename)
-        if squeeze is not None and squeeze.site.line != top.line:
-            if top.line is not None and top.line not in top.related_lines:
-                top.related_lines.append(top.line)
-            top.line, top.cause = squeeze.site.line, None
-            diagnosis.notes.append(note("squeezed_nothing", diagnosis.language, line=squeeze.site.line,
-                                        shape=str(tuple(squeeze.shape))))
+    if call is not None:
+        line, why = call.line, note("discarded", lang, line=call.line, code=call.text, name=call.receiver)
+    elif top.pitfall in discarded.PREVENTS["squeeze"]:
+        squeeze = discarded.squeezed_nothing(records_read(ctx, ctx.innermost), diagnosis.filename)
+        if squeeze is None:
+            return
+        line = squeeze.site.line
+        why = note("squeezed_nothing", lang, line=line, shape=str(tuple(squeeze.shape)))
+    else:
         return
-    if call is None or call.line == top.line:
+    if line == top.line:
         return
     if top.line is not None and top.line not in top.related_lines:
         top.related_lines.append(top.line)
-    top.line, top.cause = call.line, None
-    diagnosis.notes.append(note("discarded", diagnosis.language, line=call.line, code=call.text, name=call.receiver))
-
-
-def _records_on_failing_line(ctx: Context) -> list[Any]:
-    """The run's records of the tensors that the innermost line of the user's code reads."""
-    frame = ctx.innermost
-    if frame is None:
-        return []
-    values = (ctx.value(name, frame) for name in frame.code.read_at(frame.line))
-    return [r for r in (ctx.record(v) for v in values if is_tensor(v)) if r is not None]
+    top.line, top.cause = line, None
+    diagnosis.notes.append(why)
 
 
 def error_context(diagnosis: Diagnosis, exc: BaseException, namespace: Mapping[str, Any],

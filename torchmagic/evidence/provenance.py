@@ -40,7 +40,8 @@ _LOSSES = {"mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "cross_entropy
            "binary_cross_entropy_with_logits", "kl_div", "poisson_nll_loss", "soft_margin_loss",
            "multilabel_soft_margin_loss", "multi_margin_loss", "hinge_embedding_loss"}
 _ELEMENTWISE = {"mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss"}  # losses that broadcast, with a warning
-_ALSO_MODULE_METHODS = {"float", "double", "half", "bfloat16", "to", "cuda", "cpu", "type"}
+# tensor methods that nn.Module has too (in place there)
+MODULE_METHODS = frozenset({"float", "double", "half", "bfloat16", "to", "cuda", "cpu", "type"})
 _DROPOUTS = {"dropout", "dropout1d", "dropout2d", "dropout3d", "alpha_dropout", "feature_alpha_dropout"}
 _SHAPE_ONLY = {"view", "reshape", "flatten", "squeeze", "unsqueeze", "permute", "transpose", "contiguous", "to",
                "float", "__getitem__"}
@@ -460,7 +461,7 @@ class Recorder:
         table = self.table
         inputs = tuple(self._seen(t) for t in inputs_t)
         name = _name(func)
-        if name in _ALSO_MODULE_METHODS and site is not None and frame is caller and len(self.tensor_calls) < 256:
+        if name in MODULE_METHODS and site is not None and frame is caller and len(self.tensor_calls) < 256:
             self.tensor_calls.add((site.filename, site.line, name))
         for o in outputs:
             if any(o is t for t in inputs_t) or o in table:

@@ -582,11 +582,10 @@ def _detached_in_one_use_only(ctx: Context) -> Match | None:
     if tree is None:
         return None
     detached, bare = [], []
-    parents = {id(c): p for p in ast.walk(tree) for c in ast.iter_child_nodes(p)}
     for node in ast.walk(tree):
         if not (isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)):
             continue
-        up = parents.get(id(node))
+        up = ctx.code.parent(node)
         if isinstance(up, ast.Attribute) and up.attr == "detach":
             detached.append(node)
         elif isinstance(up, ast.Call) and node in up.args:  # handed to a function as it is

@@ -240,20 +240,32 @@ def data_entered(ctx: Context, where: tuple[int | None, Site | None] | None, end
     if where is None or where[1] is not None or where[0] is None or \
             getattr(end, "op", None) not in FROM_ARRAY:
         return where
-    for call in ctx.code.calls_on_line(where[0]):
-        if call_name(call) == getattr(end, "op", None) and call.args:
+    built = array_built_before(ctx, where[0], end.op)
+    return (built, None) if built is not None else where
+
+
+def array_built_before(ctx: Context, line: int, op: str) -> int | None:
+    """The cell's earlier line that built the array which `op` (`from_numpy`, `tensor`, ...)
+    turns into a tensor on `line`, when the array is a name the cell assigned before."""
+    for call in ctx.code.calls_on_line(line):
+        if call_name(call) == op and call.args:
             name = base_name(call.args[0])
-            made = ctx.code.origin(name, where[0]) if name else None
-            if made is not None and made.line < where[0]:
-                return made.line, None
-    return where
+            made = ctx.code.origin(name, line) if name else None
+            if made is not None and made.line < line:
+                return made.line
+    return None
+
+
+def owner_classdef(site: Site) -> ast.ClassDef | None:
+    """The class whose method holds `site`, if any."""
+    code = code_of(site.filename)
+    stmt = code.statement_at(site.line)
+    return next((a for a in code.ancestors(stmt) if isinstance(a, ast.ClassDef)), None) if stmt else None
 
 
 def owner_class(site: Site) -> str | None:
     """The name of the class whose method holds `site`, if any."""
-    code = code_of(site.filename)
-    stmt = code.statement_at(site.line)
-    owner = next((a for a in code.ancestors(stmt) if isinstance(a, ast.ClassDef)), None) if stmt else None
+    owner = owner_classdef(site)
     return owner.name if owner is not None else None
 
 
@@ -280,6 +292,14 @@ def looped_loaders(ctx: Context, frames: list[CellFrame]) -> Iterator[tuple[Cell
                 loader = ctx.value(name, frame)
                 if isinstance(loader, DataLoader):
                     yield frame, loop, name, loader
+
+
+def records_read(ctx: Context, frame: CellFrame | None) -> list[Any]:
+    """The run's records of the tensors that a frame's line reads by name."""
+    if frame is None:
+        return []
+    values = (ctx.value(name, frame) for name in frame.code.read_at(frame.line))
+    return [r for r in (ctx.record(v) for v in values if is_tensor(v)) if r is not None]
 
 
 def message_numbers(ctx: Context) -> set[int]:

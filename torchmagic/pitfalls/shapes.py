@@ -14,7 +14,7 @@ from ..evidence import Site
 from ..evidence.queries import (ancestors, dtype_origin, origin, passed_on, sample_origin, shape_origin, site_step, size_origin,
                                 value_origin)
 from ..source.cellcode import CellCode
-from .helpers import (FROM_ARRAY, constructing_line, looped_loaders, message_numbers, data_entered, describe_trail, object_place, entry_line, run_line, describe, earlier_binding, failing_layer, failing_place, first_module, first_tensor, origin_match,
+from .helpers import (FROM_ARRAY, array_built_before, records_read, constructing_line, owner_classdef, looped_loaders, message_numbers, data_entered, describe_trail, object_place, entry_line, run_line, describe, earlier_binding, failing_layer, failing_place, first_module, first_tensor, origin_match,
                       line_text, name_for, pattern_hits, place)
 from .gradients import unreduced_loss
 from .registry import Context, Hit, matcher, monitor
@@ -238,13 +238,10 @@ def _array_made_earlier(ctx: Context, match: Match | None) -> Match | None:
     line, from an array the cell made on an earlier line: that line, where the array got it."""
     if match is None or match.cause is not None or match.line is None:
         return match
-    for call in ctx.code.calls_on_line(match.line):
-        if call_name(call) == "from_numpy" and call.args:
-            name = base_name(call.args[0])
-            made = ctx.code.origin(name, match.line) if name else None
-            if made is not None and made.line < match.line:
-                match.related_lines = sorted(set(match.related_lines) | {match.line})
-                match.line = made.line
+    built = array_built_before(ctx, match.line, "from_numpy")
+    if built is not None:
+        match.related_lines = sorted(set(match.related_lines) | {match.line})
+        match.line = built
     return match
 
 
@@ -397,8 +394,7 @@ def size_from_constructor(ctx: Context) -> Match | None:
         return None
     numbers = message_numbers(ctx)
     code = frame.code
-    owner = code.ancestors(code.statement_at(frame.line)) if code.statement_at(frame.line) is not None else []
-    cls = next((a for a in owner if isinstance(a, ast.ClassDef)), None)
+    cls = owner_classdef(Site(frame.filename, frame.line, frame.function))
     init = next((n for n in cls.body if isinstance(n, ast.FunctionDef) and n.name == "__init__"), None) if cls else None
     if init is None:
         return None
@@ -1098,19 +1094,20 @@ def size_lost_to_a_stride(ctx: Context) -> Match | None:
     frame = ctx.innermost
     if pid is None or frame is None or "is invalid for input of size" in ctx.message:
         return None  # a `view` to a fixed size is changed where it is written
-    named = [ctx.record(v) for v in (ctx.value(n, frame) for n in frame.code.read_at(frame.line)) if is_tensor(v)]
+    named = records_read(ctx, frame)
     recorder = ctx.evidence.recorder
     # the unnamed operands too: what the failing line itself made (`self.up(self.pool(skip))`)
     made_here = sorted((r for r in list(recorder.table.values()) if r.site is not None
                         and r.site.filename == frame.filename and r.site.line == frame.line),
                        key=lambda r: -r.order)[:8] if recorder is not None else []
-    for record in [r for r in named if r is not None] + made_here:
+    for record in named + made_here:
         chain = list(ancestors(record, limit=2_000))
         lossy = next((r for r in chain if (f := _factor(r)) and f[1] * f[2] != f[0]), None)
         if lossy is None:
             continue
         # the input as the cell made it, or the cell's line that ran an earlier cell's helper making it
-        makers = [r for r in ancestors(lossy, limit=2_000) if r is not lossy and r.made and r.site is not None
+        behind = list(ancestors(lossy, limit=2_000))
+        makers = [r for r in behind if r is not lossy and r.made and r.site is not None
                   and (r.site.filename == ctx.filename or r.cell_line) and len(r.shape) == len(lossy.shape)]
         in_cell = [r for r in makers if r.site.filename == ctx.filename]
         made = (in_cell or makers)[-1] if makers else None  # the farthest back: where the input began
@@ -1119,7 +1116,7 @@ def size_lost_to_a_stride(ctx: Context) -> Match | None:
         at = made.site.line if made.site.filename == ctx.filename else made.cell_line
         before, after, factor = _factor(lossy)
         multiple = 1
-        for r in ancestors(lossy, limit=2_000):
+        for r in behind:
             f = _factor(r)
             multiple *= f[2] if f else 1
         line = _size_set_at(ctx, at, tuple(made.shape[2:]))
