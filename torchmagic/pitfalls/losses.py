@@ -21,7 +21,7 @@ from ..source.cellcode import CellCode, base_name, call_name, dotted, loaded_nam
 from .gradients import op_label, torch_frames
 from .helpers import earlier_binding, failing_place, line_text, name_for, origin_match, pattern_hits, place
 from .registry import Context, matcher
-from .shapes import built_site
+from .shapes.sizes import built_site
 
 _RESHAPES = {"view", "reshape", "flatten", "view_as", "reshape_as", "unflatten", "ravel"}
 _PERMUTES = {"transpose", "permute", "t", "movedim", "swapaxes", "swapdims"}

@@ -66,12 +66,13 @@ def audit(func: Rule) -> Rule:
 
 @lru_cache(maxsize=1)
 def families() -> tuple[str, ...]:
-    """The families of the catalog: every `<family>.toml` beside this module that has its
-    `<family>.py` of rules, in name order."""
+    """The families of the catalog: every `<family>.toml` beside this module that has its rules
+    in a `<family>.py` module or a `<family>/` package, in name order."""
     from pathlib import Path
 
     here = Path(__file__).parent
-    return tuple(sorted(p.stem for p in here.glob("*.toml") if (here / f"{p.stem}.py").exists()))
+    return tuple(sorted(p.stem for p in here.glob("*.toml")
+                        if (here / f"{p.stem}.py").exists() or (here / p.stem / "__init__.py").exists()))
 
 
 def monitor(func: Monitor) -> Monitor:
