@@ -44,6 +44,21 @@ class Evidence:
         except TypeError:
             return None
 
+    def built_step(self, module: Any) -> Any:
+        """Where a module built during the run was built, as a trail's end that also knows the
+        diagnosed cell's line that was running then (the cell's `Net(...)` that built a layer
+        inside an earlier cell's class); None when the run did not see it built."""
+        site = self.built_at(module)
+        if site is None:
+            return None
+        from .queries import site_step
+
+        try:
+            line = self.recorder.built_from.get(module)
+        except TypeError:
+            line = None
+        return site_step(site, line)
+
     @property
     def first_nonfinite(self) -> Any:
         """The record of the first tensor the run made with NaN or inf in it, or None."""

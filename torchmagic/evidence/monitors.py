@@ -56,6 +56,7 @@ class Forward:
     generation: int = 0  # backward passes run before it
     count: int = 1  # how many times the same call was made (same module, line and modes)
     graph: bool = False  # its output carried autograd history
+    frozen_norms: int = 0  # BatchNorm layers in training mode then whose weights require no grad
 
     @property
     def layer(self) -> Any:
@@ -195,7 +196,8 @@ class Monitors:
             cell_line = site.line if site.filename == self.user.cell else self.user.cell_line(frame)
             forward = Forward(weakref.ref(module), training, grad, site, cell_line, record,
                               recorder.generation if recorder is not None else 0,
-                              graph=isinstance(output, torch.Tensor) and output.grad_fn is not None)
+                              graph=isinstance(output, torch.Tensor) and output.grad_fn is not None,
+                              frozen_norms=_frozen_norms(torch, module) if training else 0)
             # a model the cell makes on the fly (`train(Net(), ...)`) is gone when the run ends:
             # kept until the diagnosis is done with the evidence, then let go with it
             self._held.setdefault(id(module), module)
@@ -347,10 +349,16 @@ class Monitors:
 
 
 def _rng_states() -> dict[str, Any]:
-    """The states of Python's and (when imported) NumPy's global random generators."""
+    """The states of Python's and (when imported) torch's and NumPy's global random generators."""
     import random
 
     states: dict[str, Any] = {"random": random.getstate()}
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        try:
+            states["torch"] = torch.random.get_rng_state()
+        except Exception:
+            pass
     numpy = sys.modules.get("numpy")
     if numpy is not None:
         try:
@@ -365,4 +373,17 @@ def _same_state(a: Any, b: Any) -> bool:
         return True
     if isinstance(a, tuple) and len(a) > 2 and hasattr(a[1], "shape"):  # NumPy's (name, keys, pos, ...)
         return a[2] == b[2] and bool((a[1] == b[1]).all())
+    if hasattr(a, "equal"):  # torch's generator state, a byte tensor
+        return bool(a.equal(b))
     return a == b
+
+
+def _frozen_norms(torch: Any, module: Any) -> int:
+    """How many of a module's BatchNorm layers are in training mode with weights that require
+    no grad: frozen by the user, yet updating their running statistics on this forward."""
+    count = 0
+    for m in list(module.modules())[:2000]:
+        if isinstance(m, torch.nn.modules.batchnorm._BatchNorm) and m.training and m.track_running_stats \
+                and m.weight is not None and not m.weight.requires_grad:
+            count += 1
+    return count

@@ -258,6 +258,9 @@ class Recorder:
         self.check_finite = check_finite
         self.table: Any = WeakTensorKeyDictionary()
         self.built: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+        # the diagnosed cell's line that was running when a module was built in an earlier
+        # cell's class (`UNet(...)` on the cell's line 1 building a layer in its `__init__`)
+        self.built_from: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
         self.generation = 0  # backward passes run so far
         self.backwards: list[Backward] = []  # the last backward calls, the failing one too
         self.changed: list[Record] = []  # records of tensors the run changed in place
@@ -581,6 +584,13 @@ class Recorder:
         record.changes.append(change)
 
     # ---------------------------------------------------------------- modules
+    def _built(self, module: Any, frame: Any) -> None:
+        site = self.built[module] = site_of(frame)
+        if site.filename != self.user.cell:
+            line = self.user.cell_line(frame)
+            if line is not None:
+                self.built_from[module] = line
+
     def _registered(self, module: Any, name: str, value: Any) -> Any:
         """A module (or parameter, buffer) registered on `module`: while its `__init__` runs,
         this says where it is being built: the nearest user frame outside its own methods. A
@@ -589,7 +599,7 @@ class Recorder:
             if isinstance(value, self._torch.nn.Module) and value not in self.built:
                 found, _, _ = self.user.caller(sys._getframe(1))
                 if found is not None:
-                    self.built[value] = site_of(found)
+                    self._built(value, found)
             if module in self.built:
                 return None
             frame = sys._getframe(1)
@@ -598,7 +608,7 @@ class Recorder:
                 if found is None:
                     return None
                 if found.f_code not in _method_codes(type(module)):
-                    self.built[module] = site_of(found)
+                    self._built(module, found)
                     return None
                 frame = found.f_back
         except Exception:

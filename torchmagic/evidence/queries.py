@@ -255,6 +255,30 @@ def history_cut(record: Record) -> list[Step] | None:
     return frozen
 
 
+def read_without_history(subject: Record, record: Record, limit: int = 5000) -> list[Step] | None:
+    """The trail from `subject` (a loss) back to an operation that read `record` (a parameter)
+    but made its output without history (`detach`, `.data`, a step under `no_grad`): where the
+    loss lost its way to the parameter. None when no such operation is on the way."""
+    walk = _Walk(subject, lambda p: True, limit)
+    for r in walk:
+        if not r.requires_grad and any(p is record for p in r.inputs):
+            return walk.trail(r)
+    return None
+
+
+def branch_point(record: Record, on_path: set[int]) -> list[Step] | None:
+    """The trail from a tensor with history back to the operation where it branched off the
+    records in `on_path` (ids: what the backward passes went through): the first one, nearest
+    the tensor, made from one of them. None when the tensor is on the path or never meets it."""
+    if id(record) in on_path:
+        return None
+    walk = _Walk(record, lambda p: p.requires_grad and id(p) not in on_path)
+    for r in walk:
+        if any(id(p) in on_path for p in r.inputs):
+            return walk.trail(r)
+    return None
+
+
 def made_without_history(record: Record) -> list[Step] | None:
     """The trail to the record nearest the tensor that was made from plain numbers (no tensor
     inputs): a float typically rebuilt from `.item()` values, when nothing cut a history."""

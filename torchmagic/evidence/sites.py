@@ -88,6 +88,11 @@ class UserCode:
             return os.path.relpath(filename, self._root)
         return filename
 
+    def earlier_cells(self) -> list[str]:
+        """The source of the cells IPython compiled before the diagnosed one, oldest first."""
+        cells = sorted((n, f) for f, n in list(self._cells.items()) if f != self.cell)
+        return ["".join(linecache.cache.get(f, (0, 0, [], ""))[2]) for _, f in cells]
+
     def text(self, site: Site) -> str:
         """The source line of a site."""
         return linecache.getline(site.filename, site.line).rstrip("\n")

@@ -206,14 +206,54 @@ def place(ctx: Context, trail: list, frame: CellFrame | None = None) -> tuple[in
     if site is None:
         return None
     if site.filename == ctx.filename:
-        return site.line, None
+        return loader_data(ctx, site.line) or (site.line, None)
     in_cell = [s.site.line for s in trail if s.site is not None and s.site.filename == ctx.filename]
     built = constructing_line(ctx, site)
     if built is not None and site.function in ("__init__", "__getitem__", "__getitems__", "__len__"):
         return built, site  # a Dataset's item or an object's state: the cell's line that built it
     line = getattr(end, "cell_line", None) or (in_cell[-1] if in_cell else None) or built \
         or _cell_line(ctx, frame)
-    return line, site
+    collated = loader_data(ctx, line, site) if line is not None else None
+    return (collated[0], site) if collated is not None else (line, site)
+
+
+def loader_data(ctx: Context, line: int, site: Site | None = None) -> tuple[int | None, Site | None] | None:
+    """Where the data of a DataLoader came from, when the run made a tensor on a cell line that
+    iterates one (`for x, y in loader:`, `next(iter(loader))`): the loader's own code made it
+    from the Dataset's items, so the line to change is where the cell built that Dataset (or the
+    loader, when the Dataset comes from an earlier cell). When an earlier cell's function made
+    it (`site`) and that function is the loader's `collate_fn`, where the cell built the loader.
+    None on any other line."""
+    stmt = ctx.code.statement_at(line)
+    if stmt is None:
+        return None
+    if isinstance(stmt, (ast.For, ast.AsyncFor)):
+        names = loaded_names(stmt.iter) if stmt.lineno == line else []
+    else:
+        names = ctx.code.read_at(line)
+    torch = _torch()
+    frame = ctx.frame_at(line)
+    for name in names:
+        loader = ctx.value(name, frame)
+        if not isinstance(loader, torch.utils.data.DataLoader):
+            continue
+        if site is not None:
+            collate = getattr(getattr(loader, "collate_fn", None), "__code__", None)
+            if collate is None or collate.co_filename != site.filename or collate.co_name != site.function:
+                return None
+            built = object_place(ctx, loader)
+            return built if built is not None and built[1] is None else None
+        dataset = loader.dataset
+        while isinstance(dataset, torch.utils.data.Subset):
+            dataset = dataset.dataset
+        held = object_place(ctx, dataset)
+        if held is not None and held[1] is None:
+            return held
+        built = object_place(ctx, loader)
+        if built is not None and built[1] is None and built[0] != line:
+            return built[0], held[1] if held is not None else None
+        return held
+    return None
 
 
 def one_maker(ctx: Context, tensors: list) -> Any:
@@ -436,11 +476,33 @@ def name_for(ctx: Context, record: Any) -> str:
         for name, value in list(ctx.namespace.items()):
             if value is tensor and not name.startswith("_"):
                 return name
+        held = _held_by_module(ctx, tensor)
+        if held:
+            return held
     site = getattr(record, "site", None)
     if site is not None:
         names = code_of(site.filename).assigned_at(site.line)
         if len(names) == 1:
             return names[0]
+    return ""
+
+
+def _held_by_module(ctx: Context, tensor: Any) -> str:
+    """`encoder.hidden` when a module of the namespace keeps the tensor as an attribute, alone or
+    in a tuple (`self.state = (h, c)`), else ""."""
+    for name, value in list(ctx.namespace.items()):
+        if name.startswith("_") or not is_module(value):
+            continue
+        try:
+            modules = list(value.named_modules())[:200]
+        except Exception:
+            continue
+        for path, module in modules:
+            for attr, held in list(vars(module).items()):
+                if attr.startswith("_"):
+                    continue
+                if held is tensor or isinstance(held, (tuple, list)) and any(v is tensor for v in held[:8]):
+                    return ".".join(p for p in (name, path, attr) if p)
     return ""
 
 
@@ -503,6 +565,29 @@ def _passed_in(ctx: Context, name: str, line: int) -> tuple[str, int] | None:
         arg = call.args[index] if 0 <= index < len(call.args) else next(
             (k.value for k in call.keywords if k.arg == name), None)
         return (arg.id, caller.line) if isinstance(arg, ast.Name) else None
+    return None
+
+
+def cell_argument(ctx: Context, frame: CellFrame | None, name: str) -> tuple[str, int] | None:
+    """(argument, cell line) when `name` is a parameter of an earlier cell's function that the
+    diagnosed cell called directly (`derivative(dudt, t)` for `def derivative(y, x)`) and the
+    cell passed a plain name for it; None otherwise."""
+    if frame is None or frame.in_cell or ctx.line is None:
+        return None
+    outer = ctx.user_frames[-2] if len(ctx.user_frames) > 1 else None
+    if outer is None or not outer.in_cell:
+        return None
+    code = frame.frame.f_code
+    params = list(code.co_varnames[:code.co_argcount])
+    if name not in params:
+        return None
+    for call in ctx.code.calls_on_line(outer.line):
+        if call_name(call) != frame.function or any(isinstance(a, ast.Starred) for a in call.args):
+            continue
+        index = params.index(name) - (1 if params and params[0] == "self" else 0)
+        arg = call.args[index] if 0 <= index < len(call.args) else next(
+            (k.value for k in call.keywords if k.arg == name), None)
+        return (arg.id, outer.line) if isinstance(arg, ast.Name) else None
     return None
 
 
@@ -613,13 +698,19 @@ def names_of(cell: Cell, obj: Any) -> list[str]:
 
 def last_use(cell: Cell, names: list[str], before: int) -> int | None:
     """The cell's last top-level line before `before` that reads one of `names` (the place
-    where a model was last handled before it was used)."""
+    where a model was last handled before it was used); a read that only prints or logs it
+    (`print(sum(p.numel() for p in model.parameters()))`) does not handle it."""
     found = None
     for node in cell.nodes:
         if isinstance(node, ast.Name) and node.id in names and isinstance(node.ctx, ast.Load) \
-                and getattr(node, "lineno", before) < before:
+                and getattr(node, "lineno", before) < before and not _printed(cell, node):
             found = max(found or 0, node.lineno)
     return found
+
+
+def _printed(cell: Cell, node: ast.AST) -> bool:
+    return any(isinstance(a, ast.Call) and isinstance(a.func, ast.Name) and a.func.id == "print"
+               for a in cell.ancestors(node))
 
 
 def first_use(cell: Cell, names: list[str]) -> int | None:

@@ -313,6 +313,15 @@ class CellCode:
         value = getattr(stmt, "value", None)
         if isinstance(stmt, (ast.Assign, ast.AugAssign, ast.AnnAssign)) and value is not None:
             return loaded_names(value)
+        # a compound statement's line reads what its header reads, not its whole body
+        if isinstance(stmt, (ast.For, ast.AsyncFor)):
+            return loaded_names(stmt.iter)
+        if isinstance(stmt, (ast.While, ast.If)):
+            return loaded_names(stmt.test)
+        if isinstance(stmt, (ast.With, ast.AsyncWith)):
+            return [n for item in stmt.items for n in loaded_names(item.context_expr)]
+        if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Try)):
+            return []
         return loaded_names(stmt)
 
     # ---------------------------------------------------------------- in-place ops

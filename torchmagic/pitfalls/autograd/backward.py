@@ -27,7 +27,11 @@ def backward_twice(ctx: Context) -> Match | None:
     trail = _earlier_graph(ctx)
     if trail is not None and trail[0] == "shared":
         match = _backwarded_loss_in_sum(ctx) or _detached_in_one_use_only(ctx) \
-            or _freed_by_other_backward(ctx, trail[1])
+            or _no_step_between(ctx) or _freed_by_other_backward(ctx, trail[1])
+        if match is not None:
+            return match
+    elif ctx.evidence.recorder is not None and ctx.evidence.recorder.backwards:
+        match = _backwarded_loss_in_sum(ctx) or _no_step_between(ctx)
         if match is not None:
             return match
     detached = _detached_in_one_use_only(ctx) if trail is not None else None
@@ -57,7 +61,8 @@ def _carried_in_text(ctx: Context, stmt: ast.AST, loop: ast.AST) -> Match | None
         if b.name in reads and _has_graph(ctx.value(b.name)):
             first_read = min((ln for ln in range(body_start, body_end + 1) if b.name in ctx.code.read_at(ln)),
                              default=b.line)
-            if first_read <= b.line:
+            # read before the loop's body binds it: the value of the previous pass
+            if first_read <= min(o.line for o in inside if o.name == b.name):
                 return Match("backward-twice", 0.95, line=b.line, related_lines=[ctx.line],
                              facts={"name": b.name}, detail="carried")
     # 2. a graph built once before the loop and reused by every iteration
@@ -152,6 +157,33 @@ def _detached_in_one_use_only(ctx: Context) -> Match | None:
     return Match("backward-twice", 0.96, line=line, related_lines=[ctx.line] if ctx.line else [],
                  facts={"name": name, "line": min(d.lineno for d in detached if d.id == name)},
                  detail="detached_once")
+
+
+def _no_step_between(ctx: Context) -> Match | None:
+    """Two losses that share a graph, backpropagated one after the other with no optimizer
+    step between them: both feed the same update (a GAN generator's two losses, two tasks of
+    one model), so neither side is to be detached; the line is the first backward, which
+    freed the shared graph (one backward of the sum, or `retain_graph=True` there)."""
+    recorder = ctx.evidence.recorder
+    calls = recorder.backwards
+    last = calls[-1]
+    freeing = [c for c in calls[:-1] if c.frees and c.subject is not None]
+    if not freeing or freeing[-1].site is None or last.subject is None:
+        return None
+    other = freeing[-1]
+    if other.subject is last.subject or other.site == last.site or \
+            any(other.generation < generation <= last.generation for _, _, generation in list(recorder.steps)):
+        return None
+    graph = {id(r) for r in ancestors(other.subject, lambda p: bool(p.grad_fn), limit=5_000)}
+    if not any(id(r) in graph for r in ancestors(last.subject, lambda p: bool(p.grad_fn), limit=5_000)
+               if r is not last.subject):
+        return None
+    where = place(ctx, [site_step(other.site)])
+    if where is None or where[0] is None:
+        return None
+    facts = {"name": name_for(ctx, other.subject) or "the first loss", "line": line_text(ctx, where)}
+    return Match("backward-twice", 0.95, line=where[0], related_lines=[ctx.line] if ctx.line else [],
+                 facts=facts, detail="one_step", cause=where[1])
 
 
 def _freed_by_other_backward(ctx: Context, trail: list) -> Match | None:

@@ -11,9 +11,10 @@ from ...source.cell import is_module, is_tensor
 from ...source.cellcode import CellCode, base_name, call_name, dotted
 from ...evidence import Site
 from ...evidence.provenance import Change
-from ...evidence.queries import history_cut, made_without_history, passed_on, site_step
+from ...evidence.queries import branch_point, read_without_history, history_cut, made_without_history, passed_on, site_step
 from ...diagnose.locate import code_of
-from ..helpers import failing_place, line_text, module_site, name_for, origin_match, pattern_hits, place
+from ..helpers import (cell_argument, failing_place, line_text, module_site, name_for, origin_match, pattern_hits, place,
+                       reached_by_backward)
 from ..registry import Context, matcher
 
 
@@ -27,10 +28,11 @@ def no_grad_fn(ctx: Context) -> Match | None:
         return recorded
     if name is None:
         return None
-    match = origin_match(ctx, "no-grad-fn", name, ctx.line, 0.9, {"name": name})
+    name, line = cell_argument(ctx, ctx.innermost, name) or (name, ctx.line)
+    match = origin_match(ctx, "no-grad-fn", name, line, 0.9, {"name": name})
     if match is None:
         return None
-    cut = _graph_cut(ctx, name, ctx.line)
+    cut = _graph_cut(ctx, name, line)
     if cut is not None:
         if cut[1] != match.line:
             match.related_lines.append(match.line)
@@ -379,11 +381,35 @@ def grad_none(ctx: Context) -> Match | None:
                 match.facts["line"] = line_text(ctx, (match.line, match.cause))
                 return match
     for owner in filter(None, owners):
-        match = _layer_never_run(ctx, ctx.value(owner, frame))
+        match = _layer_never_run(ctx, ctx.value(owner, frame)) or _cut_from_loss(ctx, ctx.value(owner, frame), owner)
         if match is not None:
             return match
     here, cause = failing_place(ctx)
     return Match("grad-none", 0.9, line=here, facts={"name": next(filter(None, owners), "")}, cause=cause)
+
+
+def _cut_from_loss(ctx: Context, parameter: Any, name: str) -> Match | None:
+    """A parameter without a gradient that the losses' graphs did read, only through an
+    operation that cut its history (`self.centers.detach()`, `.data`, a step under `no_grad`):
+    the line of that operation."""
+    recorder = ctx.evidence.recorder
+    if recorder is None or not is_tensor(parameter) or not parameter.requires_grad or parameter.grad is not None:
+        return None
+    record = ctx.record(parameter)
+    if record is None:
+        return None
+    for call in list(recorder.backwards):
+        if call.subject is None:
+            continue
+        trail = read_without_history(call.subject, record)
+        where = place(ctx, trail) if trail else None
+        if where is None or where[0] is None:
+            continue
+        here = failing_place(ctx)[0]
+        return Match("grad-none", 0.92, line=where[0], related_lines=[here] if here and here != where[0] else [],
+                     facts={"name": name, "op": trail[-1].op or "", "line": line_text(ctx, where)}, detail="cut",
+                     cause=where[1])
+    return None
 
 
 def _layer_never_run(ctx: Context, parameter: Any) -> Match | None:
@@ -426,14 +452,24 @@ def numpy_of_graph(ctx: Context) -> Match | None:
                              facts={"name": name, "line": filled}, detail="container")
         record = ctx.record(value) if cause is not None and is_tensor(value) and value.requires_grad else None
         if record is not None:
-            # an earlier cell's helper converts a tensor this cell made: the cell's line that made it
-            where = place(ctx, passed_on(record, ctx.filename))
-            if where is not None and where[1] is None and where[0] is not None:
+            # an earlier cell's helper converts a tensor this cell made: the cell's line where it
+            # left the loss's graph (a softmax for a metric, a validation forward), else that made it
+            departed = _left_training(ctx, record)
+            where = place(ctx, departed or passed_on(record, ctx.filename))
+            if where is not None and (where[1] is None or departed) and where[0] is not None:
                 assigned = ctx.code.assigned_at(where[0])
                 facts = {"name": assigned[0] if len(assigned) == 1 else name, "line": where[0]}
                 return Match("numpy-requires-grad", 0.85, line=where[0], related_lines=[line] if line else [],
                              facts=facts, detail="handed")
     return Match("numpy-requires-grad", 0.8, line=line, cause=cause)
+
+
+def _left_training(ctx: Context, record: Any) -> list | None:
+    """Where a tensor with history branched off what the run's backward passes went through
+    (the model's output, its parameters): where a value meant for a metric or a report took its
+    history with it. None when the run ran no backward."""
+    reached = reached_by_backward(ctx.evidence)
+    return branch_point(record, reached) if reached else None
 
 
 def filled_at(ctx: Context, container: Any) -> int | None:

@@ -132,7 +132,7 @@ def nan_in_backward(ctx: Context) -> Match | None:
     sites = ctx.forward.sites if ctx.forward else []
     if sites and sites[-1][0] != ctx.filename:
         site = Site(sites[-1][0], sites[-1][1], "")
-        where = place(ctx, [site_step(site)])
+        where = place(ctx, [site_step(site, ctx.forward.line)])  # the cell's line the forward ran under
         if where is not None:
             facts["line"] = line_text(ctx, where)
             return Match("nan-in-backward", 0.95, line=where[0], facts=facts, detail="origin", cause=where[1])

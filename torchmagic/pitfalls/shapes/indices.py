@@ -325,14 +325,32 @@ def embedding_index(ctx: Context) -> Match | None:
             candidates.append((overflow, frame, call, name, module, facts))
         if candidates:
             break
-    if not candidates:
-        return None
-    # the table whose ids really overflow, else the first one on the line
-    _, frame, call, name, module, facts = max(candidates, key=lambda c: c[0])
-    built = built_site(ctx, module, name, frame)
+    ids: Any = None
+    if candidates:
+        # the table whose ids really overflow, else the first one on the line
+        _, frame, call, name, module, facts = max(candidates, key=lambda c: c[0])
+        ids = ctx.value(facts["name"], frame) if "name" in facts else None
+    else:  # a table inside a container (`nn.Sequential(nn.Embedding(...), ...)`): the layer that raised
+        module, ids = failing_layer(ctx, torch.nn.Embedding)
+        frame = ctx.innermost
+        if module is None or frame is None:
+            return None
+        name = None
+        facts = {"module": type(module).__name__, "size": module.num_embeddings, "last": module.num_embeddings - 1}
+        if is_tensor(ids) and ids.numel() and not ids.is_floating_point():
+            facts.update(max=int(ids.max()), min=int(ids.min()), name="input")
+    if facts.get("min", 0) < 0:  # a negative id (padding, a missing entry): where it was made
+        made = _negative_made(ctx, ids, frame, facts)
+        if made is not None:
+            return made
+    built = ctx.evidence.built_step(module)
+    if built is not None:
+        built = built.site
+    else:
+        built = built_site(ctx, module, name, frame)
     if built is None:
         return Match("index-out-of-bounds", 0.85, line=_here(ctx, frame), facts=facts, detail="embedding")
-    where = place(ctx, [site_step(built)], frame)
+    where = place(ctx, [ctx.evidence.built_step(module) or site_step(built)], frame)
     if where is None:
         return Match("index-out-of-bounds", 0.85, line=_here(ctx, frame), facts=facts, detail="embedding")
     line, cause = where
@@ -346,6 +364,21 @@ def embedding_index(ctx: Context) -> Match | None:
         return Match("index-out-of-bounds", 0.85, line=line, facts=facts, detail="embedding")
     return Match("index-out-of-bounds", 0.9, line=line, related_lines=[_here(ctx, frame)], facts=facts,
                  detail="embedding", cause=cause)
+
+
+def _negative_made(ctx: Context, ids: Any, frame: CellFrame, facts: dict) -> Match | None:
+    """Ids with a negative value: the line of the run that brought the negative value in."""
+    record = ctx.record(ids) if is_tensor(ids) else None
+    if record is None:
+        return None
+    trail = value_origin(record, lambda lo, hi: lo is not None and lo < 0)
+    where = place(ctx, trail, frame) if trail else None
+    if where is None or where[0] is None:
+        return None
+    here = _here(ctx, frame)
+    facts = {**facts, "line": line_text(ctx, where)}
+    return Match("index-out-of-bounds", 0.9, line=where[0], related_lines=[here] if here and here != where[0] else [],
+                 facts=facts, detail="values_made", cause=where[1], trace=describe_trail(ctx, trail))
 
 
 @matcher
@@ -376,6 +409,49 @@ def index_values_out_of_range(ctx: Context) -> Match | None:
             continue
         facts = {"name": name, "max": top, "min": low, "line": line_text(ctx, where)}
         here = _here(ctx, frame)
+        return Match("index-out-of-bounds", 0.88, line=where[0], related_lines=[here] if here and here != where[0] else [],
+                     facts=facts, detail="values_made", cause=where[1], trace=describe_trail(ctx, trail))
+    return None
+
+
+_OUT_OF_BOUNDS = re.compile(r"index (-?\d+) is out of bounds for dimension \d+ with size (\d+)")
+
+
+@matcher
+def index_value_made(ctx: Context) -> Match | None:
+    """`index N is out of bounds for dimension D with size S` from indexing a tensor with a
+    tensor: the line of the run that brought the value N into the index (a padding value of
+    -100, ids counted from 1), followed back from the index the failing line reads."""
+    m = _OUT_OF_BOUNDS.search(ctx.message)
+    frame = ctx.innermost
+    if m is None or frame is None:
+        return None
+    bad, size = int(m.group(1)), int(m.group(2))
+    stmt = frame.code.statement_at(frame.line)
+    if stmt is None:
+        return None
+    names = [base_name(n.slice) for n in ast.walk(stmt) if isinstance(n, ast.Subscript)]
+    names += [base_name(e) for n in ast.walk(stmt) if isinstance(n, ast.Subscript) and isinstance(n.slice, ast.Tuple)
+              for e in n.slice.elts]
+    for name in dict.fromkeys(n for n in names if n):
+        value = ctx.value(name, frame)
+        if not is_tensor(value) or value.is_floating_point() or value.dtype == _torch().bool or not value.numel():
+            continue
+        low, top = int(value.min()), int(value.max())
+        if bad not in (low, top):
+            continue
+        record = ctx.record(value)
+        if record is None:
+            continue
+        if bad < 0:
+            trail = value_origin(record, lambda lo, hi: lo is not None and lo <= bad)
+        else:
+            trail = value_origin(record, lambda lo, hi: hi is not None and hi >= min(bad, size))
+        where = place(ctx, trail, frame) if trail else None
+        here = _here(ctx, frame)
+        if where is None or where[0] is None or (where[0] == here and where[1] is None):
+            continue
+        facts = {"name": name, "max": top, "min": low, "line": line_text(ctx, where)}
         return Match("index-out-of-bounds", 0.88, line=where[0], related_lines=[here] if here and here != where[0] else [],
                      facts=facts, detail="values_made", cause=where[1], trace=describe_trail(ctx, trail))
     return None

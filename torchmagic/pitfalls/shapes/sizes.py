@@ -8,12 +8,12 @@ import re
 from typing import Any, Callable, Iterator
 
 from ...diagnosis import Match
-from ...diagnose.locate import CellFrame
+from ...diagnose.locate import CellFrame, code_of
 from ...source.cell import _torch, is_tensor
 from ...source.cellcode import CellCode, base_name, call_name, dotted
 from ...evidence import Site
-from ...evidence.queries import ancestors, origin, passed_on, sample_origin, shape_origin, site_step
-from ..helpers import (FROM_ARRAY, records_read, constructing_line, owner_classdef, looped_loaders, message_numbers,
+from ...evidence.queries import ancestors, origin, passed_on, sample_origin, shape_origin, site_step, size_origin
+from ..helpers import (FROM_ARRAY, describe_trail, records_read, constructing_line, owner_class, owner_classdef, looped_loaders, message_numbers,
                        data_entered, object_place, entry_line, run_line, earlier_binding, failing_layer, failing_place,
                        first_module, first_tensor, origin_match, line_text, name_for, pattern_hits, place)
 from ..gradients import unreduced_loss
@@ -549,6 +549,88 @@ def layer_input_rank(ctx: Context) -> Match | None:
             return Match("conv-input-shape", 0.88, line=where[0], related_lines=[line] if line != where[0] else [],
                          facts=facts, cause=where[1])
     return Match("conv-input-shape", 0.86, line=line, facts=facts, cause=cause)
+
+
+@matcher
+def size_from_default_argument(ctx: Context) -> Match | None:
+    """Two sizes that do not fit, one of them fixed when a module was built, from a default
+    argument of its class that the cell never set (`max_seq_len=200` for a positional table,
+    with sentences of 216 tokens): the cell's line that built the model, where that argument
+    belongs. A size the cell passed on purpose is taken as right, and this says nothing."""
+    pid = next((p for p in _JOINS if pattern_hits(ctx, p)), None)
+    frame = ctx.innermost
+    if pid is None or frame is None or frame.in_cell:
+        return None
+    numbers = message_numbers(ctx) - {0, 1}
+    passed = {k.arg for c in ctx.code.all_calls() for k in c.keywords if k.arg}
+    for record in records_read(ctx, frame):
+        for size in numbers & set(record.shape):
+            trail = size_origin(record, size)
+            end = trail[-1]
+            if end.site is None or end.site.function != "__init__":
+                continue
+            default = _default_behind(end.site, passed)
+            if default is None:
+                continue
+            where = place(ctx, trail, frame)
+            if where is None or where[0] is None:
+                continue
+            facts = {"param": default, "size": size, "cls": owner_class(end.site) or "", "line": line_text(ctx, where)}
+            return Match(pid, 0.9, line=where[0], related_lines=[ctx.line] if ctx.line and ctx.line != where[0] else [],
+                         facts=facts, detail="default_size", cause=where[1], trace=describe_trail(ctx, trail))
+    return None
+
+
+def _default_behind(site: Site, passed: set[str]) -> str | None:
+    """The parameter with a default value of the `__init__` at `site` that the statement there
+    reads and that no call of the cell passes by name, else None."""
+    code = code_of(site.filename)
+    stmt = code.statement_at(site.line)
+    init = next((a for a in code.ancestors(stmt) if isinstance(a, ast.FunctionDef)), None) if stmt else None
+    if init is None or init.name != "__init__":
+        return None
+    args = init.args.args[1:]
+    with_default = {a.arg for a in args[len(args) - len(init.args.defaults):]} if init.args.defaults else set()
+    with_default |= {a.arg for a, d in zip(init.args.kwonlyargs, init.args.kw_defaults) if d is not None}
+    read = {n.id for n in ast.walk(stmt) if isinstance(n, ast.Name)}
+    return next((p for p in sorted(read & with_default) if p not in passed), None)
+
+
+@matcher
+def interpolate_input_rank(ctx: Context) -> Match | None:
+    """`F.interpolate` given an input whose number of dimensions does not fit the size asked
+    for, when an earlier cell's helper made that input (a loader that returns `(1, 1, H, W, 3)`
+    for an RGB file it expected to be single-channel): the cell's line that called the helper."""
+    if "must have the same number of spatial dimensions" not in ctx.message:
+        return None
+    x = _torch_local(ctx, "interpolate", "input")
+    record = ctx.record(x) if is_tensor(x) else None
+    if record is None:
+        return None
+    trail = passed_on(record, ctx.filename)
+    made = shape_origin(trail[-1]) if trail[-1].site is not None and trail[-1].site.filename == ctx.filename \
+        else [trail[-1]]
+    end = made[-1]
+    if end.site is None or end.site.function == "<module>":  # not made by a helper this cell called
+        return None
+    where = place(ctx, trail[:-1] + made)
+    line, _ = failing_place(ctx)
+    if where is None or where[0] is None or where[1] is None or where[0] == line:
+        return None
+    return Match("interpolate-size", 0.88, line=where[0], related_lines=[line] if line else [],
+                 facts={"shape": str(tuple(x.shape))}, cause=where[1], trace=describe_trail(ctx, trail[:-1] + made))
+
+
+def _torch_local(ctx: Context, function: str, name: str) -> Any:
+    """A local variable of the innermost frame of the traceback that runs `function` (a torch
+    function the failing line called: `interpolate`'s `input`), or None."""
+    tb = ctx.exc.__traceback__
+    found = None
+    while tb is not None:
+        if tb.tb_frame.f_code.co_name == function:
+            found = tb.tb_frame.f_locals.get(name)
+        tb = tb.tb_next
+    return found
 
 
 # ---------------------------------------------------------------------- sizes a stride rounded down
