@@ -37,11 +37,13 @@ def pytest_collection_modifyitems(config, items):
 @contextmanager
 def torch_settings_kept():
     """Puts back torch's global settings that cells change on purpose (anomaly mode, grad
-    mode, default dtype, compute threads) when the block ends, so tests stay independent."""
+    mode, default dtype, compute threads, cuDNN's benchmark and deterministic flags) when the
+    block ends, so tests stay independent."""
     import torch
 
     saved = (torch.is_anomaly_enabled(), torch.is_anomaly_check_nan_enabled(), torch.is_grad_enabled(),
-             torch.get_default_dtype(), torch.get_num_threads())
+             torch.get_default_dtype(), torch.get_num_threads(), torch.backends.cudnn.benchmark,
+             torch.backends.cudnn.deterministic)
     try:
         yield
     finally:
@@ -49,6 +51,7 @@ def torch_settings_kept():
         torch.set_grad_enabled(saved[2])
         torch.set_default_dtype(saved[3])
         torch.set_num_threads(saved[4])
+        torch.backends.cudnn.benchmark, torch.backends.cudnn.deterministic = saved[5], saved[6]
 
 
 @pytest.fixture

@@ -1,6 +1,6 @@
 # pitfall: bn-running-stats
 # kind: silent
-# line: 3
+# line: 3, 4
 # source: written for the test suite
 # shape: setup
 # seen: run

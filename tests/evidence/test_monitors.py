@@ -122,7 +122,8 @@ def test_draws_from_the_global_random_generators():
     with recording(UserCode(cell=HERE)) as found:
         np.random.permutation(5)
         random.Random(0).random()  # a generator of its own: not the global one
-    assert found.monitors.drew == {"random": False, "numpy": True}
+        torch.Generator().manual_seed(0)
+    assert found.monitors.drew == {"random": False, "torch": False, "numpy": True}
 
 
 def test_a_detached_view_of_a_parameter_held_across_a_step_and_read_after_it():

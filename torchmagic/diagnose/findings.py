@@ -93,7 +93,7 @@ def findings_from_hits(hits: Iterable[Hit], source: str, lang: str, origin: str)
         if silenced is not None and (not silenced or hit.pitfall in silenced):
             continue
         seen.add((hit.pitfall, hit.line))
-        out.append(Finding(hit.pitfall, hit.line, message(hit.pitfall, lang, hit.name, hit.other), origin))
+        out.append(Finding(hit.pitfall, hit.line, message(hit.pitfall, lang, hit.name, hit.other, hit.detail), origin))
     return out
 
 
@@ -181,15 +181,17 @@ _FALLBACK_ZH = {
 }
 
 
-def message(pitfall: str, lang: str, name: str = "", other: str = "") -> str:
-    """The finding message of the knowledge base's entry, or a short English fallback."""
+def message(pitfall: str, lang: str, name: str = "", other: str = "", detail: str = "") -> str:
+    """The finding message of the knowledge base's entry (its `detail` sentence when the check
+    named one), or a short English fallback."""
     text = ""
     try:
         from ..knowledge import get_entry
 
         entry = get_entry(pitfall)
         if entry is not None:
-            text = entry.text("finding", lang, name=name, other=other)
+            text = (entry.detail(detail, lang, {"name": name, "other": other}) if detail else "") \
+                or entry.text("finding", lang, name=name, other=other)
     except Exception:
         text = ""
     if not text:

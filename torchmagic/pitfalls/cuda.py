@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import ast
+import re
 from typing import Any, Iterator
 
 from ..source.cell import Cell, kwarg
@@ -53,18 +54,62 @@ def _seeds(cell: Cell) -> dict[str, ast.Call] | None:
     return seeded
 
 
+_SEED_KEYWORDS = {"random_state", "seed", "random_seed", "rng_seed"}
+# an earlier cell of the session that seeded a generator (IPython's input history)
+_EARLIER_SEEDS = {"torch": re.compile(r"manual_seed|seed_everything|set_seed|seed_all"),
+                  "numpy": re.compile(r"\bnp\.random\.seed|numpy\.random\.seed|seed_everything|set_seed|seed_all"),
+                  "random": re.compile(r"\brandom\.seed|seed_everything|set_seed|seed_all")}
+
+
+def _seed_asked(cell: Cell) -> ast.Call | None:
+    """A call given a fixed seed for its own randomness (`train_test_split(..., random_state=0)`):
+    the cell means its results to be reproducible."""
+    for call in cell.calls:
+        for k in call.keywords:
+            if k.arg in _SEED_KEYWORDS and isinstance(k.value, ast.Constant) and isinstance(k.value.value, int) \
+                    and not isinstance(k.value.value, bool):
+                return call
+    return None
+
+
 @monitor
 def run_unseeded_draws(cell: Cell, found: Any) -> Iterator[Hit]:
-    """The cell seeds torch, and the run drew from Python's or NumPy's global generator, which
-    it does not seed (in a helper of an earlier cell, say: the run saw the generator's state
-    move). The line is the seeding the others need beside it."""
+    """The cell means to be reproducible (it seeds one generator, or hands a function a fixed
+    `random_state`) and the run drew from a global generator it does not seed: torch's (weight
+    initialisation, shuffling, dropout), Python's or NumPy's, in this cell or in a helper of an
+    earlier cell (the run saw the generator's state move). The line is the seeding, where the
+    other seeds belong."""
     drew = getattr(found.monitors, "drew", None) or {}
     seeded = _seeds(cell)
-    if not seeded or "torch" not in seeded:
+    if seeded is None:
         return
-    for family, label in (("numpy", "numpy.random"), ("random", "random")):
-        if drew.get(family) and family not in seeded:
-            yield Hit("nondeterminism", seeded["torch"].lineno, label, _short(cell, seeded["torch"]))
+    first = seeded.get("torch") or next(iter(seeded.values()), None) or _seed_asked(cell)
+    if first is None:
+        return
+    earlier = "\n".join(found.user.earlier_cells()) if getattr(found, "user", None) is not None else ""
+    for family, label in (("torch", "torch"), ("numpy", "numpy.random"), ("random", "random")):
+        if drew.get(family) and family not in seeded and not _EARLIER_SEEDS[family].search(earlier):
+            yield Hit("nondeterminism", first.lineno, label, _short(cell, first))
+            return
+
+
+@monitor
+def run_benchmark_after_seeding(cell: Cell, found: Any) -> Iterator[Hit]:
+    """A seeding helper of an earlier cell that also turns on `cudnn.benchmark` (or leaves
+    `cudnn.deterministic` off while turning benchmark on): cuDNN then picks its kernels by
+    timing, and runs seeded alike still differ on a GPU. The line is the cell's call of it."""
+    import sys
+
+    torch = sys.modules.get("torch")
+    if torch is None or not torch.backends.cudnn.benchmark:
+        return
+    ns = cell.ns or {}
+    for call in cell.calls:
+        if not isinstance(call.func, ast.Name) or "seed" not in call.func.id.lower():
+            continue
+        code = getattr(ns.get(call.func.id), "__code__", None)
+        if code is not None and "benchmark" in code.co_names:
+            yield Hit("nondeterminism", call.lineno, call.func.id, _short(cell, call), detail="seeding_helper")
             return
 
 

@@ -11,9 +11,10 @@ from ..source.cell import Cell, MISSING, _FACTORIES, _torch, is_module, is_ndarr
 from ..source.cellcode import Binding, CellCode, call_name, dotted
 from ..evidence import Site
 from ..evidence.queries import dtype_origin, site_step
+from ..diagnose.locate import code_of
 from .helpers import (_forward_calls, constructing_line, describe, earlier_binding, failing_layer, first_module, first_tensor,
                       module_name, object_place, object_site, origin_match, pattern_hits, place, run_line)
-from .registry import Context, Hit, matcher, monitor, rule
+from .registry import Context, Hit, audit, matcher, monitor, rule
 
 
 def _mutations(cell: Cell, name: str, scope: ast.AST, after: int) -> list[int]:
@@ -315,6 +316,9 @@ def _state_shares(state: Any, module: Any) -> bool:
         return True
 
 
+_INTEGER_NAMED = re.compile(r"\b(long|int|Long|Int|Byte|Short|Char)\b")
+
+
 @matcher
 def dtype_mismatch(ctx: Context) -> Match | None:
     """Mixed dtypes: the line that made the float64 (or otherwise odd) tensor, followed back
@@ -322,10 +326,13 @@ def dtype_mismatch(ctx: Context) -> Match | None:
     if not pattern_hits(ctx, "dtype-mismatch"):
         return None
     torch = _torch()
+    odd = {torch.float64, torch.float16, torch.bfloat16}
+    if _INTEGER_NAMED.search(ctx.message):  # `long int != float`: the integer side is the odd one
+        odd |= {torch.int64, torch.int32, torch.int16, torch.int8, torch.uint8}
     for frame in reversed(ctx.user_frames):
         for name in frame.code.read_at(frame.line):
             value = ctx.value(name, frame)
-            if not (is_tensor(value) and value.dtype in (torch.float64, torch.float16, torch.bfloat16)):
+            if not (is_tensor(value) and value.dtype in odd):
                 continue
             facts = {"name": name, **describe(value)}
             detail = "dtypes"
@@ -497,3 +504,78 @@ def run_stale_snapshot(cell: Cell, found: Any) -> Iterator[Hit]:
         if line is not None:
             yield Hit("tensor-aliasing", line, record.op, "the parameter it shares memory with")
             return
+
+
+_VIEWS = frozenset({"__getitem__", "select", "narrow", "view", "view_as", "unsqueeze", "squeeze", "transpose",
+                    "permute", "t", "T", "expand", "as_strided", "unflatten", "movedim", "diagonal", "split",
+                    "chunk", "unbind", "detach", "data"})
+
+
+@monitor
+def run_alias_changed_data(cell: Cell, found: Any) -> Iterator[Hit]:
+    """A name bound to another tensor as it is (`cur = batch_x`, no `.clone()`), then changed in
+    place (`cur.copy_(out)`), where the run saw that tensor share memory with data that existed
+    before the cell ran (a slice of `val_x`): the change wrote into the user's data. The line is
+    where the name was bound, where `.clone()` belongs."""
+    recorder = found.recorder
+    for record in list(recorder.changed) if recorder is not None else []:
+        base = record
+        while base.op in _VIEWS and base.inputs:
+            base = base.inputs[0]
+        if base is record or base.op is not None or base.parameter or base.requires_grad:
+            continue
+        for change in record.changes:
+            if change.module is not None or change.value is not None or change.site is None \
+                    or change.op in ("__setitem__", "requires_grad_"):
+                continue
+            code = code_of(change.site.filename)
+            stmt = code.statement_at(change.site.line)
+            call = stmt.value if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call) else None
+            receiver = call.func.value if call is not None and isinstance(call.func, ast.Attribute) else None
+            if not isinstance(receiver, ast.Name):
+                continue
+            bound = code.origin(receiver.id, change.site.line)
+            alias = code.statement_at(bound.line) if bound is not None else None
+            if not (isinstance(alias, ast.Assign) and isinstance(alias.value, ast.Name)):
+                continue
+            site = Site(change.site.filename, bound.line, change.site.function)
+            line = run_line(found, site, change.cell_line)
+            if line is not None:
+                yield Hit("tensor-aliasing", line, receiver.id, alias.value.id)
+                return
+
+
+_COPY_NAMES = re.compile(r"target|ema|teacher|old|prev|best|frozen|momentum|shadow|avg", re.I)
+
+
+@audit
+def audit_same_network_twice(cell: Cell) -> Iterator[Hit]:
+    """An object of the cell (an agent, a trainer) whose two network attributes are one and the
+    same module, one of them named as a copy (`target_net`, `ema_model`, `teacher`): every
+    update of the online network moves the "copy" too. The line is where the cell built the
+    object."""
+    torch = _torch()
+    ns = cell.ns or {}
+    for name in cell.once(_top_level_assigned):
+        holder = ns.get(name)
+        if holder is None or isinstance(holder, (torch.Tensor, type)) or not hasattr(holder, "__dict__"):
+            continue
+        try:
+            held = [(attr, v) for attr, v in list(vars(holder).items())[:200] if isinstance(v, torch.nn.Module)]
+        except Exception:
+            continue
+        for i, (a, module) in enumerate(held):
+            twin = next((b for b, other in held[i + 1:] if other is module), None)
+            if twin is None:
+                continue
+            copy, online = (twin, a) if _COPY_NAMES.search(twin) else (a, twin)
+            if not _COPY_NAMES.search(copy):
+                continue
+            line = next((b.line for b in cell.bindings[cell.tree].get(name, []) if b.kind == "assign"), None)
+            if line is not None:
+                yield Hit("tensor-aliasing", line, f"{name}.{copy}", f"{name}.{online}", detail="same_module")
+                return
+
+
+def _top_level_assigned(cell: Cell) -> list[str]:
+    return [n for n, bindings in cell.bindings[cell.tree].items() if any(b.kind == "assign" for b in bindings)]

@@ -29,6 +29,7 @@ class Hit:
     line: int
     name: str = ""
     other: str = ""
+    detail: str = ""  # a key of the entry's details, worded instead of its `finding` text
 
 
 Rule = Callable[["Cell"], Iterable[Hit]]

@@ -110,8 +110,13 @@ def run_graphs_kept(cell: Cell, found: Any) -> Iterator[Hit]:
         if record.grad_fn and record.op is not None and record.generation + 1 < last_step \
                 and record.site is not None:
             old.append(record)
-    if len({r.generation for r in old}) < 2:  # one graph kept (features made before a loop) is not this
-        return
+    # one line's tensors kept from several passes: a graph kept per iteration. One graph kept
+    # (features made before a loop), or the last iteration's tensors of a loop that runs several
+    # backward passes per iteration (a GAN's), each made by its own line, is not this.
+    passes: dict[tuple, set[int]] = {}
+    for r in old:
+        passes.setdefault((r.site.filename, r.site.line), set()).add(r.generation)
+    old = [r for r in old if len(passes[(r.site.filename, r.site.line)]) >= 2]
     for record in sorted(old, key=lambda r: r.order):
         line = run_line(found, record.site, record.cell_line)
         if line is None:

@@ -291,10 +291,13 @@ def audit_requires_grad_typo(cell: Cell) -> Iterator[Hit]:
         if not isinstance(call.func, ast.Name) or cell.cell_function(call) is not None:
             continue  # the cell's own functions are read by the rule above
         helper = ns.get(call.func.id)
-        code = getattr(helper, "__code__", None)
-        if code is None or isinstance(helper, type) or isinstance(helper, torch.nn.Module):
+        if isinstance(helper, type):  # a class of an earlier cell: the code of its methods
+            codes = [f.__code__ for f in vars(helper).values() if hasattr(f, "__code__")]
+        elif isinstance(helper, torch.nn.Module) or getattr(helper, "__code__", None) is None:
             continue
-        typo = attrs & _code_names(code)
+        else:
+            codes = [helper.__code__]
+        typo = attrs & set().union(*(_code_names(c) for c in codes)) if codes else set()
         if typo:
             attr = sorted(typo)[0]
             yield Hit("requires-grad-typo", call.lineno, f".{attr}",

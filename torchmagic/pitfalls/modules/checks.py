@@ -196,13 +196,53 @@ def audit_bn_running_stats(cell: Cell) -> Iterator[Hit]:
                      and any(isinstance(a, ast.Name) and a.id == name for a in c.args) for c in cell.calls)
         if not (backward or helper):
             continue
-        # where the user believed the layers frozen: the run saw it (an earlier cell's helper
-        # called from this cell), or the cell's code says it
-        line = _frozen_at(cell, frozen) or (min(freeze_lines) if freeze_lines else None)
+        # the `.train()` that put the frozen layers back in training mode, else where the user
+        # believed them frozen: the run saw it (an earlier cell's helper called from this cell),
+        # or the cell's code says it
+        line = _train_call(cell, root) or _frozen_at(cell, frozen) or (min(freeze_lines) if freeze_lines else None)
         if line is None:
             continue
         yield Hit("bn-running-stats", line, name, f"{len(frozen)} frozen BatchNorm layer(s)")
         return
+
+
+def _train_call(cell: Cell, model: Any) -> int | None:
+    """The cell's first `.train()` on `model` (or on a name the cell's code cannot resolve, such
+    as a training function's parameter)."""
+    for call in cell.calls:
+        if not (isinstance(call.func, ast.Attribute) and call.func.attr == "train") \
+                or call.args and is_false(call.args[0]):
+            continue
+        receiver = cell.resolve(call.func.value, cell.scope_of(call))
+        if receiver is model or receiver is MISSING:
+            return call.lineno
+    return None
+
+
+@monitor
+def run_frozen_batchnorm_updated(cell: Cell, found: Any) -> Iterator[Hit]:
+    """A model trained while BatchNorm layers whose weights the user froze were in training
+    mode: their running statistics moved with every batch although the layers were meant to
+    stay as they were. The line is the `.train()` that put them in training mode, else the
+    line that froze them, else the cell's line that ran the model."""
+    if not found.steps:
+        return
+    skip = None
+    for forward in found.forwards:
+        model = forward.layer
+        if model is None or not forward.frozen_norms or not forward.training:
+            continue
+        if skip is None:
+            skip = _frozen_put_in_train(cell)
+        if id(model) in skip:
+            continue
+        torch = _torch()
+        norms = [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)
+                 and m.weight is not None and not m.weight.requires_grad]
+        line = _train_call(cell, model) or _frozen_at(cell, norms) or run_line(found, forward.site, forward.cell_line)
+        if line is not None:
+            yield Hit("bn-running-stats", line, _label(cell, model), f"{forward.frozen_norms} frozen BatchNorm layer(s)")
+            return
 
 
 def _frozen_at(cell: Cell, layers: list) -> int | None:
@@ -291,12 +331,17 @@ def run_evaluated_in_train_mode(cell: Cell, found: Any) -> Iterator[Hit]:
     evaluation starts (the `no_grad` block in the cell), or, when an earlier cell's helper runs
     it, the cell's last line that handles the model before."""
     done: set[int] = set()
+    frozen_in_train = None
     for forward in found.forwards:
         module = forward.layer
         if module is None or forward.grad_enabled or not forward.training or id(module) in done:
             continue
         dropout, batchnorm = _layer_kinds(module)
         if not (dropout or batchnorm):
+            continue
+        if frozen_in_train is None:
+            frozen_in_train = _frozen_put_in_train(cell)
+        if id(module) in frozen_in_train:
             continue
         names = names_of(cell, module)
         asked = any(isinstance(c.func, ast.Attribute) and c.func.attr == "train" and dotted(c.func.value) in names
@@ -316,14 +361,76 @@ def run_evaluated_in_train_mode(cell: Cell, found: Any) -> Iterator[Hit]:
             # (where `.eval()` belongs), else the cell's last line that handled the model
             names = names_of(cell, module)
             stmt = cell.statement_at_line(line)
-            hands = stmt is not None and any(isinstance(n, ast.Name) and n.id in names for n in ast.walk(stmt)) \
-                and not isinstance(stmt, (ast.For, ast.While, ast.With, ast.If))
+            hands = stmt is not None and not isinstance(stmt, (ast.For, ast.While, ast.With, ast.If)) \
+                and any(isinstance(n, ast.Name) and (n.id in names or _holds(cell.ns, n.id, module))
+                        for n in ast.walk(stmt))
             if not hands:
                 line = last_use(cell, names, forward.cell_line or line) or line
         done.add(id(module))
         pitfall = "train-eval-mode" if dropout else "bn-running-stats"
         kinds = "Dropout" if dropout else "BatchNorm"
         yield Hit(pitfall, line, _label(cell, module), kinds)
+
+
+@monitor
+def run_trained_in_eval_mode(cell: Cell, found: Any) -> Iterator[Hit]:
+    """A model with Dropout or BatchNorm trained in evaluation mode: a forward with autograd on
+    while the model was in eval mode, whose output a backward pass went through, followed by an
+    optimizer step (an `evaluate()` switched it to eval() and nothing switched it back). The
+    line is the `.train()` that runs only once (it belongs in the loop), else the cell's line
+    that ran that forward."""
+    if not found.steps or found.recorder is None:
+        return
+    reached = None
+    for forward in found.forwards:
+        module = forward.layer
+        if module is None or forward.training or not forward.grad_enabled or forward.output is None:
+            continue
+        dropout, batchnorm = _layer_kinds(module)
+        if not (dropout or batchnorm):
+            continue
+        if not any(generation > forward.generation for _, _, generation in list(found.recorder.steps)):
+            continue
+        if reached is None:
+            reached = reached_by_backward(found)
+        if id(forward.output) not in reached:
+            continue
+        line = _train_call(cell, module) or run_line(found, forward.site, forward.cell_line)
+        if line is not None:
+            yield Hit("train-eval-mode", line, _label(cell, module), "Dropout" if dropout else "BatchNorm",
+                      detail="trained_in_eval")
+            return
+
+
+def _holds(ns: Any, name: str, module: Any) -> bool:
+    """Whether the namespace's object `name` (a trainer, an agent) keeps `module` as an attribute."""
+    holder = (ns or {}).get(name)
+    if holder is None or holder is module or not hasattr(holder, "__dict__"):
+        return False
+    try:
+        return any(v is module for v in list(vars(holder).values())[:200])
+    except Exception:
+        return False
+
+
+def _frozen_put_in_train(cell: Cell) -> set[int]:
+    """Ids of the modules inside a network that the cell puts in training mode itself
+    (`target.train()`) while none of its parameters requires grad: a target or teacher network
+    that only follows the trained one (BYOL, mean teacher) and runs in training mode by design."""
+    out: set[int] = set()
+    for call in cell.calls:
+        if not (isinstance(call.func, ast.Attribute) and call.func.attr == "train" and not call.args):
+            continue
+        root = cell.resolve(call.func.value, cell.scope_of(call))
+        if not is_module(root):
+            continue
+        try:
+            if any(p.requires_grad for p in root.parameters()):
+                continue
+            out.update(id(m) for m in root.modules())
+        except Exception:
+            continue
+    return out
 
 
 @monitor
@@ -354,7 +461,7 @@ def run_evaluated_with_grad(cell: Cell, found: Any) -> Iterator[Hit]:
 
 def _softmax_layer(found: Any, softmax: Any) -> tuple[Any, Any]:
     """The nn.Softmax / nn.LogSoftmax layer of the model whose forward returned `softmax`, and
-    that model."""
+    that model (the layer None when its forward called the function itself)."""
     torch = _torch()
     soft = (torch.nn.Softmax, torch.nn.LogSoftmax)
     for forward in found.forwards:
@@ -362,8 +469,7 @@ def _softmax_layer(found: Any, softmax: Any) -> tuple[Any, Any]:
         # a standalone nn.Softmax is changed where it is applied, not where it was built
         if module is not None and forward.output is softmax and not isinstance(module, soft):
             layers = [m for m in module.modules() if isinstance(m, soft)]
-            if layers:
-                return layers[-1], module
+            return (layers[-1] if layers else None), module
     return None, None
 
 
@@ -380,12 +486,13 @@ def run_softmax_into_cross_entropy(cell: Cell, found: Any) -> Iterator[Hit]:
         layer, model = _softmax_layer(found, softmax)
         built = module_site(found, layer) if layer is not None else None
         line = run_line(found, built, None) if built is not None else None
-        if line is None and model is not None:  # a layer of a class from an earlier cell: where the cell builds it
-            line = run_line(found, module_site(found, model), None)
-        # a softmax applied by code outside the cell is undone where the cell calls the loss
         if line is None and softmax is not None and softmax.site is not None \
                 and softmax.site.filename == found.user.cell:
             line = softmax.site.line
+        # the forward of a class from an earlier cell applies it: where the cell builds the model;
+        # a softmax applied by other code outside the cell is undone where the cell calls the loss
+        if line is None and model is not None:
+            line = run_line(found, module_site(found, model), None)
         line = line or run_line(found, seen.site, seen.cell_line)
         if line is not None:
             yield Hit("softmax-before-crossentropy", line, seen.facts.get("op", "softmax"), "cross_entropy")
