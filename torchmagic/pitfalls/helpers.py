@@ -690,6 +690,17 @@ def run_line(found: Any, site: Site | None, cell_line: int | None) -> int | None
     return cell_line
 
 
+def all_frozen(module: Any) -> bool:
+    """A live module with parameters, none of which requires grad."""
+    if not is_module(module):
+        return False
+    try:
+        params = list(module.parameters())
+    except Exception:
+        return False
+    return bool(params) and not any(p.requires_grad for p in params)
+
+
 def names_of(cell: Cell, obj: Any) -> list[str]:
     """The namespace names the cell's user namespace binds to `obj` (read-only)."""
     ns = cell.ns or {}

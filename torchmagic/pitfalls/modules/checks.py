@@ -10,7 +10,7 @@ from ...diagnose.locate import code_of
 from ...evidence.queries import ancestors
 from ...source.cell import Cell, MISSING, _torch, is_false, is_module, walk_body
 from ...source.cellcode import dotted
-from ..helpers import (building_line, last_use, module_site, names_of, reached_by_backward, run_line)
+from ..helpers import all_frozen, building_line, last_use, module_site, names_of, reached_by_backward, run_line
 from ..registry import Hit, audit, monitor
 
 
@@ -422,14 +422,8 @@ def _frozen_put_in_train(cell: Cell) -> set[int]:
         if not (isinstance(call.func, ast.Attribute) and call.func.attr == "train" and not call.args):
             continue
         root = cell.resolve(call.func.value, cell.scope_of(call))
-        if not is_module(root):
-            continue
-        try:
-            if any(p.requires_grad for p in root.parameters()):
-                continue
+        if all_frozen(root):
             out.update(id(m) for m in root.modules())
-        except Exception:
-            continue
     return out
 
 

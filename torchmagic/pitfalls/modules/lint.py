@@ -7,9 +7,9 @@ import ast
 import re
 from typing import Any, Callable, Iterable, Iterator
 
-from ...source.cell import Cell, MISSING, ModRef, _LOOPS, _torch, arg_at, is_false, is_module, is_tensor, kwarg, walk_body
+from ...source.cell import Cell, MISSING, ModRef, _LOOPS, _torch, arg_at, is_false, is_tensor, kwarg, walk_body
 from ...source.cellcode import dotted
-from ..helpers import (_forward_calls, _short, _softmax_origin)
+from ..helpers import _forward_calls, _short, _softmax_origin, all_frozen
 from ..registry import Hit, rule
 
 
@@ -395,7 +395,7 @@ def rule_train_eval_mode(cell: Cell) -> Iterator[Hit]:
             continue
         if any(kind == "eval" for _, kind in my_modes):
             continue
-        if any(kind == "train" for _, kind in my_modes) and _all_frozen(ref.obj):
+        if any(kind == "train" for _, kind in my_modes) and all_frozen(ref.obj):
             continue  # a frozen target network put in training mode on purpose (BYOL, mean teacher)
         trained_at: list[int] = []  # module-level lines where training of this model ends
         for loop, nodes in train_loops:
@@ -420,17 +420,6 @@ def rule_train_eval_mode(cell: Cell) -> Iterator[Hit]:
             if after_training or eval_context:
                 yield Hit("train-eval-mode", c.lineno, ref.label, ", ".join(layers))
                 break
-
-
-def _all_frozen(module: Any) -> bool:
-    """A live module with parameters, none of which requires grad."""
-    if not is_module(module):
-        return False
-    try:
-        params = list(module.parameters())
-    except Exception:
-        return False
-    return bool(params) and not any(p.requires_grad for p in params)
 
 
 def _loop_line_reaching(cell: Cell, loop: ast.AST, node: ast.AST) -> int:
