@@ -153,7 +153,7 @@ def origin_match(ctx: Context, pid: str, name: str | None, line: int | None, sco
                 at, cause = where
                 related = [] if at == _cell_line(ctx, frame) else [_cell_line(ctx, frame)]
                 return Match(pid, score, line=at, related_lines=[r for r in related if r], facts=facts or {},
-                             detail=detail, cause=cause, trace=describe_trail(ctx, trail))
+                             detail=detail, cause=cause, trace=loaded_step(ctx, trail, at) + describe_trail(ctx, trail))
     if frame is not None and not frame.in_cell:  # read in an earlier cell's code
         made = frame.code.origin(name, frame.line)
         site = Site(frame.filename, made.line if made else frame.line, frame.function)
@@ -172,6 +172,19 @@ def origin_match(ctx: Context, pid: str, name: str | None, line: int | None, sco
     if binding is None or binding.line == line:
         return Match(pid, score, line=line, facts=facts or {}, detail=detail)
     return Match(pid, score, line=binding.line, related_lines=[line], facts=facts or {}, detail=detail)
+
+
+def loaded_step(ctx: Context, trail: list, line: int | None) -> list[dict]:
+    """The step before a trail that a DataLoader began: the cell's line that built the Dataset
+    (or the loader) whose items it stacked, when that is the line the report marks."""
+    end = trail[-1] if trail else None
+    site = getattr(end, "site", None)
+    loop = getattr(end, "cell_line", None) or (site.line if site is not None and site.filename == ctx.filename
+                                                 else None)
+    if line is None or loop is None or loop == line or loader_data(ctx, loop, None if site is None or
+                                                                  site.filename == ctx.filename else site) is None:
+        return []
+    return [{"kind": "loaded", "line": line, "loop": loop, "cell": None}]
 
 
 def describe_trail(ctx: Context, trail: list) -> list[dict]:

@@ -250,6 +250,8 @@ def _trace_step(step: dict, lang: str) -> str:
                   shape=step.get("shape", ""), values=values, where=where)
     if kind == "changed":
         return ui("trace_changed", lang, op=step.get("op", "?"), where=where, values=values)
+    if kind == "loaded":
+        return ui("trace_loaded", lang, where=where, loop=step.get("loop"))
     return ""
 
 

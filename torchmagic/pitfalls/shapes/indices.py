@@ -12,7 +12,7 @@ from ...source.cell import _torch, is_module, is_tensor
 from ...source.cellcode import base_name, call_name, dotted, loaded_names
 from ...evidence import Site
 from ...evidence.queries import dtype_origin, site_step, size_origin, value_origin
-from ..helpers import (array_built_before, describe_trail, describe, failing_layer, failing_place, origin_match,
+from ..helpers import (array_built_before, describe_trail, loaded_step, describe, failing_layer, failing_place, origin_match,
                        line_text, name_for, pattern_hits, place)
 from ..registry import Context, matcher
 from .literals import literal_value
@@ -378,7 +378,8 @@ def _negative_made(ctx: Context, ids: Any, frame: CellFrame, facts: dict) -> Mat
     here = _here(ctx, frame)
     facts = {**facts, "line": line_text(ctx, where)}
     return Match("index-out-of-bounds", 0.9, line=where[0], related_lines=[here] if here and here != where[0] else [],
-                 facts=facts, detail="values_made", cause=where[1], trace=describe_trail(ctx, trail))
+                 facts=facts, detail="values_made", cause=where[1],
+                 trace=loaded_step(ctx, trail, where[0]) + describe_trail(ctx, trail))
 
 
 @matcher
@@ -410,7 +411,8 @@ def index_values_out_of_range(ctx: Context) -> Match | None:
         facts = {"name": name, "max": top, "min": low, "line": line_text(ctx, where)}
         here = _here(ctx, frame)
         return Match("index-out-of-bounds", 0.88, line=where[0], related_lines=[here] if here and here != where[0] else [],
-                     facts=facts, detail="values_made", cause=where[1], trace=describe_trail(ctx, trail))
+                     facts=facts, detail="values_made", cause=where[1],
+                 trace=loaded_step(ctx, trail, where[0]) + describe_trail(ctx, trail))
     return None
 
 
@@ -453,7 +455,8 @@ def index_value_made(ctx: Context) -> Match | None:
             continue
         facts = {"name": name, "max": top, "min": low, "line": line_text(ctx, where)}
         return Match("index-out-of-bounds", 0.88, line=where[0], related_lines=[here] if here and here != where[0] else [],
-                     facts=facts, detail="values_made", cause=where[1], trace=describe_trail(ctx, trail))
+                     facts=facts, detail="values_made", cause=where[1],
+                 trace=loaded_step(ctx, trail, where[0]) + describe_trail(ctx, trail))
     return None
 
 
