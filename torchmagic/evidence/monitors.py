@@ -57,6 +57,7 @@ class Forward:
     count: int = 1  # how many times the same call was made (same module, line and modes)
     graph: bool = False  # its output carried autograd history
     frozen_norms: int = 0  # BatchNorm layers in training mode then whose weights require no grad
+    last_generation: int = 0  # backward passes run before its latest call
 
     @property
     def layer(self) -> Any:
@@ -190,6 +191,8 @@ class Monitors:
             seen = self._seen_forwards.get(key)
             if seen is not None:  # a loop makes the same call again and again: counted, kept once
                 seen.count += 1
+                if self.recorder is not None:
+                    seen.last_generation = self.recorder.generation
                 return None
             recorder = self.recorder
             record = recorder.table.get(output) if recorder is not None and isinstance(output, torch.Tensor) else None
@@ -197,7 +200,8 @@ class Monitors:
             forward = Forward(weakref.ref(module), training, grad, site, cell_line, record,
                               recorder.generation if recorder is not None else 0,
                               graph=isinstance(output, torch.Tensor) and output.grad_fn is not None,
-                              frozen_norms=_frozen_norms(torch, module) if training else 0)
+                              frozen_norms=_frozen_norms(torch, module) if training else 0,
+                              last_generation=recorder.generation if recorder is not None else 0)
             # a model the cell makes on the fly (`train(Net(), ...)`) is gone when the run ends:
             # kept until the diagnosis is done with the evidence, then let go with it
             self._held.setdefault(id(module), module)
