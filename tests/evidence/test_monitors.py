@@ -126,6 +126,16 @@ def test_draws_from_the_global_random_generators():
     assert found.monitors.drew == {"random": False, "torch": False, "numpy": True}
 
 
+def test_seeding_torch_during_the_run_is_seen():
+    with recording(UserCode(cell=HERE)) as found:
+        torch.manual_seed(torch.initial_seed() + 1)
+        torch.randn(2)
+    assert found.monitors.seeded_torch and found.monitors.drew["torch"]
+    with recording(UserCode(cell=HERE)) as found:
+        torch.randn(2)
+    assert not found.monitors.seeded_torch and found.monitors.drew["torch"]
+
+
 def test_a_detached_view_of_a_parameter_held_across_a_step_and_read_after_it():
     def stale(copy):
         model = nn.Linear(3, 1)

@@ -115,8 +115,10 @@ class Monitors:
         self._losses: dict[int, Any] = {}  # id(grad_fn of a stepped loss) -> its metadata dict
         self.kept: list[Any] = []  # records of tensors whose graph holds several stepped losses' graphs
         self.threads: dict[int, int | None] = {}  # thread id -> the cell's line the main thread ran then
-        self.drew: dict[str, bool] = {}  # "random" / "numpy" -> its global generator moved during the run
+        self.drew: dict[str, bool] = {}  # "random" / "numpy" / "torch" -> its global generator moved during the run
+        self.seeded_torch = False  # torch's global generator was seeded during the run (by any code)
         self._rng_states: dict[str, Any] = {}
+        self._torch_seed: int | None = None
         self._main = threading.main_thread().ident
 
     # ---------------------------------------------------------------- lifecycle
@@ -125,6 +127,7 @@ class Monitors:
         from torch.optim import optimizer as optimizer_hooks
 
         self._rng_states = _rng_states()
+        self._torch_seed = _initial_seed()
         try:
             self._handles = [
                 module_hooks.register_module_forward_pre_hook(self._before_forward),
@@ -148,6 +151,7 @@ class Monitors:
         try:
             after = _rng_states()
             self.drew = {k: not _same_state(v, after.get(k)) for k, v in self._rng_states.items()}
+            self.seeded_torch = _initial_seed() != self._torch_seed
         except Exception:
             pass
         self._rng_states = {}
@@ -370,6 +374,15 @@ def _rng_states() -> dict[str, Any]:
         except Exception:
             pass
     return states
+
+
+def _initial_seed() -> int | None:
+    """The seed torch's global generator was last seeded with (changes with every manual_seed)."""
+    torch = sys.modules.get("torch")
+    try:
+        return torch.initial_seed() if torch is not None else None
+    except Exception:
+        return None
 
 
 def _same_state(a: Any, b: Any) -> bool:

@@ -88,6 +88,8 @@ def run_unseeded_draws(cell: Cell, found: Any) -> Iterator[Hit]:
         return
     earlier = "\n".join(found.user.earlier_cells()) if getattr(found, "user", None) is not None else ""
     for family, label in (("torch", "torch"), ("numpy", "numpy.random"), ("random", "random")):
+        if family == "torch" and getattr(found.monitors, "seeded_torch", False):
+            continue  # a helper of the run seeded it
         if drew.get(family) and family not in seeded and not _EARLIER_SEEDS[family].search(earlier):
             yield Hit("nondeterminism", first.lineno, label, _short(cell, first))
             return
