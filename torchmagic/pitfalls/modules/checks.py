@@ -439,8 +439,8 @@ def run_evaluated_with_grad(cell: Cell, found: Any) -> Iterator[Hit]:
         if module is None or forward.training or not forward.grad_enabled or forward.count < 2 \
                 or not forward.graph or id(module) in done:
             continue
-        if forward.count <= forward.last_generation - forward.generation + 1:
-            continue  # a backward pass after every call: part of a training step (a teacher's forward)
+        if forward.last_generation - forward.generation == forward.count - 1:
+            continue  # one backward pass between each two calls: part of a training step (a teacher's forward)
         if found.recorder is None:
             if found.steps:
                 continue  # nothing tells whether a backward pass used it: say nothing
