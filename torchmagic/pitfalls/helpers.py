@@ -489,33 +489,11 @@ def name_for(ctx: Context, record: Any) -> str:
         for name, value in list(ctx.namespace.items()):
             if value is tensor and not name.startswith("_"):
                 return name
-        held = _held_by_module(ctx, tensor)
-        if held:
-            return held
     site = getattr(record, "site", None)
     if site is not None:
         names = code_of(site.filename).assigned_at(site.line)
         if len(names) == 1:
             return names[0]
-    return ""
-
-
-def _held_by_module(ctx: Context, tensor: Any) -> str:
-    """`encoder.hidden` when a module of the namespace keeps the tensor as an attribute, alone or
-    in a tuple (`self.state = (h, c)`), else ""."""
-    for name, value in list(ctx.namespace.items()):
-        if name.startswith("_") or not is_module(value):
-            continue
-        try:
-            modules = list(value.named_modules())[:200]
-        except Exception:
-            continue
-        for path, module in modules:
-            for attr, held in list(vars(module).items()):
-                if attr.startswith("_"):
-                    continue
-                if held is tensor or isinstance(held, (tuple, list)) and any(v is tensor for v in held[:8]):
-                    return ".".join(p for p in (name, path, attr) if p)
     return ""
 
 
