@@ -206,17 +206,20 @@ def audit_bn_running_stats(cell: Cell) -> Iterator[Hit]:
         return
 
 
+def _train_calls(cell: Cell) -> Iterator[tuple[ast.Call, Any]]:
+    """The cell's `.train()` calls that turn training mode on, with the live object each is
+    called on (MISSING when the cell's code cannot resolve it)."""
+    for call in cell.calls:
+        if isinstance(call.func, ast.Attribute) and call.func.attr == "train" \
+                and not (call.args and is_false(call.args[0])):
+            yield call, cell.resolve(call.func.value, cell.scope_of(call))
+
+
 def _train_call(cell: Cell, model: Any) -> int | None:
     """The cell's first `.train()` on `model` (or on a name the cell's code cannot resolve, such
     as a training function's parameter)."""
-    for call in cell.calls:
-        if not (isinstance(call.func, ast.Attribute) and call.func.attr == "train") \
-                or call.args and is_false(call.args[0]):
-            continue
-        receiver = cell.resolve(call.func.value, cell.scope_of(call))
-        if receiver is model or receiver is MISSING:
-            return call.lineno
-    return None
+    return next((call.lineno for call, receiver in _train_calls(cell) if receiver is model or receiver is MISSING),
+                None)
 
 
 @monitor
@@ -227,6 +230,7 @@ def run_frozen_batchnorm_updated(cell: Cell, found: Any) -> Iterator[Hit]:
     line that froze them, else the cell's line that ran the model."""
     if not found.steps:
         return
+    torch = _torch()
     skip = None
     for forward in found.forwards:
         model = forward.layer
@@ -236,7 +240,6 @@ def run_frozen_batchnorm_updated(cell: Cell, found: Any) -> Iterator[Hit]:
             skip = _frozen_put_in_train(cell)
         if id(model) in skip:
             continue
-        torch = _torch()
         norms = [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)
                  and m.weight is not None and not m.weight.requires_grad]
         line = _train_call(cell, model) or _frozen_at(cell, norms) or run_line(found, forward.site, forward.cell_line)
@@ -418,11 +421,8 @@ def _frozen_put_in_train(cell: Cell) -> set[int]:
     (`target.train()`) while none of its parameters requires grad: a target or teacher network
     that only follows the trained one (BYOL, mean teacher) and runs in training mode by design."""
     out: set[int] = set()
-    for call in cell.calls:
-        if not (isinstance(call.func, ast.Attribute) and call.func.attr == "train" and not call.args):
-            continue
-        root = cell.resolve(call.func.value, cell.scope_of(call))
-        if all_frozen(root):
+    for call, root in _train_calls(cell):
+        if not call.args and all_frozen(root):
             out.update(id(m) for m in root.modules())
     return out
 

@@ -343,11 +343,7 @@ def embedding_index(ctx: Context) -> Match | None:
         made = _negative_made(ctx, ids, frame, facts)
         if made is not None:
             return made
-    built = ctx.evidence.built_step(module)
-    if built is not None:
-        built = built.site
-    else:
-        built = built_site(ctx, module, name, frame)
+    built = built_site(ctx, module, name, frame)
     if built is None:
         return Match("index-out-of-bounds", 0.85, line=_here(ctx, frame), facts=facts, detail="embedding")
     where = place(ctx, [ctx.evidence.built_step(module) or site_step(built)], frame)
@@ -372,13 +368,19 @@ def _negative_made(ctx: Context, ids: Any, frame: CellFrame, facts: dict) -> Mat
     if record is None:
         return None
     trail = value_origin(record, lambda lo, hi: lo is not None and lo < 0)
+    return _values_made(ctx, trail, frame, facts, 0.9)
+
+
+def _values_made(ctx: Context, trail: list, frame: CellFrame, facts: dict, score: float,
+                 here_too: bool = True) -> Match | None:
+    """index-out-of-bounds at the line of the run where a trail of bad index values began
+    (None when it began nowhere the user wrote, or, unless `here_too`, on the failing line)."""
     where = place(ctx, trail, frame) if trail else None
-    if where is None or where[0] is None:
-        return None
     here = _here(ctx, frame)
-    facts = {**facts, "line": line_text(ctx, where)}
-    return Match("index-out-of-bounds", 0.9, line=where[0], related_lines=[here] if here and here != where[0] else [],
-                 facts=facts, detail="values_made", cause=where[1],
+    if where is None or where[0] is None or not here_too and where[0] == here and where[1] is None:
+        return None
+    return Match("index-out-of-bounds", score, line=where[0], related_lines=[here] if here and here != where[0] else [],
+                 facts={**facts, "line": line_text(ctx, where)}, detail="values_made", cause=where[1],
                  trace=loaded_step(ctx, trail, where[0]) + describe_trail(ctx, trail))
 
 
@@ -405,14 +407,9 @@ def index_values_out_of_range(ctx: Context) -> Match | None:
             trail = value_origin(record, lambda lo, hi: hi is not None and hi >= top)
         if len(trail) < 2:
             continue
-        where = place(ctx, trail, frame)
-        if where is None or where[0] is None:
-            continue
-        facts = {"name": name, "max": top, "min": low, "line": line_text(ctx, where)}
-        here = _here(ctx, frame)
-        return Match("index-out-of-bounds", 0.88, line=where[0], related_lines=[here] if here and here != where[0] else [],
-                     facts=facts, detail="values_made", cause=where[1],
-                 trace=loaded_step(ctx, trail, where[0]) + describe_trail(ctx, trail))
+        match = _values_made(ctx, trail, frame, {"name": name, "max": top, "min": low}, 0.88)
+        if match is not None:
+            return match
     return None
 
 
@@ -449,14 +446,9 @@ def index_value_made(ctx: Context) -> Match | None:
             trail = value_origin(record, lambda lo, hi: lo is not None and lo <= bad)
         else:
             trail = value_origin(record, lambda lo, hi: hi is not None and hi >= min(bad, size))
-        where = place(ctx, trail, frame) if trail else None
-        here = _here(ctx, frame)
-        if where is None or where[0] is None or (where[0] == here and where[1] is None):
-            continue
-        facts = {"name": name, "max": top, "min": low, "line": line_text(ctx, where)}
-        return Match("index-out-of-bounds", 0.88, line=where[0], related_lines=[here] if here and here != where[0] else [],
-                     facts=facts, detail="values_made", cause=where[1],
-                 trace=loaded_step(ctx, trail, where[0]) + describe_trail(ctx, trail))
+        match = _values_made(ctx, trail, frame, {"name": name, "max": top, "min": low}, 0.88, here_too=False)
+        if match is not None:
+            return match
     return None
 
 
