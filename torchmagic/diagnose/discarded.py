@@ -68,7 +68,7 @@ def line_to_change(pitfall: str, calls: list[Discarded]) -> Discarded | None:
 def thrown_away(tree: ast.AST | None, filename: str, found: Any, namespace: Mapping[str, Any]) -> list[Discarded]:
     """The cell's thrown-away calls, told apart from a module's in-place ones by the run (the
     recorder saw a tensor run the method on that line) or by the value the name holds now."""
-    from ..source.cell import is_tensor
+    from ..source.values import is_tensor
 
     recorder = getattr(found, "recorder", None)
     ran = recorder.tensor_calls if recorder is not None else set()

@@ -31,7 +31,7 @@ from . import discarded
 from .notes import note
 from ..pitfalls.helpers import records_read, suspect_place
 from ..pitfalls.registry import Context, rank
-from ..source.cell import is_module, is_tensor
+from ..source.values import is_module, is_tensor
 from ..source.cellcode import CellCode, parse
 
 _last: Diagnosis | None = None

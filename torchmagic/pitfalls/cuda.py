@@ -5,7 +5,9 @@ import ast
 import re
 from typing import Any, Iterator
 
-from ..source.cell import Cell, _torch, kwarg
+from ..source.cell import Cell
+from ..source.syntax import kwarg
+from ..source.values import torch_module
 from .helpers import _short
 from .registry import Hit, monitor, rule
 
@@ -100,7 +102,7 @@ def run_benchmark_after_seeding(cell: Cell, found: Any) -> Iterator[Hit]:
     """A seeding helper of an earlier cell that also turns on `cudnn.benchmark` (or leaves
     `cudnn.deterministic` off while turning benchmark on): cuDNN then picks its kernels by
     timing, and runs seeded alike still differ on a GPU. The line is the cell's call of it."""
-    if not _torch().backends.cudnn.benchmark:
+    if not torch_module().backends.cudnn.benchmark:
         return
     ns = cell.ns or {}
     for call in cell.calls:

@@ -7,7 +7,9 @@ from functools import lru_cache
 from typing import Any, Iterator
 
 from ..diagnosis import Match
-from ..source.cell import Cell, _torch, arg_at, kwarg
+from ..source.cell import Cell
+from ..source.syntax import arg_at, kwarg
+from ..source.values import torch_module
 from .helpers import origin_match, pattern_hits
 from .registry import Context, Hit, matcher, monitor, rule
 
@@ -179,7 +181,7 @@ def run_threads_each_with_all_cores(cell: Cell, found: Any) -> Iterator[Hit]:
     import os
 
     threads = getattr(found.monitors, "threads", None) or {}
-    if len(threads) < 2 or _torch().get_num_threads() < 2 or _cpu_count() < 2 \
+    if len(threads) < 2 or torch_module().get_num_threads() < 2 or _cpu_count() < 2 \
             or any(v in os.environ for v in ("OMP_NUM_THREADS", "MKL_NUM_THREADS")) \
             or _THREAD_LIMIT.search(cell.source):
         return
@@ -195,7 +197,7 @@ def dataloader_origin(ctx: Context) -> Match | None:
     pid = next((p for p in ("dataloader-worker-pickle", "dataloader-shm") if pattern_hits(ctx, p)), None)
     if pid is None:
         return None
-    torch = _torch()
+    torch = torch_module()
     for frame in reversed(ctx.frames):
         for name in ctx.code.read_at(frame.line):
             loader = ctx.value(name, frame)

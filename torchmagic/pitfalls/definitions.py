@@ -15,7 +15,7 @@ import re
 from typing import Any
 
 from ..diagnosis import Match
-from ..source.cell import _torch, is_module, is_tensor
+from ..source.values import is_module, is_tensor, torch_module
 from ..source.cellcode import call_name, dotted
 from .helpers import failing_place, origin_match, pattern_hits
 from .registry import Context, matcher
@@ -32,7 +32,7 @@ def wrapper_attribute(ctx: Context) -> Match | None:
     if m is None:
         return None
     cls, attr = m.groups()
-    torch = _torch()
+    torch = torch_module()
     wrappers = (torch.nn.DataParallel, torch.nn.parallel.DistributedDataParallel)
     frame = ctx.innermost
     line, cause = failing_place(ctx)
@@ -157,7 +157,7 @@ def forward_arguments(ctx: Context) -> Match | None:
     facts: dict[str, Any] = {"cls": type(module).__name__, "signature": _signature(module.forward),
                              "given": len(given) if isinstance(given, tuple) else "?",
                              "keywords": ", ".join(f"`{k}`" for k in keywords) if keywords else ""}
-    torch = _torch()
+    torch = torch_module()
     if isinstance(module, torch.nn.Sequential):
         multi = next((m for m in module if _required_positional(m.forward) > 1), None)
         if multi is not None:

@@ -7,7 +7,10 @@ import re
 from typing import Any, Iterator, Mapping
 
 from ..diagnosis import Match
-from ..source.cell import Cell, MISSING, _FACTORIES, _torch, is_module, is_ndarray, is_tensor, kwarg, root_name, walk_body
+from ..source.cell import Cell
+from ..source.gradflow import FACTORIES
+from ..source.syntax import kwarg, root_name, walk_body
+from ..source.values import MISSING, is_module, is_ndarray, is_tensor, torch_module
 from ..source.cellcode import Binding, CellCode, call_name, dotted
 from ..evidence import Site
 from ..evidence.queries import dtype_origin, site_step
@@ -94,7 +97,7 @@ def _is_array_like(cell: Cell, expr: ast.AST, scope: ast.AST, kind: str) -> bool
         b = cell.binding(expr.id, scope, expr.lineno)
         if b is not None and b.kind == "assign" and isinstance(b.value, ast.Call):
             path = cell.path_of(b.value.func, cell.scope_of(b.node))
-            if kind == "tensor" and path.startswith("torch.") and cell.torch_func(b.value, scope) in _FACTORIES:
+            if kind == "tensor" and path.startswith("torch.") and cell.torch_func(b.value, scope) in FACTORIES:
                 return True
             if kind == "array" and path.startswith("numpy."):
                 return True
@@ -325,7 +328,7 @@ def dtype_mismatch(ctx: Context) -> Match | None:
     through the run to the operation that gave it that dtype."""
     if not pattern_hits(ctx, "dtype-mismatch"):
         return None
-    torch = _torch()
+    torch = torch_module()
     odd = {torch.float64, torch.float16, torch.bfloat16}
     if _INTEGER_NAMED.search(ctx.message):  # `long int != float`: the integer side is the odd one
         odd |= {torch.int64, torch.int32, torch.int16, torch.int8, torch.uint8}
@@ -373,7 +376,7 @@ def dtype_mismatch(ctx: Context) -> Match | None:
 def _odd_module_tensor(ctx: Context) -> Match | None:
     """A module called on the failing line that holds a tensor of another float dtype than the
     default (a loss built with float64 class weights): where that tensor, else the module, was made."""
-    torch = _torch()
+    torch = torch_module()
     default = torch.get_default_dtype()
     for frame in reversed(ctx.user_frames):
         for name in frame.code.read_at(frame.line):
@@ -425,7 +428,7 @@ def cuda_unavailable(ctx: Context) -> Match | None:
     failing line reads it from a variable (`device = "cuda"` ... `model.to(device)`)."""
     if not pattern_hits(ctx, "cuda-not-available"):
         return None
-    torch = _torch()
+    torch = torch_module()
     facts = {"version": torch.__version__, "built": str(torch.backends.cuda.is_built()),
              "available": str(torch.cuda.is_available())}
     for frame in reversed(ctx.user_frames):
@@ -554,7 +557,7 @@ def audit_same_network_twice(cell: Cell) -> Iterator[Hit]:
     same module, one of them named as a copy (`target_net`, `ema_model`, `teacher`): every
     update of the online network moves the "copy" too. The line is where the cell built the
     object."""
-    torch = _torch()
+    torch = torch_module()
     ns = cell.ns or {}
     for name in cell.once(_top_level_assigned):
         holder = ns.get(name)

@@ -11,7 +11,8 @@ import re
 from typing import Any, Callable, Iterator
 
 from ..diagnosis import Diagnosis, ErrorInfo, Match
-from ..source.cell import Cell, arg_at, is_false, kwarg
+from ..source.cell import Cell
+from ..source.syntax import arg_at, is_false, kwarg
 from .helpers import pattern_hits
 from .registry import Context, Hit, matcher, rule
 

@@ -10,7 +10,7 @@ from ..diagnosis import Match
 from ..evidence import Site
 from ..evidence.queries import dtype_origin, site_step, trails
 from ..diagnose.locate import code_of
-from ..source.cell import is_module, is_tensor
+from ..source.values import is_module, is_tensor
 from ..source.cellcode import CellCode, call_name, dotted
 from .helpers import failing_place, line_text, name_for, object_site, origin_match, pattern_hits, place
 from .registry import Context, matcher

@@ -10,7 +10,9 @@ from ..knowledge import PlaceText, catalog
 from ..evidence import Site
 from ..evidence.queries import passed_on
 from ..diagnose.locate import CellFrame, code_of
-from ..source.cell import Cell, MISSING, ModRef, _torch, is_module, is_tensor, walk_body
+from ..source.cell import Cell, ModRef
+from ..source.syntax import walk_body
+from ..source.values import MISSING, is_module, is_tensor, torch_module
 from ..source.cellcode import Binding, base_name, call_name, dotted, loaded_names
 from .registry import Context
 
@@ -27,7 +29,7 @@ def _forward_calls(cell: Cell, nodes: Iterable[ast.AST]) -> list[tuple[ast.Call,
 
 def _is_loss_cls(cls: Any) -> bool:
     try:
-        return isinstance(cls, type) and issubclass(cls, _torch().nn.modules.loss._Loss)
+        return isinstance(cls, type) and issubclass(cls, torch_module().nn.modules.loss._Loss)
     except Exception:
         return False
 
@@ -83,7 +85,7 @@ def _softmax_origin(cell: Cell, node: ast.AST, scope: ast.AST, depth: int = 0) -
 
 def _module_softmax(cell: Cell, ref: ModRef, call: ast.Call, scope: ast.AST, depth: int) -> tuple[str, int] | None:
     """A module whose output is a (log-)softmax: nn.Softmax, a Sequential ending in one, a forward returning one."""
-    torch = _torch()
+    torch = torch_module()
     soft = (torch.nn.Softmax, torch.nn.LogSoftmax)
     if isinstance(ref.obj, soft):
         return ref.label, call.lineno
@@ -244,7 +246,7 @@ def loader_data(ctx: Context, line: int, site: Site | None = None) -> tuple[int 
         names = loaded_names(stmt.iter) if stmt.lineno == line else []
     else:
         names = ctx.code.read_at(line)
-    torch = _torch()
+    torch = torch_module()
     frame = ctx.frame_at(line)
     for name in names:
         loader = ctx.value(name, frame)
@@ -335,7 +337,7 @@ def building_line(cell: Cell, found: Any, site: Site | None) -> int | None:
 def looped_loaders(ctx: Context, frames: list[CellFrame]) -> Iterator[tuple[CellFrame, ast.For, str, Any]]:
     """(frame, loop, name, loader) for each DataLoader that a `for` loop around a frame's line
     iterates, the innermost frame first."""
-    DataLoader = _torch().utils.data.DataLoader
+    DataLoader = torch_module().utils.data.DataLoader
     for frame in reversed(frames):
         stmt = frame.code.statement_at(frame.line)
         for loop in frame.code.loops_around(stmt) if stmt is not None else []:

@@ -10,7 +10,7 @@ from ..diagnosis import Match
 from ..evidence import Site
 from ..evidence.queries import ancestors, origin, shape_origin, site_step
 from ..diagnose.locate import code_of
-from ..source.cell import _torch, is_tensor
+from ..source.values import is_tensor, torch_module
 from ..source.cellcode import call_name, dotted
 from .helpers import failing_place, line_text, pattern_hits, place
 from .registry import Context, matcher
@@ -42,7 +42,7 @@ def _built(ctx: Context, module: Any) -> Site | None:
     for frame in reversed(ctx.user_frames):
         for name in frame.code.read_at(frame.line) if frame.line else []:
             value = ctx.value(name, frame)
-            if not isinstance(value, _torch().nn.Module) or not any(m is module for m in value.modules()):
+            if not isinstance(value, torch_module().nn.Module) or not any(m is module for m in value.modules()):
                 continue
             site = ctx.evidence.built_at(value)
             if site is not None:
@@ -94,7 +94,7 @@ def _shape(value: Any) -> str:
 
 
 def _rnn_kinds() -> tuple[type, ...]:
-    nn = _torch().nn
+    nn = torch_module().nn
     return nn.RNNBase, nn.RNNCellBase
 
 
@@ -276,7 +276,7 @@ def norm_rank(ctx: Context) -> Match | None:
     m = _NORM_RANK.search(ctx.message)
     if not m:
         return None
-    layer, local = _layer_frame(ctx, (_torch().nn.modules.batchnorm._NormBase,))
+    layer, local = _layer_frame(ctx, (torch_module().nn.modules.batchnorm._NormBase,))
     if layer is None:
         return None
     x = local.get("input")
@@ -309,7 +309,7 @@ def norm_features(ctx: Context) -> Match | None:
     if not m:
         return None
     got, expected = int(m.group(1)), int(m.group(2))
-    layer, local = _layer_frame(ctx, (_torch().nn.modules.batchnorm._NormBase,))
+    layer, local = _layer_frame(ctx, (torch_module().nn.modules.batchnorm._NormBase,))
     facts: dict[str, Any] = {"got": got, "expected": expected}
     if layer is None:
         return _match(ctx, "batchnorm-num-features", None, facts, "", 0.85)
@@ -334,7 +334,7 @@ def layernorm_shape(ctx: Context) -> Match | None:
         return None
     normalized = tuple(int(s) for s in m.group(1).split(",") if s.strip())
     facts: dict[str, Any] = {"normalized": f"({m.group(1)})", "size": f"({m.group(3)})"}
-    layer, local = _layer_frame(ctx, (_torch().nn.LayerNorm,))
+    layer, local = _layer_frame(ctx, (torch_module().nn.LayerNorm,))
     x = local.get("input")
     if layer is None or not is_tensor(x):
         return _match(ctx, "layernorm-shape", None, facts, "shapes", 0.85)
@@ -365,7 +365,7 @@ def feature_map_too_small(ctx: Context) -> Match | None:
     or a small pooling step means the network's input is too small for its downsampling."""
     if not _TOO_SMALL.search(ctx.message):
         return None
-    nn = _torch().nn
+    nn = torch_module().nn
     pools = (nn.modules.pooling._MaxPoolNd, nn.modules.pooling._AvgPoolNd)
     layer, local = _layer_frame(ctx, (nn.modules.conv._ConvNd, *pools))
     x = local.get("input")

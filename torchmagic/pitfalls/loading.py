@@ -12,7 +12,7 @@ import re
 from typing import Any
 
 from ..diagnosis import Match
-from ..source.cell import _torch, is_tensor
+from ..source.values import is_tensor, torch_module
 from ..source.cellcode import call_name, dotted
 from .helpers import failing_place, object_site, pattern_hits, place
 from .registry import Context, matcher
@@ -175,7 +175,7 @@ def dataloader_iteration(ctx: Context) -> Match | None:
     if not pattern_hits(ctx, "dataloader-iteration"):
         return None
     line, cause = failing_place(ctx)
-    torch = _torch()
+    torch = torch_module()
     frame = ctx.innermost
     loader = next((n for n in (frame.code.read_at(frame.line) if frame is not None else [])
                    if isinstance(ctx.value(n, frame), torch.utils.data.DataLoader)), "")
@@ -194,7 +194,7 @@ def pin_memory_cuda(ctx: Context) -> Match | None:
     if not pattern_hits(ctx, "pin-memory-cuda"):
         return None
     line, cause = failing_place(ctx)
-    torch = _torch()
+    torch = torch_module()
     loader = next(((n, v) for n, v in named(ctx, lambda v: isinstance(v, torch.utils.data.DataLoader))
                    if v.pin_memory), None)
     if loader is None:

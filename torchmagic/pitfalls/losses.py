@@ -16,7 +16,7 @@ from ..diagnosis import Match
 from ..evidence import Site
 from ..evidence.queries import ancestors, dtype_origin, nonfinite_origin, origin, shape_origin, site_step, value_origin
 from ..diagnose.locate import CellFrame, code_of
-from ..source.cell import _torch, is_module, is_tensor
+from ..source.values import is_module, is_tensor, torch_module
 from ..source.cellcode import CellCode, base_name, call_name, dotted, loaded_names
 from .gradients import op_label, torch_frames
 from .helpers import earlier_binding, failing_place, line_text, name_for, origin_match, pattern_hits, place
@@ -120,7 +120,7 @@ def bce_input_range(ctx: Context) -> Match | None:
     loss = failing_loss(ctx)
     if loss is None or not is_tensor(loss.input) or not loss.input.is_floating_point() or not loss.input.numel():
         return Match("bce-input-range", 0.85, line=line, cause=cause)
-    torch = _torch()
+    torch = torch_module()
     values = loss.input.detach()
     if not bool(torch.isfinite(values).all()):
         return Match("bce-input-range", 0.8, line=line, cause=cause)
@@ -190,7 +190,7 @@ def _last_layer(ctx: Context, frame: CellFrame | None, call: ast.Call | None) ->
     if not isinstance(node, ast.Call) or not dotted(node.func):
         return None
     model = ctx.value(dotted(node.func), frame)
-    torch = _torch()
+    torch = torch_module()
     while isinstance(model, torch.nn.Sequential) and len(model):
         model = model[-1]
     return model if is_module(model) and not isinstance(model, torch.nn.Sequential) \
@@ -583,7 +583,7 @@ def nan_propagation(ctx: Context) -> Match | None:
     if not claimed and not (pattern_hits(ctx, "invalid-probabilities") or pattern_hits(ctx, "bce-input-range")):
         return None
     checked = _checked_tensor(ctx)
-    torch = _torch()
+    torch = torch_module()
     if checked is not None and checked[1].is_floating_point() and bool(torch.isfinite(checked[1].detach()).all()):
         return None  # finite values: not this pitfall
     if checked is None and not claimed:
@@ -613,7 +613,7 @@ def invalid_probabilities(ctx: Context) -> Match | None:
     if checked is None:
         return Match("invalid-probabilities", 0.85, line=line, cause=cause)
     name, probs = checked
-    torch = _torch()
+    torch = torch_module()
     values = probs.detach()
     if not values.numel() or not values.is_floating_point() or not bool(torch.isfinite(values).all()):
         return Match("invalid-probabilities", 0.8, line=line, cause=cause)

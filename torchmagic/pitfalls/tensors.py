@@ -10,7 +10,7 @@ from typing import Any
 from ..diagnosis import Match
 from ..evidence.queries import dtype_origin, origin, shape_origin
 from ..diagnose.locate import CellFrame
-from ..source.cell import _torch, is_tensor
+from ..source.values import is_tensor, torch_module
 from ..source.cellcode import base_name, call_name, dotted
 from .helpers import failing_place, first_tensor, line_text, one_maker, origin_match, pattern_hits, place
 from .registry import Context, matcher
@@ -558,7 +558,7 @@ def bool_arithmetic(ctx: Context) -> Match | None:
     if not pattern_hits(ctx, "bool-mask-arithmetic"):
         return None
     frame = _frame(ctx)
-    found = first_tensor(ctx, frame, lambda t: t.dtype == _torch().bool)
+    found = first_tensor(ctx, frame, lambda t: t.dtype == torch_module().bool)
     if found is None:
         return _here(ctx, 0.85, pid="bool-mask-arithmetic")
     name, value = found
@@ -583,7 +583,7 @@ def mask_not_bool(ctx: Context) -> Match | None:
             (k.value for k in call.keywords if k.arg in ("mask", "condition")), None)
         name = base_name(node) if node is not None else None
         value = ctx.value(name, frame) if name else None
-        if not is_tensor(value) or value.dtype == _torch().bool:
+        if not is_tensor(value) or value.dtype == torch_module().bool:
             continue
         facts = {"name": name, "dtype": _dtype(value), "func": func, "shape": _shape(value)}
         match = origin_match(ctx, "mask-not-bool", name, frame.line, 0.9, facts, "dtype", frame=frame,
@@ -774,7 +774,7 @@ def numpy_method_on_tensor(ctx: Context) -> Match | None:
             if attr == "astype" and isinstance(parent, ast.Call) and parent.args:
                 wanted = _value(ctx, frame, parent.args[0])
                 wanted = getattr(wanted, "__name__", wanted) if not isinstance(wanted, str) else wanted
-                torch = _torch()
+                torch = torch_module()
                 if isinstance(wanted, str) and isinstance(getattr(torch, wanted, None), torch.dtype):
                     instead = f"{name}.to(torch.{wanted})"
             facts.update(name=name, dtype=_dtype(value), instead=instead)
@@ -797,7 +797,7 @@ def _constructor_calls(ctx: Context, frame: CellFrame | None) -> list[tuple[ast.
     out = []
     for call in frame.code.calls_on_line(frame.line) if frame is not None else []:
         func = ctx.value(dotted(call.func), frame) if dotted(call.func) else None
-        if isinstance(func, type) and issubclass(func, _torch().nn.Module) or \
+        if isinstance(func, type) and issubclass(func, torch_module().nn.Module) or \
                 (callable(func) and getattr(func, "__module__", "") in ("torch", "torch._C._VariableFunctions")) or \
                 (dotted(call.func) or "").startswith("torch."):
             out.append((call, func))

@@ -7,7 +7,7 @@ import re
 from typing import Any
 
 from ..diagnosis import Match
-from ..source.cell import _torch
+from ..source.values import torch_module
 from .helpers import failing_place, pattern_hits
 from .registry import Context, matcher
 
@@ -19,7 +19,7 @@ def cuda_arch_mismatch(ctx: Context) -> Match | None:
         return None
     line, cause = failing_place(ctx)
     facts: dict[str, Any] = {}
-    torch = _torch()
+    torch = torch_module()
     try:
         if torch.cuda.is_available():
             major, minor = torch.cuda.get_device_capability()

@@ -19,7 +19,7 @@ from typing import Any, Callable, Iterator
 from ..diagnosis import Match
 from ..evidence import Site
 from ..diagnose.locate import CellFrame, code_of
-from ..source.cell import _torch, is_module, is_tensor
+from ..source.values import is_module, is_tensor, torch_module
 from ..source.cellcode import CellCode, call_name, dotted
 from .helpers import constructing_line, failing_place, line_text, name_for, origin_match, pattern_hits, place
 from .registry import Context, matcher
@@ -209,7 +209,7 @@ def _optimizer_call(ctx: Context, frame: CellFrame | None) -> ast.Call | None:
     """The call on the failing line that builds an optimizer."""
     if frame is None:
         return None
-    torch = _torch()
+    torch = torch_module()
     for call in frame.code.calls_on_line(frame.line):
         cls = ctx.value(dotted(call.func) or "", frame) if dotted(call.func) else None
         if isinstance(cls, type) and issubclass(cls, torch.optim.Optimizer):
@@ -413,7 +413,7 @@ def scheduler_total_steps(ctx: Context) -> Match | None:
     detail = "steps"
     frame = ctx.innermost
     stmt = frame.code.statement_at(frame.line) if frame is not None else None
-    torch = _torch()
+    torch = torch_module()
     for loop in frame.code.loops_around(stmt) if stmt is not None else []:
         if not isinstance(loop, ast.For):
             continue
@@ -535,7 +535,7 @@ def scaler_fp16_params(ctx: Context) -> Match | None:
         return None
     line, cause = failing_place(ctx)
     optimizer = torch_local(ctx, "unscale_", "optimizer", "torch/amp/")
-    torch = _torch()
+    torch = torch_module()
     ids = {id(p) for g in getattr(optimizer, "param_groups", []) for p in g.get("params", [])
            if is_tensor(p) and p.dtype == torch.float16}
     facts: dict[str, Any] = {"count": len(ids)}

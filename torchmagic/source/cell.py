@@ -12,27 +12,19 @@ the live objects are asked afresh on every run.
 from __future__ import annotations
 
 import ast
-import importlib
-import inspect
 import types
-import warnings
 from collections import defaultdict
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Callable, Iterable, Iterator, Mapping
+from typing import Any, Callable, Iterator, Mapping
 
 from .cellcode import dotted, parse
+from .gradflow import GradFlow
+from .syntax import DEFS, FUNCS, LOOPS, arg_at, is_false, kwarg
+from .training import TrainingQuestions
+from .values import MISSING, import_path, is_module, safe_getattr, torch_module
 
 
-MISSING: Any = object()
-
-_FUNCS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
-
-_DEFS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
-
-_LOOPS = (ast.For, ast.AsyncFor, ast.While)
-
-_IMPORTABLE = {"torch", "numpy", "copy", "math", "random"}
 
 # Names that mean these modules in nearly every notebook; used only without a namespace.
 _CONVENTIONS = {"torch": "torch", "nn": "torch.nn", "F": "torch.nn.functional",
@@ -61,128 +53,6 @@ class ModRef:
     cls: Any = None  # a class, or the ClassDef of a class defined in the cell
 
 
-def _torch() -> Any:
-    import torch
-
-    return torch
-
-
-def is_tensor(value: Any) -> bool:
-    """Whether `value` is a torch.Tensor (without importing torch for non-torch objects)."""
-    return type(value).__module__.startswith("torch") and isinstance(value, _torch().Tensor)
-
-
-def is_module(value: Any) -> bool:
-    """Whether `value` is an nn.Module instance."""
-    if isinstance(value, type):
-        return False
-    try:
-        return isinstance(value, _torch().nn.Module)
-    except Exception:
-        return False
-
-
-def is_ndarray(value: Any) -> bool:
-    return type(value).__module__ == "numpy" and type(value).__name__ == "ndarray"
-
-
-def safe_getattr(obj: Any, attr: str) -> Any:
-    """`obj.attr` where reading it runs no user code; MISSING otherwise."""
-    try:
-        if isinstance(obj, types.ModuleType):
-            found = vars(obj).get(attr, MISSING)
-            if found is not MISSING:
-                return found
-            with warnings.catch_warnings():  # a module __getattr__ may warn (deprecated names)
-                warnings.simplefilter("ignore")
-                return getattr(obj, attr, MISSING)
-        if isinstance(obj, type):
-            return inspect.getattr_static(obj, attr, MISSING) if attr not in vars(obj) else vars(obj)[attr]
-        if is_module(obj):
-            d = vars(obj)
-            if attr in d:
-                return d[attr]
-            for store in ("_parameters", "_buffers", "_modules"):
-                if attr in d.get(store, {}):
-                    return d[store][attr]
-            static = inspect.getattr_static(obj, attr, MISSING)
-            if isinstance(static, (types.FunctionType, types.BuiltinFunctionType)):
-                return getattr(obj, attr)
-            return MISSING
-        if is_tensor(obj):
-            if attr in ("grad_fn", "requires_grad", "is_leaf", "shape", "dtype", "device", "grad"):
-                return getattr(obj, attr)
-            return MISSING
-        d = getattr(obj, "__dict__", None)
-        if isinstance(d, dict) and attr in d:
-            return d[attr]
-    except Exception:
-        return MISSING
-    return MISSING
-
-
-def import_path(path: str) -> Any:
-    """The object at a dotted path inside torch/numpy/copy/math/random, or MISSING."""
-    parts = path.split(".")
-    if parts[0] not in _IMPORTABLE:
-        return MISSING
-    for cut in range(len(parts), 0, -1):
-        try:
-            obj = importlib.import_module(".".join(parts[:cut]))
-        except Exception:
-            continue
-        for attr in parts[cut:]:
-            obj = getattr(obj, attr, MISSING)
-            if obj is MISSING:
-                return MISSING
-        return obj
-    return MISSING
-
-
-def root_name(node: ast.AST) -> str | None:
-    """The variable an expression starts from: `d` for `d["k"]`, `x` for `x.a.b`."""
-    while isinstance(node, (ast.Attribute, ast.Subscript, ast.Starred)):
-        node = node.value
-    return node.id if isinstance(node, ast.Name) else None
-
-
-def walk_body(nodes: Iterable[ast.AST]) -> Iterator[ast.AST]:
-    """Every node under `nodes`, without entering nested functions, lambdas or classes."""
-    stack = list(nodes)[::-1]
-    while stack:
-        node = stack.pop()
-        yield node
-        if isinstance(node, _DEFS):
-            continue
-        stack.extend(list(ast.iter_child_nodes(node))[::-1])
-
-
-def names_in(node: ast.AST) -> set[str]:
-    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
-
-
-def has_grad_attr(node: ast.AST) -> bool:
-    return any(isinstance(n, ast.Attribute) and n.attr == "grad" for n in ast.walk(node))
-
-
-def kwarg(call: ast.Call, name: str) -> ast.AST | None:
-    for kw in call.keywords:
-        if kw.arg == name:
-            return kw.value
-    return None
-
-
-def arg_at(call: ast.Call, index: int, name: str) -> ast.AST | None:
-    """The argument passed at position `index` or as keyword `name`."""
-    if len(call.args) > index and not any(isinstance(a, ast.Starred) for a in call.args[: index + 1]):
-        return call.args[index]
-    return kwarg(call, name)
-
-
-def is_false(node: ast.AST | None) -> bool:
-    return isinstance(node, ast.Constant) and node.value is False
-
-
 @dataclass(frozen=True)
 class _Structure:
     """The parts of a cell model that depend on its source only."""
@@ -207,7 +77,7 @@ def _structure(source: str) -> _Structure:
                       c._globals, c._memo)
 
 
-class Cell:
+class Cell(TrainingQuestions, GradFlow):
     """A parsed cell and the questions rules ask about it (names, loops, modules, autograd)."""
 
     def __init__(self, source: str, namespace: Mapping[str, Any] | None = None):
@@ -308,7 +178,7 @@ class Cell:
     def _scope_of(self, node: ast.AST) -> ast.AST:
         child = node
         for anc in self.ancestors(node):
-            if isinstance(anc, _FUNCS):
+            if isinstance(anc, FUNCS):
                 if child is anc.args and not isinstance(node, ast.arg):
                     child = anc
                     continue  # default values are evaluated outside
@@ -326,7 +196,7 @@ class Cell:
 
     def _function_of(self, node: ast.AST) -> ast.AST | None:
         for anc in self.ancestors(node):
-            if isinstance(anc, _FUNCS):
+            if isinstance(anc, FUNCS):
                 return anc
         return None
 
@@ -346,7 +216,7 @@ class Cell:
     def _top_function(self, node: ast.AST) -> ast.AST | None:
         top = None
         for anc in self.ancestors(node):
-            if isinstance(anc, _FUNCS):
+            if isinstance(anc, FUNCS):
                 top = anc
         return top
 
@@ -358,9 +228,9 @@ class Cell:
         out = []
         child = node
         for anc in self.ancestors(node):
-            if isinstance(anc, _DEFS):
+            if isinstance(anc, DEFS):
                 break
-            if isinstance(anc, _LOOPS) and child in anc.body + anc.orelse:
+            if isinstance(anc, LOOPS) and child in anc.body + anc.orelse:
                 out.append(anc)
             child = anc
         return out
@@ -428,7 +298,7 @@ class Cell:
         for node in self.nodes:
             if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
                 self._bind_target(node)
-            elif isinstance(node, _FUNCS):
+            elif isinstance(node, FUNCS):
                 a = node.args
                 for arg in a.posonlyargs + a.args + a.kwonlyargs + [x for x in (a.vararg, a.kwarg) if x]:
                     self.bindings[node][arg.arg].append(Binding(arg.arg, node.lineno, "param", None, arg))
@@ -493,7 +363,7 @@ class Cell:
         """The scope where `name`, read in `scope`, is bound (functions, then the module)."""
         cur: ast.AST | None = scope
         while cur is not None and cur is not self.tree:
-            if isinstance(cur, _FUNCS) and name in self.bindings.get(cur, {}) \
+            if isinstance(cur, FUNCS) and name in self.bindings.get(cur, {}) \
                     and name not in self._globals.get(cur, ()):
                 return cur
             cur = self.function_of(cur) or self.tree if cur is not self.tree else None
@@ -603,7 +473,7 @@ class Cell:
         if isinstance(expr, ast.Subscript) and isinstance(expr.slice, ast.Constant) \
                 and isinstance(expr.slice.value, int):
             base = self.resolve(expr.value, scope)
-            torch = _torch()
+            torch = torch_module()
             if isinstance(base, (torch.nn.Sequential, torch.nn.ModuleList)):
                 try:
                     return base[expr.slice.value]
@@ -685,7 +555,7 @@ class Cell:
     def is_module_class(self, cls: Any, _seen: set | None = None) -> bool:
         if isinstance(cls, type):
             try:
-                return issubclass(cls, _torch().nn.Module)
+                return issubclass(cls, torch_module().nn.Module)
             except Exception:
                 return False
         if isinstance(cls, ast.ClassDef):
@@ -751,372 +621,3 @@ class Cell:
             if cls is not None and self.is_module_class(cls):
                 return ModRef(f"anon:{id(func)}", label, None, cls)
         return None
-
-    def trainable(self, ref: ModRef) -> bool:
-        """Whether the module has parameters that require grad (unknown classes: assume so)."""
-        if ref.obj is not None:
-            try:
-                return any(p.requires_grad for p in ref.obj.parameters())
-            except Exception:
-                return True
-        if ref.label in self.frozen_in_code():
-            return False
-        cls = ref.cls
-        if isinstance(cls, type):
-            mod = getattr(cls, "__module__", "")
-            parameter_free = (".loss", ".activation", ".pooling", ".dropout", ".flatten", ".padding",
-                              ".pixelshuffle", ".upsampling", ".distance", ".channelshuffle", ".fold")
-            if mod.startswith("torch.nn.modules") and mod.endswith(parameter_free) \
-                    and cls.__name__ not in ("PReLU", "MultiheadAttention"):
-                return False
-        return True
-
-    def frozen_in_code(self) -> set[str]:
-        """Modules the cell freezes: `m.requires_grad_(False)`, `for p in m.parameters(): p.requires_grad = False`."""
-        return self._static(self._frozen_in_code, self.tree)
-
-    def _frozen_in_code(self, tree: ast.AST) -> set[str]:
-        frozen: set[str] = set()
-        for call in self.calls:
-            f = call.func
-            if isinstance(f, ast.Attribute) and f.attr == "requires_grad_" and is_false(arg_at(call, 0, "requires_grad")):
-                frozen.add(self.text(f.value))
-        for loop in self.nodes:
-            if isinstance(loop, ast.For) and isinstance(loop.iter, ast.Call) \
-                    and isinstance(loop.iter.func, ast.Attribute) and loop.iter.func.attr == "parameters" \
-                    and isinstance(loop.target, ast.Name):
-                for n in walk_body(loop.body):
-                    if isinstance(n, ast.Assign) and is_false(n.value) and any(
-                            isinstance(t, ast.Attribute) and t.attr == "requires_grad"
-                            and dotted(t.value) == loop.target.id for t in n.targets):
-                        frozen.add(self.text(loop.iter.func.value))
-        return frozen
-
-    def loss_name(self, call: ast.Call, scope: ast.AST) -> str:
-        """'cross_entropy', 'CrossEntropyLoss', ... when `call` computes a torch loss, else ''."""
-        key = ("loss_name", id(call))
-        if key not in self._cache:
-            self._cache[key] = self._loss_name(call, scope)
-        return self._cache[key]
-
-    def _loss_name(self, call: ast.Call, scope: ast.AST) -> str:
-        name = self.torch_func(call, scope)
-        if name:
-            return name
-        ref = self.module_ref(call.func, scope)
-        if ref is not None and isinstance(ref.cls, type):
-            try:
-                if issubclass(ref.cls, _torch().nn.modules.loss._Loss) and ref.cls.__module__.startswith("torch"):
-                    return ref.cls.__name__
-            except Exception:
-                return ""
-        return ""
-
-    # ------------------------------------------------------------ training structure
-    def is_backward(self, call: ast.Call) -> bool:
-        f = call.func
-        if isinstance(f, ast.Attribute) and f.attr == "backward":
-            return True
-        return self.path_of(f, self.scope_of(call)) in ("torch.autograd.backward",)
-
-    def grad_calls(self) -> list[ast.Call]:
-        """Every backward() / autograd.backward / autograd.grad call in the cell."""
-        key = ("grad_calls", 0)
-        if key not in self._cache:
-            self._cache[key] = [c for c in self.calls if self.is_backward(c) or self.is_autograd_grad(c)]
-        return self._cache[key]
-
-    def is_autograd_grad(self, call: ast.Call) -> bool:
-        return self.path_of(call.func, self.scope_of(call)) in ("torch.autograd.grad",)
-
-    def is_step(self, call: ast.Call) -> bool:
-        """An optimizer step (or a GradScaler step) on an optimizer."""
-        f = call.func
-        if not (isinstance(f, ast.Attribute) and f.attr == "step"):
-            return False
-        scope = self.scope_of(call)
-        value = self.resolve(f.value, scope)
-        if value is not MISSING:
-            torch = _torch()
-            if isinstance(value, torch.optim.Optimizer):
-                return True
-            return "GradScaler" in type(value).__name__
-        name = dotted(f.value) or ""
-        root = root_name(f.value)
-        if root:
-            b = self.binding(root, scope, call.lineno)
-            if b is not None and b.kind == "assign" and isinstance(b.value, ast.Call):
-                path = self.path_of(b.value.func, self.scope_of(b.node))
-                if path.startswith("torch.optim.lr_scheduler"):
-                    return False
-                if path.startswith("torch.optim."):
-                    return True
-        low = name.lower()
-        return ("opt" in low or "scaler" in low) and "sched" not in low
-
-    def is_manual_update(self, node: ast.AST) -> bool:
-        """`p -= lr * p.grad`, `p.data.add_(-lr, p.grad)`: a hand-written optimizer step."""
-        return self._static(self._is_manual_update, node)
-
-    def _is_manual_update(self, node: ast.AST) -> bool:
-        if isinstance(node, ast.AugAssign) and isinstance(node.op, (ast.Sub, ast.Add)):
-            return has_grad_attr(node.value)
-        if isinstance(node, ast.Assign) and has_grad_attr(node.value):
-            return any(not (isinstance(t, ast.Attribute) and t.attr == "grad") and
-                       any(isinstance(n, ast.Name) and n.id in names_in(t) for n in ast.walk(node.value))
-                       for t in node.targets)
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
-                and node.func.attr in ("sub_", "add_", "copy_", "addcdiv_", "addcmul_"):
-            return any(has_grad_attr(a) for a in list(node.args) + [k.value for k in node.keywords])
-        return False
-
-    def is_zeroing(self, node: ast.AST) -> bool:
-        """`zero_grad()`, `p.grad = None`, `p.grad.zero_()`, `del p.grad`."""
-        return self._static(self._is_zeroing, node)
-
-    def _is_zeroing(self, node: ast.AST) -> bool:
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
-            if node.func.attr.startswith("zero_grad"):
-                return True
-            if node.func.attr in ("zero_", "fill_", "detach_", "mul_", "copy_") and has_grad_attr(node.func.value):
-                return True
-        if isinstance(node, (ast.Assign, ast.AnnAssign)):
-            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-            return any(isinstance(t, ast.Attribute) and t.attr == "grad" for t in targets)
-        if isinstance(node, ast.Delete):
-            return any(isinstance(t, ast.Attribute) and t.attr == "grad" for t in node.targets)
-        return False
-
-    def cell_function(self, call: ast.Call) -> ast.FunctionDef | None:
-        if isinstance(call.func, ast.Name):
-            for b in reversed(self.bindings[self.tree].get(call.func.id, [])):
-                if b.kind == "def" and isinstance(b.node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                    return b.node  # type: ignore[return-value]
-        return None
-
-    def body_nodes(self, node: ast.AST, inline: bool = True) -> list[ast.AST]:
-        """Nodes a loop or function runs, with the bodies of cell functions it calls."""
-        return self._static(self._inlined_body if inline else self._own_body, node)
-
-    def _inlined_body(self, node: ast.AST) -> list[ast.AST]:
-        return self._body_nodes(node, True)
-
-    def _own_body(self, node: ast.AST) -> list[ast.AST]:
-        return self._body_nodes(node, False)
-
-    def _body_nodes(self, node: ast.AST, inline: bool) -> list[ast.AST]:
-        body = node.body + node.orelse if isinstance(node, _LOOPS) else node.body
-        if not isinstance(body, list):
-            body = [body]
-        out = list(walk_body(body))
-        if inline:
-            seen = {id(node)}
-            queue = [n for n in out if isinstance(n, ast.Call)]
-            while queue:
-                fn = self.cell_function(queue.pop())
-                if fn is None or id(fn) in seen:
-                    continue
-                seen.add(id(fn))
-                more = list(walk_body(fn.body))
-                out.extend(more)
-                queue.extend(n for n in more if isinstance(n, ast.Call))
-        return out
-
-    def trains(self, nodes: list[ast.AST]) -> bool:
-        """Whether the nodes run a training step (backward, optimizer step, manual update)."""
-        key = ("trains", id(nodes))
-        if key not in self._cache:
-            self._cache[key] = (nodes, self._trains(nodes))  # keep `nodes` alive: its id is the key
-        return self._cache[key][1]
-
-    def _trains(self, nodes: list[ast.AST]) -> bool:
-        return any(isinstance(n, ast.Call) and (self.is_backward(n) or self.is_step(n) or self.is_autograd_grad(n))
-                   or self.is_manual_update(n) for n in nodes)
-
-    def call_sites(self, func: ast.AST) -> list[ast.Call]:
-        """The calls of a function the cell defines."""
-        return self._static(self._call_sites, func)
-
-    def _call_sites(self, func: ast.AST) -> list[ast.Call]:
-        if not isinstance(func, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            return []
-        return [c for c in self.calls if isinstance(c.func, ast.Name) and c.func.id == func.name
-                and self.cell_function(c) is func]
-
-    def effective_lines(self, node: ast.AST) -> list[int]:
-        """Module-level lines at which `node` runs: its own, or the calls of its function."""
-        top = self.top_function(node)
-        if top is None:
-            return [node.lineno]
-        return [c.lineno for c in self.call_sites(top) if self.top_function(c) is None]
-
-    # ------------------------------------------------------------ autograd data flow
-    def grad_sources(self, node: ast.AST, scope: ast.AST, depth: int = 0) -> frozenset[str] | None:
-        """Where the autograd history of an expression's value comes from.
-
-        A set of keys (modules with trainable parameters, leaves that require grad): empty
-        means "no grad history", None means "cannot tell".
-        """
-        if depth > 8 or node is None:
-            return None
-        empty: frozenset[str] = frozenset()
-        nxt = depth + 1
-        if isinstance(node, (ast.Constant, ast.JoinedStr, ast.Compare, ast.BoolOp, ast.Lambda)):
-            return empty
-        if not isinstance(node, (ast.Name, ast.Starred)) and self.in_no_grad(node):
-            return empty
-        if isinstance(node, ast.Name):
-            return self._name_sources(node, scope, depth)
-        if isinstance(node, ast.Attribute):
-            if node.attr in ("data", "grad", "shape", "dtype", "device", "is_leaf", "requires_grad",
-                             "ndim", "indices", "grad_fn"):
-                return empty
-            value = self.resolve(node, scope)
-            if value is not MISSING:
-                return self._value_sources(value, self.text(node))
-            return self.grad_sources(node.value, scope, nxt)
-        if isinstance(node, ast.Subscript):
-            if isinstance(node.value, ast.Call) and isinstance(node.slice, ast.Constant) and node.slice.value == 1 \
-                    and self._call_last(node.value) in _INDEX_PAIR:
-                return empty
-            return self.grad_sources(node.value, scope, nxt)
-        if isinstance(node, ast.Starred):
-            return self.grad_sources(node.value, scope, nxt)
-        if isinstance(node, ast.UnaryOp):
-            return empty if isinstance(node.op, ast.Not) else self.grad_sources(node.operand, scope, nxt)
-        if isinstance(node, ast.BinOp):
-            return _combine([self.grad_sources(node.left, scope, nxt), self.grad_sources(node.right, scope, nxt)])
-        if isinstance(node, ast.IfExp):
-            return _combine([self.grad_sources(node.body, scope, nxt), self.grad_sources(node.orelse, scope, nxt)])
-        if isinstance(node, (ast.Tuple, ast.List, ast.Set)):
-            return _combine([self.grad_sources(e, scope, nxt) for e in node.elts])
-        if isinstance(node, ast.NamedExpr):
-            return self.grad_sources(node.value, scope, nxt)
-        if isinstance(node, ast.Call):
-            return self._call_sources(node, scope, depth)
-        return None
-
-    def _args_sources(self, call: ast.Call, scope: ast.AST, depth: int) -> frozenset[str] | None:
-        parts = [self.grad_sources(a, scope, depth + 1) for a in call.args]
-        parts += [self.grad_sources(k.value, scope, depth + 1) for k in call.keywords if k.arg != "dim"]
-        return _combine(parts)
-
-    def _call_sources(self, call: ast.Call, scope: ast.AST, depth: int) -> frozenset[str] | None:
-        empty: frozenset[str] = frozenset()
-        f = call.func
-        if isinstance(f, ast.Attribute) and f.attr in _NO_GRAD_METHODS:
-            return empty
-        if isinstance(f, ast.Attribute) and f.attr == "requires_grad_":
-            return empty if is_false(arg_at(call, 0, "requires_grad")) else frozenset({f"leaf:{self.text(f.value)}"})
-        if isinstance(f, ast.Name) and f.id in ("float", "int", "bool", "len", "str", "round", "isinstance"):
-            if self.def_scope(f.id, scope) is self.tree and f.id not in self.bindings[self.tree]:
-                return empty
-        ref = self.module_ref(f, scope)
-        if ref is not None:
-            args = self._args_sources(call, scope, depth)
-            if self.trainable(ref):
-                return frozenset({ref.key}) | (args or frozenset())
-            return args
-        name = self.torch_func(call, scope)
-        if name:
-            if name in _TORCH_NO_GRAD_FUNCS:
-                return empty
-            if name in _FACTORIES:
-                rg = kwarg(call, "requires_grad")
-                if rg is not None and not is_false(rg):
-                    return frozenset({f"leaf:{self.text(call)}"})
-                return empty
-            if name in ("no_grad", "inference_mode", "enable_grad", "set_grad_enabled"):
-                return empty
-            return self._args_sources(call, scope, depth)
-        if isinstance(f, ast.Attribute):
-            receiver = self.resolve(f.value, scope)
-            if receiver is MISSING or is_tensor(receiver):
-                if f.attr in ("clone", "to", "cpu", "cuda", "float", "double", "half", "bfloat16", "view",
-                              "reshape", "squeeze", "unsqueeze", "flatten", "permute", "transpose", "contiguous",
-                              "sum", "mean", "exp", "log", "pow", "abs", "sqrt", "softmax", "log_softmax",
-                              "sigmoid", "tanh", "relu", "clamp", "mul", "add", "sub", "div", "matmul", "norm",
-                              "max", "min", "expand", "expand_as", "repeat", "t", "std", "var", "prod",
-                              "type_as", "masked_fill", "gather", "index_select", "chunk", "split", "narrow",
-                              "squeeze_", "unsqueeze_", "neg", "square", "cumsum", "logsumexp", "amax", "amin"):
-                    base = self.grad_sources(f.value, scope, depth + 1)
-                    return _combine([base, self._args_sources(call, scope, depth)])
-        return None
-
-    def _name_sources(self, node: ast.Name, scope: ast.AST, depth: int) -> frozenset[str] | None:
-        where = self.def_scope(node.id, scope)
-        if where is self.tree and self.ns is not None:
-            value = self.lookup(node.id, scope)
-            if value is not MISSING:
-                found = self._value_sources(value, node.id)
-                if found:
-                    static = self._binding_sources(node, scope, depth)
-                    return static if static else found
-                return found
-        return self._binding_sources(node, scope, depth)
-
-    def _binding_sources(self, node: ast.Name, scope: ast.AST, depth: int) -> frozenset[str] | None:
-        b = self.binding(node.id, scope, node.lineno)
-        return self._sources_of_binding(b, depth)
-
-    def _sources_of_binding(self, b: Binding | None, depth: int) -> frozenset[str] | None:
-        if depth > 8 or b is None or b.value is None or b.kind not in ("assign", "aug"):
-            return None
-        where = self.scope_of(b.node)
-        value = b.value
-        if b.index is not None:
-            if isinstance(value, (ast.Tuple, ast.List)) and len(value.elts) > b.index:
-                value = value.elts[b.index]
-            elif isinstance(value, ast.Call) and self._call_last(value) in _INDEX_PAIR and b.index == 1:
-                return frozenset()
-        found = self.grad_sources(value, where, depth + 1)
-        if b.kind == "aug":
-            earlier = [x for x in self.assignments(b.name, where) if x.line < b.line]
-            prev = self._sources_of_binding(earlier[-1], depth + 2) if earlier else None
-            return _combine([found, prev])
-        return found
-
-    def _value_sources(self, value: Any, label: str) -> frozenset[str] | None:
-        if is_tensor(value):
-            if not value.requires_grad:
-                return frozenset()
-            return frozenset({f"tensor:{label}"})
-        if isinstance(value, (int, float, complex, bool, str, bytes)) or value is None or is_ndarray(value):
-            return frozenset()
-        if is_module(value) or isinstance(value, (type, types.ModuleType, types.FunctionType)):
-            return frozenset()
-        return None
-
-    def carries_grad(self, node: ast.AST, scope: ast.AST) -> bool:
-        return bool(self.grad_sources(node, scope))
-
-
-_INDEX_PAIR = {"max", "min", "topk", "sort", "kthvalue", "mode", "median", "nanmedian", "cummax", "cummin"}
-
-_NO_GRAD_METHODS = {
-    "detach", "item", "tolist", "numpy", "argmax", "argmin", "argsort", "size", "dim", "numel", "nonzero",
-    "long", "int", "bool", "byte", "short", "char", "eq", "ne", "lt", "gt", "le", "ge", "isnan", "isinf",
-    "isfinite", "data_ptr", "stride", "element_size", "nelement", "any", "all", "count_nonzero", "__len__",
-    "detach_", "get_device", "is_contiguous", "equal", "allclose",
-}
-
-_TORCH_NO_GRAD_FUNCS = {
-    "argmax", "argmin", "argsort", "eq", "ne", "gt", "lt", "ge", "le", "isnan", "isinf", "isfinite",
-    "bucketize", "searchsorted", "multinomial", "bernoulli", "randperm", "count_nonzero", "equal",
-    "allclose", "is_tensor", "numel", "manual_seed", "one_hot", "nonzero", "unique",
-}
-
-_FACTORIES = {
-    "tensor", "as_tensor", "from_numpy", "zeros", "ones", "full", "empty", "arange", "linspace", "logspace",
-    "eye", "rand", "randn", "randint", "zeros_like", "ones_like", "full_like", "empty_like", "rand_like",
-    "randn_like", "randint_like", "normal", "asarray", "Tensor", "FloatTensor", "LongTensor",
-}
-
-
-def _combine(parts: list[frozenset[str] | None]) -> frozenset[str] | None:
-    found = [p for p in parts if p]
-    if found:
-        return frozenset().union(*found)
-    if any(p is None for p in parts):
-        return None
-    return frozenset()

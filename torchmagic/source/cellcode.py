@@ -9,11 +9,11 @@ import ast
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 
+from .syntax import FUNCS, LOOPS
+
 # Tensor methods that modify their tensor in place and matter to autograd.
 _NOT_INPLACE = {"requires_grad_", "share_memory_", "retain_grad_", "manual_seed_"}
-_LOOPS = (ast.For, ast.AsyncFor, ast.While)
 _PASS_ITEMS = {"enumerate", "tqdm", "iter"}  # wrappers that hand a loader's batches on
-_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
 
 
 @dataclass(frozen=True)
@@ -146,7 +146,7 @@ class CellCode:
         for stmt in self.statements:
             end = getattr(stmt, "end_lineno", stmt.lineno) or stmt.lineno
             if stmt.lineno <= line <= end:
-                if isinstance(stmt, (*_LOOPS, ast.If, ast.With, ast.Try, *_SCOPES, ast.ClassDef)):
+                if isinstance(stmt, (*LOOPS, ast.If, ast.With, ast.Try, *FUNCS, ast.ClassDef)):
                     # compound statements span their bodies; only their header counts here
                     header_end = stmt.body[0].lineno - 1 if getattr(stmt, "body", None) else end
                     if not stmt.lineno <= line <= max(stmt.lineno, header_end):
@@ -160,7 +160,7 @@ class CellCode:
         if node is None:
             return self.tree
         for anc in self.ancestors(node):
-            if isinstance(anc, _SCOPES):
+            if isinstance(anc, FUNCS):
                 return anc
         return self.tree
 
@@ -168,9 +168,9 @@ class CellCode:
         """Loops enclosing `node` within its scope, innermost first."""
         out = []
         for anc in self.ancestors(node):
-            if isinstance(anc, _SCOPES):
+            if isinstance(anc, FUNCS):
                 break
-            if isinstance(anc, _LOOPS):
+            if isinstance(anc, LOOPS):
                 out.append(anc)
         return out
 
@@ -197,7 +197,7 @@ class CellCode:
             return []
         out = []
         for node in ast.walk(scope):
-            if node is not scope and isinstance(node, _SCOPES):
+            if node is not scope and isinstance(node, FUNCS):
                 continue
             if self.scope_of(node) is not scope and node is not scope:
                 continue
@@ -379,7 +379,7 @@ class CellCode:
 
         stmt = self.statement_at(line)
         for anc in self.ancestors(stmt) if stmt is not None else []:
-            if isinstance(anc, _SCOPES):
+            if isinstance(anc, FUNCS):
                 return None
             if isinstance(anc, (ast.With, ast.AsyncWith)):
                 for item in anc.items:

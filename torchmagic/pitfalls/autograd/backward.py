@@ -7,7 +7,7 @@ import re
 from typing import Any
 
 from ...diagnosis import Match
-from ...source.cell import is_module, is_tensor
+from ...source.values import is_module, is_tensor
 from ...source.cellcode import CellCode, call_name, dotted, loaded_names
 from ...evidence.queries import ancestors, earlier_graph, freed_by, site_step
 from ..helpers import earlier_binding, line_text, name_for, place

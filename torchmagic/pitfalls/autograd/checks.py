@@ -6,7 +6,8 @@ from __future__ import annotations
 import ast
 from typing import Any, Iterator
 
-from ...source.cell import Cell, is_module
+from ...source.cell import Cell
+from ...source.values import is_module
 from ...evidence.queries import nonfinite_origin
 from ..helpers import names_of, run_line
 from ..registry import Hit, monitor

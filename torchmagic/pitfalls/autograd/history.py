@@ -7,7 +7,7 @@ import re
 from typing import Any
 
 from ...diagnosis import Match
-from ...source.cell import is_module, is_tensor
+from ...source.values import is_module, is_tensor
 from ...source.cellcode import CellCode, base_name, call_name, dotted
 from ...evidence import Site
 from ...evidence.provenance import Change

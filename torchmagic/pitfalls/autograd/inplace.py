@@ -7,7 +7,7 @@ import re
 from typing import Any
 
 from ...diagnosis import Match
-from ...source.cell import is_tensor
+from ...source.values import is_tensor
 from ...source.cellcode import CellCode
 from ...evidence import Site
 from ...evidence.queries import nonfinite_origin, site_step

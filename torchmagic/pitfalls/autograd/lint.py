@@ -6,8 +6,9 @@ import ast
 import difflib
 from typing import Any, Iterator
 
-from ...source.cell import (Cell, MISSING, _torch, arg_at, is_module, is_ndarray, is_tensor, names_in, root_name,
-                            walk_body)
+from ...source.cell import Cell
+from ...source.syntax import arg_at, names_in, root_name, walk_body
+from ...source.values import MISSING, is_module, is_ndarray, is_tensor, torch_module
 from ..helpers import _short
 from ..registry import Hit, audit, rule
 
@@ -76,7 +77,7 @@ def _zeroed(cell: Cell, step: ast.AST, nodes: list[ast.AST]) -> bool:
         return True  # a hand-written update: any zeroing is taken to be its own
     scope = cell.scope_of(step)
     optimizer = cell.resolve(step.func.value, scope)
-    torch = _torch()
+    torch = torch_module()
     for z in zeroings:
         if not (isinstance(z, ast.Call) and isinstance(z.func, ast.Attribute) and z.func.attr == "zero_grad"):
             return True
@@ -269,7 +270,7 @@ def audit_requires_grad_typo(cell: Cell) -> Iterator[Hit]:
     """Parameters of the cell's models that carry a misspelt `requires_grad` attribute (or a
     module that got a `requires_grad` attribute of its own), set by a helper of an earlier
     cell: the line is the cell's call of that helper."""
-    torch = _torch()
+    torch = torch_module()
     ns = cell.ns or {}
     models = [v for v in list(ns.values()) if is_module(v)]
     found = cell.evidence

@@ -8,7 +8,9 @@ from typing import Any, Iterator
 
 from ...diagnose.locate import code_of
 from ...evidence.queries import ancestors
-from ...source.cell import Cell, MISSING, _torch, is_false, is_module, walk_body
+from ...source.cell import Cell
+from ...source.syntax import is_false, walk_body
+from ...source.values import MISSING, is_module, torch_module
 from ...source.cellcode import dotted
 from ..helpers import all_frozen, building_line, last_use, module_site, names_of, reached_by_backward, run_line
 from ..registry import Hit, audit, monitor
@@ -230,7 +232,7 @@ def run_frozen_batchnorm_updated(cell: Cell, found: Any) -> Iterator[Hit]:
     line that froze them, else the cell's line that ran the model."""
     if not found.steps:
         return
-    torch = _torch()
+    torch = torch_module()
     skip = None
     for forward in found.forwards:
         model = forward.layer
@@ -266,7 +268,7 @@ def _frozen_at(cell: Cell, layers: list) -> int | None:
 # ---------------------------------------------------------------------------- run checks
 def _layer_kinds(module: Any) -> tuple[bool, bool]:
     """(has Dropout, has BatchNorm) among a module's layers."""
-    torch = _torch()
+    torch = torch_module()
     dropout = batchnorm = False
     try:
         for sub in module.modules():
@@ -305,7 +307,7 @@ def run_batchnorm_freeze_undone(cell: Cell, found: Any) -> Iterator[Hit]:
     model's class), then trained in training mode anyway: a `.train()` on the model turned
     them back, and their running statistics moved with every batch. The line is that
     `.train()` in the cell, else the cell's line that ran the training."""
-    torch = _torch()
+    torch = torch_module()
     for forward in found.forwards:
         model = forward.layer
         if model is None or not forward.training or not forward.grad_enabled:
@@ -458,7 +460,7 @@ def run_evaluated_with_grad(cell: Cell, found: Any) -> Iterator[Hit]:
 def _softmax_layer(found: Any, softmax: Any) -> tuple[Any, Any]:
     """The nn.Softmax / nn.LogSoftmax layer of the model whose forward returned `softmax`, and
     that model (the layer None when its forward called the function itself)."""
-    torch = _torch()
+    torch = torch_module()
     soft = (torch.nn.Softmax, torch.nn.LogSoftmax)
     for forward in found.forwards:
         module = forward.layer
@@ -499,7 +501,7 @@ def run_conv_bias_before_batchnorm(cell: Cell, found: Any) -> Iterator[Hit]:
     """A convolution with a bias right before a BatchNorm in a model the run used, however its
     layers were put together (a list filled in a loop, a helper that builds the Sequential):
     the line is where that convolution was built."""
-    torch = _torch()
+    torch = torch_module()
     seen: set[int] = set()
     for forward in found.forwards:
         root = forward.layer

@@ -7,7 +7,7 @@ import re
 from typing import Any
 
 from ...diagnosis import Match
-from ...source.cell import _torch, is_tensor
+from ...source.values import is_tensor, torch_module
 from ...source.cellcode import call_name, dotted, loaded_names
 from ..helpers import looped_loaders, object_place, origin_match, pattern_hits
 from ..registry import Context, matcher
@@ -51,7 +51,7 @@ def bn_batch_size_set_to_one(ctx: Context) -> Match | None:
     points at the line that set it."""
     if not pattern_hits(ctx, "bn-batch-size-one"):
         return None
-    torch = _torch()
+    torch = torch_module()
     for frame in reversed(ctx.frames):  # the cell's own frames, innermost first
         stmt = frame.code.statement_at(frame.line)
         if stmt is None:
@@ -92,7 +92,7 @@ def optimizer_state_device(ctx: Context) -> Match | None:
     if not pattern_hits(ctx, "device-mismatch") or not _raised_in(ctx.exc, "torch/optim/"):
         return None
     facts: dict[str, Any] = {}
-    torch = _torch()
+    torch = torch_module()
     for frame in reversed(ctx.frames):
         for name in ctx.code.read_at(frame.line):
             opt = ctx.value(name.rsplit(".", 1)[0], frame) if name.endswith(".step") else ctx.value(name, frame)

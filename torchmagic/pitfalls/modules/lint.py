@@ -7,7 +7,9 @@ import ast
 import re
 from typing import Any, Callable, Iterable, Iterator
 
-from ...source.cell import Cell, MISSING, ModRef, _LOOPS, _torch, arg_at, is_false, is_tensor, kwarg, walk_body
+from ...source.cell import Cell, ModRef
+from ...source.syntax import LOOPS, arg_at, is_false, kwarg, walk_body
+from ...source.values import MISSING, is_tensor, torch_module
 from ...source.cellcode import dotted
 from ..helpers import _forward_calls, _short, _softmax_origin, all_frozen
 from ..registry import Hit, rule
@@ -31,7 +33,7 @@ def _eval_words(text: str) -> bool:
 
 def _norm_layers(module: Any) -> list[str]:
     """Names of Dropout/BatchNorm layer types inside a live module."""
-    torch = _torch()
+    torch = torch_module()
     kinds = (torch.nn.modules.dropout._DropoutNd, torch.nn.modules.batchnorm._BatchNorm)
     found: list[str] = []
     try:
@@ -57,7 +59,7 @@ def _static_norm_layers(cell: Cell, cls: Any, ctor: ast.AST | None) -> list[str]
                 c = cell.ctor_class(call, cell.scope_of(call))
                 if isinstance(c, type):
                     name = c.__name__
-                    torch = _torch()
+                    torch = torch_module()
                     if issubclass(c, (torch.nn.modules.dropout._DropoutNd, torch.nn.modules.batchnorm._BatchNorm)) \
                             and name not in found:
                         found.append(name)
@@ -75,7 +77,7 @@ def _model_layers(cell: Cell, ref: ModRef, scope: ast.AST, line: int) -> list[st
 
 
 def _loops(cell: Cell) -> list[ast.AST]:
-    return [n for n in cell.nodes if isinstance(n, _LOOPS)]
+    return [n for n in cell.nodes if isinstance(n, LOOPS)]
 
 
 def _classes(cell: Cell) -> list[ast.ClassDef]:
@@ -149,7 +151,7 @@ def _builds_module(cell: Cell, expr: ast.AST, scope: ast.AST) -> str:
     if cls is None:
         return ""
     if isinstance(cls, type):
-        torch = _torch()
+        torch = torch_module()
         if issubclass(cls, torch.nn.Parameter):
             return "parameter"
     return "module" if cell.is_module_class(cls) else ""
@@ -264,7 +266,7 @@ def _layer_kind(cell: Cell, node: ast.AST, scope: ast.AST) -> str:
     cls = cell.ctor_class(node, scope)
     if not isinstance(cls, type):
         return ""
-    torch = _torch()
+    torch = torch_module()
     if issubclass(cls, torch.nn.modules.conv._ConvNd) and cls.__module__.startswith("torch"):
         return "conv"
     if issubclass(cls, torch.nn.modules.batchnorm._BatchNorm) and cls.__module__.startswith("torch"):

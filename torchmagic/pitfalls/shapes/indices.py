@@ -8,7 +8,7 @@ from typing import Any, Callable, Iterator
 
 from ...diagnosis import Match
 from ...diagnose.locate import CellFrame, code_of
-from ...source.cell import _torch, is_module, is_tensor
+from ...source.values import is_module, is_tensor, torch_module
 from ...source.cellcode import base_name, call_name, dotted, loaded_names
 from ...evidence import Site
 from ...evidence.queries import dtype_origin, site_step, size_origin, value_origin
@@ -173,7 +173,7 @@ def _too_few_classes(ctx: Context, target: Any, classes: int | None, frame: Cell
         return None
     if _loss_ran_before(ctx, frame):
         return None  # the same loss trained on earlier batches: this batch's labels are the odd ones
-    torch = _torch()
+    torch = torch_module()
     for fr in reversed(ctx.user_frames):
         for value in list(fr.frame.f_locals.values()):
             if not is_module(value):
@@ -259,7 +259,7 @@ def index_dtype(ctx: Context) -> Match | None:
                 return _array_made_earlier(ctx, match)
     # ids that reach an embedding inside a model (an nn.Sequential that starts with one): the
     # ids the layer itself got, followed back to where they got their dtype
-    _, ids = failing_layer(ctx, _torch().nn.Embedding)
+    _, ids = failing_layer(ctx, torch_module().nn.Embedding)
     record = ctx.record(ids) if is_tensor(ids) and ids.is_floating_point() else None
     where = place(ctx, dtype_origin(record)) if record is not None else None
     if where is None:  # an index made on the failing line itself: `x[torch.from_numpy(idx)]`
@@ -293,7 +293,7 @@ def _index_names(ctx: Context, frame: CellFrame) -> list[str]:
                 exprs += node.args[1:] if is_function else node.args
             elif name in ("embedding", "one_hot") and node.args:
                 exprs.append(node.args[0])
-            elif node.args and isinstance(ctx.value(dotted(node.func) or "", frame), _torch().nn.Embedding):
+            elif node.args and isinstance(ctx.value(dotted(node.func) or "", frame), torch_module().nn.Embedding):
                 exprs.append(node.args[0])
     names: list[str] = []
     for expr in exprs:
@@ -306,7 +306,7 @@ def embedding_index(ctx: Context) -> Match | None:
     """An id past the end of an nn.Embedding: the table was built too small for the ids."""
     if "index out of range in self" not in ctx.message:
         return None
-    torch = _torch()
+    torch = torch_module()
     candidates: list[tuple[bool, CellFrame, ast.Call, str, Any, dict]] = []
     for frame in reversed(ctx.user_frames):
         for call in frame.code.calls_on_line(frame.line):
@@ -434,7 +434,7 @@ def index_value_made(ctx: Context) -> Match | None:
               for e in n.slice.elts]
     for name in dict.fromkeys(n for n in names if n):
         value = ctx.value(name, frame)
-        if not is_tensor(value) or value.is_floating_point() or value.dtype == _torch().bool or not value.numel():
+        if not is_tensor(value) or value.is_floating_point() or value.dtype == torch_module().bool or not value.numel():
             continue
         low, top = int(value.min()), int(value.max())
         if bad not in (low, top):

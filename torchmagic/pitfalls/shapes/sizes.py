@@ -9,7 +9,7 @@ from typing import Any, Callable, Iterator
 
 from ...diagnosis import Match
 from ...diagnose.locate import CellFrame, code_of
-from ...source.cell import _torch, is_tensor
+from ...source.values import is_tensor, torch_module
 from ...source.cellcode import CellCode, base_name, call_name, dotted
 from ...evidence import Site
 from ...evidence.queries import ancestors, origin, passed_on, sample_origin, shape_origin, site_step, size_origin
@@ -191,7 +191,7 @@ def conv_channels(ctx: Context) -> Match | None:
     frame = ctx.frames[-1] if ctx.frames else None
     tensor = _input_and_layer(ctx, frame, lambda t: t.dim() >= 3 and t.shape[-3] == got,
                               "in_channels", expected, facts)
-    layer, x = failing_layer(ctx, _torch().nn.modules.conv._ConvNd)
+    layer, x = failing_layer(ctx, torch_module().nn.modules.conv._ConvNd)
     if is_tensor(x) and x.dim() >= 3 and x.shape[-1] == expected and ctx.record(x) is not None:
         # channels last (N, H, W, C), as images come from PIL/OpenCV: the input needs a permute
         trail = sample_origin(ctx.record(x))
@@ -250,7 +250,7 @@ def matmul_shapes(ctx: Context) -> Match | None:
     frame = ctx.frames[-1] if ctx.frames else None
     _input_and_layer(ctx, frame, lambda t: t.dim() >= 1 and t.shape[-1] == got, "in_features", expected, facts)
     line, cause = failing_place(ctx)
-    layer, x = failing_layer(ctx, _torch().nn.Linear)
+    layer, x = failing_layer(ctx, torch_module().nn.Linear)
     if is_tensor(x) and layer is not None:
         if x.dim() > 2 and _product(x.shape[1:]) == layer.in_features:
             return Match("shape-mismatch", 0.9, line=line, facts=facts, detail="linear", cause=cause)
@@ -310,7 +310,7 @@ def _module_class_built(ctx: Context) -> type | None:
     """The nn.Module class whose constructor the failure ran in, given tensors as its options:
     a class called where an instance was meant (`criterion = nn.MSELoss`, then
     `criterion(pred, y)` builds an MSELoss with size_average=pred)."""
-    torch = _torch()
+    torch = torch_module()
     tb = ctx.exc.__traceback__
     while tb is not None:
         local = tb.tb_frame.f_locals
@@ -538,7 +538,7 @@ def layer_input_rank(ctx: Context) -> Match | None:
         return None
     facts: dict[str, Any] = {"layer": m.group(3), "shape": f"({m.group(4)})", "expected": m.group(2)}
     line, cause = failing_place(ctx)
-    layer, x = failing_layer(ctx, _torch().nn.Module)
+    layer, x = failing_layer(ctx, torch_module().nn.Module)
     record = ctx.record(x) if is_tensor(x) else None
     if record is not None:
         trail = passed_on(record, ctx.filename)
