@@ -115,6 +115,22 @@ def run_benchmark_after_seeding(cell: Cell, found: Any) -> Iterator[Hit]:
 
 
 @rule
+def rule_benchmark_with_seeds(cell: Cell) -> Iterator[Hit]:
+    """A cell that seeds its generators and turns on `cudnn.benchmark`: cuDNN then picks its
+    kernels by timing, so the seeded runs still differ on a GPU. The line is the assignment."""
+    seeded = _seeds(cell)
+    if seeded == {}:
+        return
+    for node in cell.nodes:
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant) and node.value.value is True \
+                and any(cell.text(t).endswith("cudnn.benchmark") for t in node.targets):
+            seed = next(iter(seeded.values()), None) if seeded else None
+            yield Hit("nondeterminism", node.lineno, cell.text(node.targets[0]),
+                      _short(cell, seed) if seed is not None else "the seeds", detail="seeded_benchmark")
+            return
+
+
+@rule
 def rule_nondeterminism(cell: Cell) -> Iterator[Hit]:
     """A cell that seeds some random generators but draws from one it does not seed: the line
     is the seeding call, where the missing seeds go."""

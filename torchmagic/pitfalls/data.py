@@ -25,6 +25,8 @@ def _launcher(cell: Cell, call: ast.Call) -> str:
     """'popen' / 'process' / 'pool' for calls that start workers, else ''. Threads count too:
     PyTorch ops run from several Python threads at once each bring a full set of compute threads."""
     scope = cell.scope_of(call)
+    if _worker_class(cell, call) is not None:
+        return "process"
     path = cell.path_of(call.func, scope)
     head, _, last = path.rpartition(".")
     if not head.startswith(("subprocess", "multiprocessing", "concurrent.futures", "torch.multiprocessing",
@@ -34,6 +36,31 @@ def _launcher(cell: Cell, call: ast.Call) -> str:
         last = call.func.attr  # mp.get_context("fork").Pool(...), ctx.Process(...)
     return {"Popen": "popen", "Process": "process", "Thread": "process", "Pool": "pool", "ThreadPool": "pool",
             "ProcessPoolExecutor": "pool", "ThreadPoolExecutor": "pool"}.get(last, "")
+
+
+def _worker_class(cell: Cell, call: ast.Call) -> type | None:
+    """The class a call builds when it is the user's own `Process` or `Thread` subclass (a
+    rollout worker), whose `run` is what each started worker executes."""
+    import multiprocessing.process
+    import threading
+
+    cls = cell.ctor_class(call, cell.scope_of(call))
+    if isinstance(cls, type) and issubclass(cls, (multiprocessing.process.BaseProcess, threading.Thread)) \
+            and not cls.__module__.startswith(("multiprocessing", "threading", "torch")):
+        return cls
+    return None
+
+
+def _runs_torch(function: Any) -> bool:
+    """Whether a function of an earlier cell computes with a threaded library (its source names
+    torch, numpy...) without limiting its threads."""
+    import inspect
+
+    try:
+        source = inspect.getsource(function)
+    except (OSError, TypeError):
+        return False
+    return bool(_THREADED.search(source) or "nn." in source) and not _THREAD_LIMIT.search(source)
 
 
 def _is_mp_context(cell: Cell, expr: ast.AST, scope: ast.AST) -> bool:
@@ -125,6 +152,11 @@ def rule_cpu_oversubscription(cell: Cell) -> Iterator[Hit]:
             if script is None or not _THREADED.search(script[1]) or _THREAD_LIMIT.search(script[1]):
                 continue
             label = script[0]
+        elif _worker_class(cell, call) is not None:
+            worker = _worker_class(cell, call)
+            if not _runs_torch(worker.run):
+                continue
+            label = worker.__name__
         else:
             target = arg_at(call, 0, "target") if kind == "process" else None
             if kind == "pool":

@@ -535,6 +535,8 @@ def run_alias_changed_data(cell: Cell, found: Any) -> Iterator[Hit]:
             stmt = code.statement_at(change.site.line)
             call = stmt.value if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call) else None
             receiver = call.func.value if call is not None and isinstance(call.func, ast.Attribute) else None
+            if isinstance(stmt, ast.AugAssign):  # `noisy += noise`: the tensor's own `__iadd__`
+                receiver = stmt.target
             if not isinstance(receiver, ast.Name):
                 continue
             bound = code.origin(receiver.id, change.site.line)

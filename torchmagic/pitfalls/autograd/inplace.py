@@ -102,11 +102,19 @@ def _stepped_parameter(ctx: Context, shape: tuple, facts: dict) -> Match | None:
             subject = failing.subject
             made = subject.generation if subject is not None else generation
             if generation >= made:  # stepped after the graph of the failing backward was built
-                where = place(ctx, [site_step(site)])
-                if where is not None:
-                    facts.update(line=line_text(ctx, where))
-                    return Match("inplace-autograd", 0.95, line=where[0], facts=facts, detail="stepped",
-                                 cause=where[1])
+                stepped = place(ctx, [site_step(site)])
+                if stepped is None:
+                    continue
+                facts.update(line=line_text(ctx, stepped))
+                # the line to change is the loss computed too early (compute it after the step);
+                # the step itself is the other place it could move
+                built = place(ctx, [subject]) if subject is not None else None
+                if built is not None and built[0] not in (None, stepped[0]):
+                    facts.update(loss_line=line_text(ctx, built))
+                    return Match("inplace-autograd", 0.95, line=built[0], related_lines=[stepped[0]],
+                                 facts=facts, detail="stepped_loss", cause=built[1])
+                return Match("inplace-autograd", 0.95, line=stepped[0], facts=facts, detail="stepped",
+                             cause=stepped[1])
     return None
 
 

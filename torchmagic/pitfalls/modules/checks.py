@@ -358,7 +358,10 @@ def run_evaluated_in_train_mode(cell: Cell, found: Any) -> Iterator[Hit]:
             continue
         if forward.site is not None and forward.site.filename == found.user.cell:
             stmt = cell.statement_at_line(line)
-            if stmt is not None and cell.in_no_grad(stmt):
+            switched = _switched_on_before(cell, stmt, module) if stmt is not None else None
+            if switched is not None:
+                line = switched
+            elif stmt is not None and cell.in_no_grad(stmt):
                 block = next((a for a in cell.ancestors(stmt) if isinstance(a, (ast.With, ast.AsyncWith))), None)
                 line = block.lineno if block is not None else line
         else:
@@ -374,7 +377,21 @@ def run_evaluated_in_train_mode(cell: Cell, found: Any) -> Iterator[Hit]:
         done.add(id(module))
         pitfall = "train-eval-mode" if dropout else "bn-running-stats"
         kinds = "Dropout" if dropout else "BatchNorm"
-        yield Hit(pitfall, line, _label(cell, module), kinds)
+        yield Hit(pitfall, line, _label(cell, module), kinds, detail="" if dropout else "evaluated")
+
+
+def _switched_on_before(cell: Cell, stmt: ast.AST, module: Any) -> int | None:
+    """The `.train()` of the cell's function that runs the evaluation `stmt` when that function
+    turns training mode on itself, ahead of it (`run_epoch` that calls `model.train()` whether it
+    trains or evaluates): that call is the one to make conditional or to follow with `.eval()`."""
+    function = cell.function_of(stmt)
+    if function is None:
+        return None
+    for call, receiver in _train_calls(cell):
+        if call.lineno < stmt.lineno and cell.function_of(call) is function \
+                and (receiver is module or receiver is MISSING):
+            return call.lineno
+    return None
 
 
 @monitor

@@ -92,10 +92,15 @@ def _target_match(ctx: Context, pid: str, frame: CellFrame, call: ast.Call, name
         if not value.is_floating_point():
             facts.update(min=int(value.min()), max=int(value.max()))
     input_name = base_name(call.args[0]) if call.args else None
-    logits = ctx.value(input_name, frame) if input_name else None
-    if not is_tensor(logits):  # `loss_fn(model(x), y)`: what the loss function itself was given
-        logits = loss_input(ctx)
-        input_name = _short_text(call.args[0]) if call.args and is_tensor(logits) else input_name
+    # what the loss function itself was given: `loss_fn(model(x), y)` has no name for it, and
+    # `logits.reshape(-1, C)` is not the `logits` the name holds
+    logits = loss_input(ctx)
+    if is_tensor(logits):
+        given = ctx.value(input_name, frame) if input_name else None
+        if not (is_tensor(given) and given.shape == logits.shape):
+            input_name = _short_text(call.args[0]) if call.args else input_name
+    else:
+        logits = ctx.value(input_name, frame) if input_name else None
     if is_tensor(logits) and logits.dim() >= 1:
         classes = int(logits.shape[1] if logits.dim() >= 2 else logits.shape[0])
         facts.update(other=input_name, num_classes=classes, last=classes - 1,
@@ -171,8 +176,11 @@ def _too_few_classes(ctx: Context, target: Any, classes: int | None, frame: Cell
     lo, hi = int(target.min()), int(target.max())
     if lo != 0 or hi < classes:  # labels from 1 (1..classes) are the labels' fault, not the layer's
         return None
-    if _loss_ran_before(ctx, frame):
-        return None  # the same loss trained on earlier batches: this batch's labels are the odd ones
+    if hi > classes and _loss_ran_before(ctx, frame):
+        # the same loss trained on earlier batches, and this batch has labels well past the
+        # head: they are the odd ones. One past the last output (0..classes) is the classic
+        # miscount of the classes, whichever batch first carries the last label
+        return None
     torch = torch_module()
     for fr in reversed(ctx.user_frames):
         for value in list(fr.frame.f_locals.values()):

@@ -346,7 +346,7 @@ def expand_resized(ctx: Context) -> Match | None:
         others = [ctx.value(n, frame) for n in frame.code.read_at(frame.line)]
         others = [o for o in others if is_tensor(o) and o is not receiver and o.dim() > dim and o.shape[dim] == target]
     if not others:
-        return None
+        return _expanded_handed_in(ctx, receiver, existing, target)
     other = others[0]
     reduced = _reduced_without_keepdim(ctx, receiver, other)
     if reduced is not None:
@@ -361,10 +361,11 @@ def expand_resized(ctx: Context) -> Match | None:
         trail = origin(record, lambda r: len(r.shape) >= -back and r.shape[back] == size)
         end = trail[-1]
         inputs = [p for p in getattr(end, "inputs", ()) if len(p.shape) >= -back]
-        if end.made and inputs and all(p.shape[back] != size for p in inputs):
+        moved = any(sorted(p.shape) == sorted(end.shape) for p in inputs)  # a transpose moves sizes, makes none
+        if end.made and inputs and not moved and all(p.shape[back] != size for p in inputs):
             resized.append((tensor, trail, inputs[0].shape[back], size))
     if len(resized) != 1:
-        return None
+        return _expanded_handed_in(ctx, receiver, existing, target)
     tensor, trail, old, new = resized[0]
     where = place(ctx, trail, frame)
     if where is None:
@@ -377,6 +378,24 @@ def expand_resized(ctx: Context) -> Match | None:
     here = failing_place(ctx)[0]
     return Match("expand-non-singleton", 0.92, line=where[0], related_lines=[here] if here and here != where[0] else [],
                  facts=facts, detail="resized", cause=where[1])
+
+
+def _expanded_handed_in(ctx: Context, receiver: Any, existing: int, target: int) -> Match | None:
+    """An expand inside an earlier cell's code (a model's forward) of a tensor the cell made on
+    a line of its own and handed in (a mask, a bias table): its size is the one that does not
+    fit what the code computed, so the line that made it is where to change it."""
+    frame = ctx.innermost
+    record = ctx.record(receiver)
+    if frame is None or frame.in_cell or record is None:
+        return None
+    where = place(ctx, [record])
+    here = failing_place(ctx)[0]
+    if where is None or where[0] is None or where[0] == here:
+        return None
+    facts = {"name": name_for(ctx, record) or "the tensor", "shape": str(tuple(receiver.shape)),
+             "size": existing, "target": target, "line": line_text(ctx, where)}
+    return Match("expand-non-singleton", 0.9, line=where[0], related_lines=[here] if here else [],
+                 facts=facts, detail="handed_in", cause=where[1])
 
 
 def _names_by_object(ctx: Context, frame: CellFrame | None) -> dict[int, str]:
