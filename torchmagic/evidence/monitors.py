@@ -112,7 +112,9 @@ class Monitors:
         self._views: list[tuple[Any, Any]] = []  # (tensor weakly, its record): detached views of parameters
         self.pending: dict[int, tuple[Any, Any]] = {}  # id -> (view weakly, record): alive when a step changed it
         self.stale: list[Any] = []  # records of such views read again after that step
-        self._losses: dict[int, Any] = {}  # id(grad_fn of a stepped loss) -> its metadata dict
+        # id(graph node near a stepped loss's top) -> (its metadata dict, which step's loss)
+        self._losses: dict[int, tuple[Any, int]] = {}
+        self._marked = 0  # losses marked
         self.kept: list[Any] = []  # records of tensors whose graph holds several stepped losses' graphs
         self.threads: dict[int, int | None] = {}  # thread id -> the cell's line the main thread ran then
         self.drew: dict[str, bool] = {}  # "random" / "numpy" / "torch" -> its global generator moved during the run
@@ -148,6 +150,7 @@ class Monitors:
         except Exception:
             pass
         self._losses = {}
+        self._marked = 0
         try:
             after = _rng_states()
             self.drew = {k: not _same_state(v, after.get(k)) for k, v in self._rng_states.items()}
@@ -262,26 +265,40 @@ class Monitors:
             del frame
 
     def _mark_loss(self) -> None:
-        """Remember the graph of the loss the last backward pass went through."""
+        """Remember the graph of the loss the last backward pass went through: its top node and
+        the nodes just under it, the loss's terms (`loss = seg + 0.4 * aux`), so that a total
+        kept of one term is seen too. Parameters' own nodes are shared by every step: not marked."""
         recorder = self.recorder
-        if recorder is None or not recorder.backwards or len(self._losses) >= 64:
+        if recorder is None or not recorder.backwards or self._marked >= 64:
             return
         subject = recorder.backwards[-1].subject
         tensor = subject.tensor if subject is not None else None
         grad_fn = getattr(tensor, "grad_fn", None)
-        if grad_fn is not None:
-            self._losses[id(grad_fn)] = grad_fn.metadata
+        if grad_fn is None:
+            return
+        self._marked += 1
+        level = [grad_fn]
+        for _ in range(3):
+            below = []
+            for node in level[:16]:
+                if node is None or hasattr(node, "variable"):  # AccumulateGrad: a parameter's
+                    continue
+                self._losses[id(node)] = (node.metadata, self._marked)
+                below.extend(n for n, _ in node.next_functions)
+            level = below
 
     def _find_kept_graphs(self, budget: int = 20_000) -> None:
-        """The recorded tensors still alive whose graphs reach two or more stepped losses."""
-        if len(self._losses) < 2 or self.recorder is None or self.kept:
+        """The recorded tensors still alive whose graphs reach the graphs of two or more stepped
+        losses."""
+        if self._marked < 2 or self.recorder is None or self.kept:
             return
         seen: set[int] = set()
         for tensor, record in list(itertools.islice(self.recorder.table.items(), 50_000)):
             root = tensor.grad_fn
             if root is None or id(root) in seen or record.site is None:
                 continue
-            reached, stack = 0, [root]
+            steps: set[int] = set()
+            stack = [root]
             while stack and budget > 0:
                 node = stack.pop()
                 if node is None or id(node) in seen:
@@ -289,10 +306,10 @@ class Monitors:
                 seen.add(id(node))
                 budget -= 1
                 marked = self._losses.get(id(node))
-                if marked is not None and node.metadata is marked:
-                    reached += 1
+                if marked is not None and node.metadata is marked[0]:
+                    steps.add(marked[1])
                 stack.extend(n for n, _ in node.next_functions)
-            if reached >= 2:
+            if len(steps) >= 2:
                 self.kept.append(record)
                 return
             if budget <= 0:

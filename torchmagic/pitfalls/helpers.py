@@ -331,6 +331,11 @@ def building_line(cell: Cell, found: Any, site: Site | None) -> int | None:
         return None
     owner = owner_class(site)
     lines = [c.lineno for c in cell.calls if call_name(c) == owner] if owner else []
+    if not lines and owner and found.recorder is not None:
+        # built inside another class of an earlier cell (a layer of the model): the cell's line
+        # that was running when the run saw it built
+        built_from = found.recorder.built_from
+        lines = [line for layer, line in list(built_from.items()) if type(layer).__name__ == owner]
     return min(lines) if lines else None
 
 

@@ -212,3 +212,17 @@ class TrainingQuestions:
         if top is None:
             return [node.lineno]
         return [c.lineno for c in self.call_sites(top) if self.top_function(c) is None]
+
+    def function_start(self, node: ast.AST) -> int | None:
+        """The first statement of the cell's function that runs `node`, when that function does
+        not train (an `evaluate()`/`validate()`): where a `model.eval()` for it belongs. None at
+        the top level or in a function that also trains."""
+        fn = self.function_of(node)
+        if not isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)) or self.trains(self.body_nodes(fn, inline=False)):
+            return None
+        body = fn.body
+        if len(body) > 1 and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) \
+                and isinstance(body[0].value.value, str):
+            body = body[1:]  # the docstring
+        return body[0].lineno
+

@@ -7,7 +7,7 @@ import ast
 from typing import Any, Iterator
 
 from ...source.cell import Cell
-from ...source.values import is_module
+from ...source.values import MISSING, is_module
 from ...evidence.queries import nonfinite_origin
 from ..helpers import names_of, run_line
 from ..registry import Hit, monitor
@@ -152,7 +152,21 @@ def _keeps(cell: Cell, names: set[str]) -> int | None:
             return node.lineno
         if isinstance(node, ast.AugAssign) and isinstance(node.value, ast.Name) and node.value.id in names:
             return node.lineno
+    # handed as it is to a method of the user's own object (a metrics collector, a logger)
+    for node in cell.nodes:
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
+                and any(bare(a) for a in list(node.args) + [k.value for k in node.keywords]) \
+                and _users_object(cell.resolve(node.func.value, cell.scope_of(node))):
+            return node.lineno
     return None
+
+
+def _users_object(value: Any) -> bool:
+    """Whether `value` is an instance of a class the user's code defines (not torch's, not a
+    builtin, not a module)."""
+    cls = type(value)
+    return value is not MISSING and not isinstance(value, type) and not is_module(value) \
+        and not cls.__module__.startswith(("torch", "builtins", "numpy", "collections", "logging", "tqdm"))
 
 
 def _kept_at(cell: Cell, line: int) -> int | None:

@@ -306,6 +306,22 @@ def audit_requires_grad_typo(cell: Cell) -> Iterator[Hit]:
             return
 
 
+_LOSS_OPS = {"cross_entropy", "nll_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits", "kl_div"}
+
+
+def _run_saw_plain_targets(cell: Cell, call: ast.Call) -> bool:
+    """Whether the run disproves the reading: the losses it saw computed on the call's line (still
+    alive at the end) all had a target that required no grad."""
+    found = cell.evidence
+    recorder = getattr(found, "recorder", None)
+    if recorder is None:
+        return False
+    losses = [r for r in list(recorder.table.values())
+              if r.site is not None and (r.site.filename, r.site.line) == (found.user.cell, call.lineno)
+              and r.op is not None and ("loss" in r.op or r.op in _LOSS_OPS)]
+    return bool(losses) and all(len(r.inputs) >= 2 and not r.inputs[1].requires_grad for r in losses)
+
+
 @rule
 def rule_target_requires_grad(cell: Cell) -> Iterator[Hit]:
     """A loss whose target carries grad history from a module the prediction does not use."""
@@ -319,7 +335,7 @@ def rule_target_requires_grad(cell: Cell) -> Iterator[Hit]:
         if target is None or pred is None:
             continue
         t_src = cell.grad_sources(target, scope)
-        if not t_src:
+        if not t_src or _run_saw_plain_targets(cell, call):
             continue
         p_src = cell.grad_sources(pred, scope) or frozenset()
         if name in ("kl_div", "KLDivLoss") and not t_src - p_src:

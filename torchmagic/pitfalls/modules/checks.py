@@ -4,6 +4,7 @@ evaluation in training mode or with grad, softmax into cross-entropy, dropout le
 from __future__ import annotations
 
 import ast
+from functools import lru_cache
 from typing import Any, Iterator
 
 from ...diagnose.locate import code_of
@@ -68,6 +69,12 @@ def _attribute_line(cell: Cell, path: str) -> int:
     return 0
 
 
+@lru_cache(maxsize=1)
+def _module_internals() -> frozenset[str]:
+    """The attributes every nn.Module instance has of its own (its registries and hook tables)."""
+    return frozenset(vars(torch_module().nn.Module()))
+
+
 @audit
 def audit_unregistered_submodule(cell: Cell) -> Iterator[Hit]:
     """Modules or Parameters kept in a plain list/tuple/dict attribute of a live nn.Module."""
@@ -83,7 +90,9 @@ def audit_unregistered_submodule(cell: Cell) -> Iterator[Hit]:
         registered = {id(m) for m in root.modules()} | {id(p) for p in root.parameters()}
         for sub in root.modules():
             for attr, value in vars(sub).items():
-                if attr.startswith("_") or not isinstance(value, (list, tuple, dict)):
+                # a leading underscore is the user's own private list (`self._layers`) unless
+                # nn.Module keeps it (`_modules`, `_forward_hooks`, ...)
+                if attr in _module_internals() or not isinstance(value, (list, tuple, dict)):
                     continue
                 items = list(value.values()) if isinstance(value, dict) else list(value)
                 held = [v for v in items if isinstance(v, (torch.nn.Module, torch.nn.Parameter))]
@@ -359,8 +368,11 @@ def run_evaluated_in_train_mode(cell: Cell, found: Any) -> Iterator[Hit]:
         if forward.site is not None and forward.site.filename == found.user.cell:
             stmt = cell.statement_at_line(line)
             switched = _switched_on_before(cell, stmt, module) if stmt is not None else None
+            start = cell.function_start(stmt) if stmt is not None else None
             if switched is not None:
                 line = switched
+            elif start is not None:
+                line = start
             elif stmt is not None and cell.in_no_grad(stmt):
                 block = next((a for a in cell.ancestors(stmt) if isinstance(a, (ast.With, ast.AsyncWith))), None)
                 line = block.lineno if block is not None else line

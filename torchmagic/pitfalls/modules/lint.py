@@ -420,7 +420,8 @@ def rule_train_eval_mode(cell: Cell) -> Iterator[Hit]:
                 eval_context = any(isinstance(l, (ast.For, ast.AsyncFor)) and _eval_words(cell.text(l.iter))
                                    for l in cell.loops_of(c))
             if after_training or eval_context:
-                yield Hit("train-eval-mode", c.lineno, ref.label, ", ".join(layers))
+                # in an evaluation function of the cell: where it begins, where `.eval()` goes
+                yield Hit("train-eval-mode", cell.function_start(c) or c.lineno, ref.label, ", ".join(layers))
                 break
 
 

@@ -176,11 +176,13 @@ def _too_few_classes(ctx: Context, target: Any, classes: int | None, frame: Cell
     lo, hi = int(target.min()), int(target.max())
     if lo != 0 or hi < classes:  # labels from 1 (1..classes) are the labels' fault, not the layer's
         return None
-    if hi > classes and _loss_ran_before(ctx, frame):
-        # the same loss trained on earlier batches, and this batch has labels well past the
-        # head: they are the odd ones. One past the last output (0..classes) is the classic
-        # miscount of the classes, whichever batch first carries the last label
-        return None
+    if _loss_ran_before(ctx, frame):
+        # the same loss trained on earlier batches: this batch's labels are the odd ones when
+        # they run well past the head, or when the user's code made the bad value. One past the
+        # last output, come with the data, is the classic miscount of the classes, whichever
+        # batch first carries the last label
+        if hi > classes or ctx.record(target) is not None and _made_by_user(ctx, target, lambda lo, hi: hi >= classes):
+            return None
     torch = torch_module()
     for fr in reversed(ctx.user_frames):
         for value in list(fr.frame.f_locals.values()):
