@@ -223,10 +223,17 @@ def run_threads_each_with_all_cores(cell: Cell, found: Any) -> Iterator[Hit]:
         yield Hit("cpu-oversubscription", min(lines), "threads", f"{len(threads)} threads")
 
 
+_PICKLING = re.compile(r"[Cc]an'?n?o?t pickle|pickl\w* error")
+
+
 @matcher
 def dataloader_origin(ctx: Context) -> Match | None:
     """DataLoader worker failures: the line that built the loader (num_workers, the Dataset)."""
     pid = next((p for p in ("dataloader-worker-pickle", "dataloader-shm") if pattern_hits(ctx, p)), None)
+    if pid is None and _PICKLING.search(ctx.message):
+        # any pickling failure (a lambda of a transform, a local class) is the workers' only
+        # when a loader is being iterated: found below, else not mine
+        pid = "dataloader-worker-pickle"
     if pid is None:
         return None
     torch = torch_module()

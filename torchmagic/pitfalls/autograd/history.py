@@ -450,13 +450,18 @@ def numpy_of_graph(ctx: Context) -> Match | None:
             if filled is not None:
                 return Match("numpy-requires-grad", 0.85, line=filled, related_lines=[line] if line else [],
                              facts={"name": name, "line": filled}, detail="container")
+        if isinstance(value, dict):  # `outputs["verts"].numpy()`: the dict's tensor that has a graph
+            value = next((v for v in list(value.values())[:64] if is_tensor(v) and v.requires_grad), value)
         record = ctx.record(value) if cause is not None and is_tensor(value) and value.requires_grad else None
         if record is not None:
             # an earlier cell's helper converts a tensor this cell made: the cell's line where it
             # left the loss's graph (a softmax for a metric, a validation forward), else that made it
             departed = _left_training(ctx, record)
             where = place(ctx, departed or passed_on(record, ctx.filename))
-            if where is not None and (where[1] is None or departed) and where[0] is not None:
+            # a cell that runs no backward at all computed it for inference: the cell's line
+            # that computed it (through an earlier cell's method) is where `no_grad` belongs
+            inference = ctx.evidence.backward_passes == 0
+            if where is not None and (where[1] is None or departed or inference) and where[0] is not None:
                 assigned = ctx.code.assigned_at(where[0])
                 facts = {"name": assigned[0] if len(assigned) == 1 else name, "line": where[0]}
                 return Match("numpy-requires-grad", 0.85, line=where[0], related_lines=[line] if line else [],

@@ -21,10 +21,11 @@ def inplace_autograd(ctx: Context) -> Match | None:
     if not pattern_hits(ctx, "inplace-autograd"):
         return None
     facts: dict[str, Any] = {}
-    m = re.search(r"\[(?:torch\.)?(\w+) \[([\d, ]*)\]\], which is output (\d+) of (\w+), is at version (\d+); "
+    # a leaf (a parameter) is named without the "which is output N of X" part
+    m = re.search(r"\[(?:torch\.)?(\w+) \[([\d, ]*)\]\](?:, which is output (\d+) of (\w+),)? is at version (\d+); "
                   r"expected version (\d+)", ctx.message)
     if m:
-        facts.update(shape=f"({m.group(2)})", op=m.group(4), version=m.group(5), expected=m.group(6))
+        facts.update(shape=f"({m.group(2)})", op=m.group(4) or "", version=m.group(5), expected=m.group(6))
     recorded = _inplace_from_evidence(ctx, m, facts)
     if recorded is not None:
         return recorded
@@ -45,8 +46,8 @@ def inplace_autograd(ctx: Context) -> Match | None:
         op = tensorish[0]
         related = [forward_line] if forward_line else []
         return Match("inplace-autograd", 0.9, line=op.line, related_lines=related, facts=facts,
-                     detail="saved" if m else "")
-    return Match("inplace-autograd", 0.8, line=forward_line, facts=facts, detail="saved" if m else "")
+                     detail="saved" if m and m.group(4) else "")
+    return Match("inplace-autograd", 0.8, line=forward_line, facts=facts, detail="saved" if m and m.group(4) else "")
 
 
 def _inplace_from_evidence(ctx: Context, m: Any, facts: dict) -> Match | None:
@@ -58,7 +59,7 @@ def _inplace_from_evidence(ctx: Context, m: Any, facts: dict) -> Match | None:
     shape = tuple(int(d) for d in m.group(2).replace(" ", "").split(",") if d)
     op, expected = m.group(4), int(m.group(6))
     found = [r for r in recorder.changed if tuple(r.shape) == shape and r.changes
-             and (_same_op(op, r.grad_fn) or any(_same_op(op, c.op) for c in r.changes))]
+             and op is not None and (_same_op(op, r.grad_fn) or any(_same_op(op, c.op) for c in r.changes))]
     if not found:
         return _stepped_parameter(ctx, shape, facts)
     record = found[-1]
@@ -108,7 +109,10 @@ def _stepped_parameter(ctx: Context, shape: tuple, facts: dict) -> Match | None:
                 facts.update(line=line_text(ctx, stepped))
                 # the line to change is the loss computed too early (compute it after the step);
                 # the step itself is the other place it could move
-                built = place(ctx, [subject]) if subject is not None else None
+                # the loss as the cell's line that computed it (also when an earlier cell's
+                # loss function made it on that line)
+                built = place(ctx, [site_step(subject.site, subject.cell_line)]) \
+                    if subject is not None and subject.site is not None else None
                 if built is not None and built[0] not in (None, stepped[0]):
                     facts.update(loss_line=line_text(ctx, built))
                     return Match("inplace-autograd", 0.95, line=built[0], related_lines=[stepped[0]],

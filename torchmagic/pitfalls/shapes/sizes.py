@@ -478,6 +478,10 @@ def many_elements(ctx: Context) -> Match | None:
         return Match(pid, 0.8, line=line, cause=cause)
     name, value = found
     facts = {"name": name, "shape": str(tuple(value.shape)), "numel": value.numel()}
+    handed = _handed_in_by_cell(ctx, frame, name, value)
+    if handed is not None:  # `model(x, targets)` filling a flag parameter of an earlier cell's forward
+        return Match(pid, 0.85, line=handed, related_lines=[line] if line is not None and line != handed else [],
+                     facts=facts, detail="numel", cause=cause)
     receivers = [dotted(c.func.value) for c in frame.code.calls_on_line(frame.line)
                  if call_name(c) in ("item", "tolist") and isinstance(c.func, ast.Attribute)] if frame else []
     if pid == "non-scalar-item" and name in receivers and ctx.record(value) is not None:
@@ -490,6 +494,21 @@ def many_elements(ctx: Context) -> Match | None:
         if match is not None:
             return match
     return Match(pid, 0.8, line=line, facts=facts, detail="numel", cause=cause)
+
+
+def _handed_in_by_cell(ctx: Context, frame: CellFrame | None, name: str, value: Any) -> int | None:
+    """The cell's line whose call handed `value` to a parameter `name` of an earlier cell's
+    function (the tensor was not made in that function): the call that passes the wrong argument."""
+    if frame is None or frame.in_cell:
+        return None
+    code = frame.frame.f_code
+    if name not in code.co_varnames[:code.co_argcount + code.co_kwonlyargcount]:
+        return None
+    record = ctx.record(value)
+    if record is not None and record.site is not None and record.site.filename == frame.filename \
+            and record.site.function == frame.function:
+        return None  # rebound to a tensor the function made itself
+    return next((f.line for f in reversed(ctx.user_frames) if f.in_cell), None)
 
 
 @matcher
